@@ -1,0 +1,128 @@
+/**
+ * The only reader of `process.env`. Validates every variable once into a typed `Config`; a bad value
+ * stops start-up with one line naming the variable (SPEC §2).
+ */
+import { z } from 'zod'
+
+export interface Config {
+  port: number
+  host: string
+  dataDir: string
+  /** `postgres://…` selects PostgreSQL; undefined selects SQLite under `dataDir`. */
+  databaseUrl: string | undefined
+  /** Decoded 32-byte keys; the first encrypts. Undefined = use (or create) the key file in `dataDir`. */
+  secretKeys: Buffer[] | undefined
+  adminToken: string | undefined
+  /** Public base URL without a trailing slash; undefined = derived from each request. */
+  publicUrl: string | undefined
+  metaGraphUrl: string
+  metaGraphVersion: string
+  twilioApiUrl: string
+  turnApiUrl: string
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** How many jobs one process works on at once. */
+  workerConcurrency: number
+  /** PostgreSQL connections per process. */
+  databasePoolSize: number
+}
+
+/** A configuration problem, reported as one line naming the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const url = (variable: string) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => /^https?:\/\/[^/\s]+/.test(value), `${variable} must be an http(s) URL, e.g. https://example.org`)
+    .transform((value) => value.replace(/\/+$/, ''))
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`)
+
+function decodeKeys(raw: string): Buffer[] {
+  const keys = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0)
+  if (keys.length === 0) throw new ConfigError('SWITCHBOARD_SECRET_KEYS', 'is set but holds no key')
+  return keys.map((key, index) => {
+    const bytes = Buffer.from(key, 'base64')
+    if (bytes.length !== 32 || bytes.toString('base64').replace(/=+$/, '') !== key.replace(/=+$/, '')) {
+      throw new ConfigError(
+        'SWITCHBOARD_SECRET_KEYS',
+        `key ${index + 1} is not 32 bytes of base64; create one with: node -e "console.log(crypto.randomBytes(32).toString('base64'))"`,
+      )
+    }
+    return bytes
+  })
+}
+
+function read<T>(env: NodeJS.ProcessEnv, variable: string, schema: z.ZodType<T>, fallback: string): T {
+  const raw = env[variable] === undefined || env[variable] === '' ? fallback : env[variable]!
+  const parsed = schema.safeParse(raw)
+  if (!parsed.success) {
+    throw new ConfigError(variable, `${parsed.error.issues[0]?.message ?? 'is invalid'} (got "${raw}")`)
+  }
+  return parsed.data
+}
+
+/** Reads and validates the configuration from the environment. Throws `ConfigError` on the first bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// (leave it unset to use the embedded SQLite)')
+  }
+  const secretKeys = env.SWITCHBOARD_SECRET_KEYS?.trim() ? decodeKeys(env.SWITCHBOARD_SECRET_KEYS) : undefined
+  if (databaseUrl !== undefined && secretKeys === undefined) {
+    throw new ConfigError(
+      'SWITCHBOARD_SECRET_KEYS',
+      'is required with PostgreSQL, so every instance encrypts with the same key; set one or more comma-separated base64 32-byte keys',
+    )
+  }
+  const adminToken = env.SWITCHBOARD_ADMIN_TOKEN?.trim() || undefined
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('SWITCHBOARD_ADMIN_TOKEN', 'must be at least 16 characters long')
+  }
+  const publicUrlRaw = env.PUBLIC_URL?.trim()
+  return {
+    port: read(env, 'PORT', integer(0, 65535), '8080'),
+    host: read(env, 'HOST', z.string().trim().min(1, 'must not be empty'), '0.0.0.0'),
+    dataDir: read(env, 'DATA_DIR', z.string().trim().min(1, 'must not be empty'), './data'),
+    databaseUrl,
+    secretKeys,
+    adminToken,
+    publicUrl: publicUrlRaw ? read(env, 'PUBLIC_URL', url('PUBLIC_URL'), '') : undefined,
+    metaGraphUrl: read(env, 'META_GRAPH_URL', url('META_GRAPH_URL'), 'https://graph.facebook.com'),
+    metaGraphVersion: read(
+      env,
+      'META_GRAPH_VERSION',
+      z.string().trim().regex(/^v\d+\.\d+$/, 'must look like v25.0'),
+      'v25.0',
+    ),
+    twilioApiUrl: read(env, 'TWILIO_API_URL', url('TWILIO_API_URL'), 'https://api.twilio.com'),
+    turnApiUrl: read(env, 'TURN_API_URL', url('TURN_API_URL'), 'https://whatsapp.turn.io'),
+    logLevel: read(
+      env,
+      'LOG_LEVEL',
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        message: 'must be one of fatal, error, warn, info, debug, trace, silent',
+      }),
+      'info',
+    ),
+    workerConcurrency: read(env, 'SWITCHBOARD_WORKER_CONCURRENCY', integer(1, 1000), '32'),
+    databasePoolSize: read(env, 'SWITCHBOARD_DB_POOL_SIZE', integer(1, 200), '10'),
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The error catalogue: every error the gateway answers with has a code, an HTTP status and a sentence a
+ * person can act on. Modelled on `@fastify/error`; `docs/errors.md` documents each code and a test keeps
+ * the two in step.
+ */
+
+/** Base class for every error the gateway raises on purpose. */
+export class GatewayError extends Error {
+  /** Stable machine-readable code, e.g. `GW_ERR_API_NOT_FOUND`. */
+  readonly code: string
+  /** The short snake_case code shown in API error bodies, e.g. `not_found` (SPEC §4). */
+  readonly apiCode: string
+  readonly httpStatus: number
+  /** The request field the error is about, when there is one. */
+  readonly field: string | undefined
+
+  constructor(
+    code: string,
+    apiCode: string,
+    message: string,
+    httpStatus: number,
+    options: { field?: string; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'GatewayError'
+    this.code = code
+    this.apiCode = apiCode
+    this.httpStatus = httpStatus
+    this.field = options.field
+  }
+}
+
+/** A catalogue entry: call it with the message details to get a throwable error. */
+export interface ErrorDefinition {
+  readonly code: string
+  readonly apiCode: string
+  readonly httpStatus: number
+  (message?: string, options?: { field?: string; cause?: unknown }): GatewayError
+}
+
+/** Every defined error, keyed by code; the docs parity test walks it. */
+export const errorCatalogue = new Map<string, ErrorDefinition>()
+
+/** Defines a catalogue entry. `defaultMessage` is used when the thrower gives no better sentence. */
+export function defineError(code: string, apiCode: string, defaultMessage: string, httpStatus: number): ErrorDefinition {
+  const create = ((message?: string, options?: { field?: string; cause?: unknown }) =>
+    new GatewayError(code, apiCode, message ?? defaultMessage, httpStatus, options)) as ErrorDefinition
+  Object.defineProperties(create, {
+    code: { value: code },
+    apiCode: { value: apiCode },
+    httpStatus: { value: httpStatus },
+  })
+  errorCatalogue.set(code, create)
+  return create
+}
+
+// --- configuration -------------------------------------------------------------------------------
+export const GW_ERR_CONFIG_INVALID = defineError('GW_ERR_CONFIG_INVALID', 'config_invalid', 'A configuration value is invalid.', 500)
+
+// --- admin API -----------------------------------------------------------------------------------
+export const GW_ERR_API_MALFORMED = defineError('GW_ERR_API_MALFORMED', 'malformed_request', 'The request body is not valid JSON.', 400)
+export const GW_ERR_API_BODY_TOO_LARGE = defineError('GW_ERR_API_BODY_TOO_LARGE', 'body_too_large', 'The request body is larger than the gateway accepts.', 413)
+export const GW_ERR_API_UNSUPPORTED_MEDIA_TYPE = defineError('GW_ERR_API_UNSUPPORTED_MEDIA_TYPE', 'unsupported_media_type', 'Send the request body as application/json.', 415)
+export const GW_ERR_API_UNAUTHENTICATED = defineError('GW_ERR_API_UNAUTHENTICATED', 'unauthenticated', 'Send a valid API token as "Authorization: Bearer <token>".', 401)
+export const GW_ERR_API_FORBIDDEN = defineError('GW_ERR_API_FORBIDDEN', 'forbidden', 'This token is not allowed to do that.', 403)
+export const GW_ERR_API_NOT_FOUND = defineError('GW_ERR_API_NOT_FOUND', 'not_found', 'Nothing was found at this address.', 404)
+export const GW_ERR_API_INVALID_VALUE = defineError('GW_ERR_API_INVALID_VALUE', 'invalid_value', 'A value in the request is not valid.', 422)
+export const GW_ERR_API_INVALID_CURSOR = defineError('GW_ERR_API_INVALID_CURSOR', 'invalid_cursor', 'The cursor is not one this list gave out; start again without it.', 400)
+export const GW_ERR_API_CONFLICT = defineError('GW_ERR_API_CONFLICT', 'conflict', 'The request conflicts with the current state.', 409)
+export const GW_ERR_API_IN_USE = defineError('GW_ERR_API_IN_USE', 'in_use', 'This resource is still used by a channel; delete or move those channels first.', 409)
+export const GW_ERR_API_NUMBER_IN_USE = defineError('GW_ERR_API_NUMBER_IN_USE', 'number_in_use', 'This number is already connected to another channel.', 409)
+export const GW_ERR_API_INVALID_PHONE_NUMBER = defineError('GW_ERR_API_INVALID_PHONE_NUMBER', 'invalid_phone_number', 'This is not a valid phone number; write it in international form, e.g. +27812345678.', 422)
+export const GW_ERR_API_PROVIDER_TYPE_MISMATCH = defineError('GW_ERR_API_PROVIDER_TYPE_MISMATCH', 'provider_type_mismatch', 'The provider cannot be used for this channel.', 422)
+export const GW_ERR_API_RECIPIENT_INVALID = defineError('GW_ERR_API_RECIPIENT_INVALID', 'invalid_recipient', 'The recipient must be an E.164 phone number or a BSUID.', 422)
+export const GW_ERR_API_SHUTTING_DOWN = defineError('GW_ERR_API_SHUTTING_DOWN', 'shutting_down', 'The gateway is shutting down; send the request again to another instance or in a moment.', 503)
+
+// --- providers -----------------------------------------------------------------------------------
+export const GW_ERR_PROVIDER_UNREACHABLE = defineError('GW_ERR_PROVIDER_UNREACHABLE', 'provider_unreachable', 'The messaging provider could not be reached or refused the request.', 502)
+export const GW_ERR_PROVIDER_NUMBER_NOT_FOUND = defineError('GW_ERR_PROVIDER_NUMBER_NOT_FOUND', 'phone_number_not_found', 'The number was not found at the provider.', 422)
+
+// --- webhooks ------------------------------------------------------------------------------------
+export const GW_ERR_WEBHOOK_SIGNATURE = defineError('GW_ERR_WEBHOOK_SIGNATURE', 'invalid_signature', 'The webhook signature is missing or does not match.', 401)
+export const GW_ERR_WEBHOOK_MALFORMED = defineError('GW_ERR_WEBHOOK_MALFORMED', 'malformed_webhook', 'The webhook body is not a JSON object.', 400)
+export const GW_ERR_WEBHOOK_VERIFY_FAILED = defineError('GW_ERR_WEBHOOK_VERIFY_FAILED', 'verification_failed', 'The verify token does not match any provider.', 403)
+export const GW_ERR_WEBHOOK_UNKNOWN_CHANNEL = defineError('GW_ERR_WEBHOOK_UNKNOWN_CHANNEL', 'unknown_channel', 'No channel is connected at this address.', 404)
+
+// --- bots ----------------------------------------------------------------------------------------
+export const GW_ERR_BOT_FAILED = defineError('GW_ERR_BOT_FAILED', 'bot_failed', 'The bot did not answer successfully.', 502)
+export const GW_ERR_BOT_TIMEOUT = defineError('GW_ERR_BOT_TIMEOUT', 'bot_timeout', 'The bot did not answer in time.', 504)
+export const GW_ERR_BOT_BAD_RESPONSE = defineError('GW_ERR_BOT_BAD_RESPONSE', 'bot_bad_response', 'The bot answered with a body that is not {"replies": [...]}.', 502)
+
+// --- store ---------------------------------------------------------------------------------------
+export const GW_ERR_STORE_UNAVAILABLE = defineError('GW_ERR_STORE_UNAVAILABLE', 'store_unavailable', 'The database is not reachable; try again shortly.', 503)
+
+// --- anything else -------------------------------------------------------------------------------
+export const GW_ERR_INTERNAL = defineError('GW_ERR_INTERNAL', 'internal_error', 'Something went wrong inside the gateway; it has been logged.', 500)
+
+/** True for errors raised through the catalogue (duck-typed like Hono's `'getResponse' in err`). */
+export function isGatewayError(error: unknown): error is GatewayError {
+  return error instanceof GatewayError
+}

@@ -1,0 +1,94 @@
+/**
+ * Builds the HTTP server: one error handler, request metrics, health endpoints, and the route modules
+ * the composition root hands in (admin API, webhooks). Modules stay Fastify plugins, so their body
+ * parsers and hooks stay encapsulated (the webhooks read raw bytes; the API parses JSON).
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
+import { GW_ERR_API_NOT_FOUND, GW_ERR_INTERNAL, GW_ERR_API_SHUTTING_DOWN, isGatewayError, type GatewayError } from '../core/errors.js'
+import { fastifyErrorToGatewayError } from './fastify-errors.js'
+
+export interface AppOptions {
+  logger: Logger
+  metrics: Metrics
+  /** Whether the database answers and migrations are applied (for `/readyz`). */
+  isReady: () => Promise<boolean>
+  /** Route modules, registered in order. */
+  modules: FastifyPluginAsync[]
+  /** Largest accepted body; Meta sends up to 3 MB. */
+  bodyLimit?: number
+  /** Whether to trust X-Forwarded-* headers (behind a proxy). */
+  trustProxy?: boolean
+}
+
+/** The body every error answers with (SPEC §4). */
+export function errorBody(error: GatewayError): { error: { code: string; message: string; field?: string } } {
+  return {
+    error: { code: error.apiCode, message: error.message, ...(error.field !== undefined ? { field: error.field } : {}) },
+  }
+}
+
+export interface App {
+  readonly server: FastifyInstance
+  /** Begins a graceful stop: new requests get 503, requests in flight finish. */
+  beginShutdown(): void
+}
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const server = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? 3 * 1024 * 1024 + 64 * 1024,
+    trustProxy: options.trustProxy ?? false,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  })
+  let shuttingDown = false
+
+  server.addHook('onRequest', async (request, reply) => {
+    if (shuttingDown && !request.url.startsWith('/healthz')) {
+      reply.header('connection', 'close')
+      return reply.code(503).send(errorBody(GW_ERR_API_SHUTTING_DOWN()))
+    }
+  })
+
+  server.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    options.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) })
+    options.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000)
+    if (reply.statusCode >= 500) request.log.warn({ route, status: reply.statusCode }, 'http:request:failed')
+  })
+
+  server.setErrorHandler((error: FastifyError, request, reply) => {
+    const gatewayError = isGatewayError(error) ? error : fastifyErrorToGatewayError(error)
+    if (gatewayError) return reply.code(gatewayError.httpStatus).send(errorBody(gatewayError))
+    // Anything unexpected is logged with its stack, and the caller learns nothing of the inside.
+    request.log.error({ err: error, route: request.routeOptions.url }, 'http:request:error')
+    return reply.code(500).send(errorBody(GW_ERR_INTERNAL()))
+  })
+
+  server.setNotFoundHandler((request, reply) => {
+    return reply
+      .code(404)
+      .send(errorBody(GW_ERR_API_NOT_FOUND(`Nothing is at ${request.method} ${request.url.split('?')[0]}; check the path.`)))
+  })
+
+  server.get('/healthz', async () => ({ status: 'ok' }))
+  server.get('/readyz', async (_request, reply) => {
+    const ready = await options.isReady()
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready' })
+  })
+  server.get('/metrics', async (_request, reply) => {
+    return reply.header('content-type', options.metrics.registry.contentType).send(await options.metrics.registry.metrics())
+  })
+
+  for (const module of options.modules) await server.register(module)
+  await server.ready()
+
+  return {
+    server,
+    beginShutdown() {
+      shuttingDown = true
+    },
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Every Prometheus metric the gateway exports, on one registry per process (not prom-client's global,
+ * so tests can build several apps). Names follow Prometheus conventions: `_total`, `_seconds`.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export interface Metrics {
+  readonly registry: Registry
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>
+  readonly httpDuration: Histogram<'method' | 'route'>
+  /** Webhooks by provider and outcome: accepted, duplicate, bad_signature, unrouted, malformed, too_large, ignored. */
+  readonly webhooks: Counter<'provider' | 'outcome'>
+  /** Messages entering a status, by direction. */
+  readonly messages: Counter<'direction' | 'status'>
+  /** Status updates naming a message the gateway does not know. */
+  readonly unknownStatuses: Counter<'provider'>
+  readonly queueDepth: Gauge<'state'>
+  readonly sendDuration: Histogram<'provider' | 'outcome'>
+  readonly botDuration: Histogram<'bot_type' | 'outcome'>
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry()
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry })
+  const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15]
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'switchboard_http_requests_total',
+      help: 'HTTP requests by method, route and status code',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'switchboard_http_request_duration_seconds',
+      help: 'HTTP request latency by method and route',
+      labelNames: ['method', 'route'],
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    webhooks: new Counter({
+      name: 'switchboard_webhooks_received_total',
+      help: 'Webhook requests by provider and outcome',
+      labelNames: ['provider', 'outcome'],
+      registers: [registry],
+    }),
+    messages: new Counter({
+      name: 'switchboard_messages_total',
+      help: 'Messages entering a status, by direction (in/out) and status',
+      labelNames: ['direction', 'status'],
+      registers: [registry],
+    }),
+    unknownStatuses: new Counter({
+      name: 'switchboard_status_updates_unknown_total',
+      help: 'Status updates for messages the gateway does not know (ignored)',
+      labelNames: ['provider'],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'switchboard_queue_depth',
+      help: 'Jobs in the work queue by state',
+      labelNames: ['state'],
+      registers: [registry],
+    }),
+    sendDuration: new Histogram({
+      name: 'switchboard_send_duration_seconds',
+      help: 'Latency of provider send calls by provider and outcome',
+      labelNames: ['provider', 'outcome'],
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    botDuration: new Histogram({
+      name: 'switchboard_bot_duration_seconds',
+      help: 'Latency of bot calls by bot type and outcome',
+      labelNames: ['bot_type', 'outcome'],
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Opens the store: the only file that names the concrete dialects. Everything else receives a `Store`.
+ */
+import { join } from 'node:path'
+import { Kysely, Migrator, sql } from 'kysely'
+import type { Database } from './schema.js'
+import type { DialectName, DialectSetup } from './dialects/dialect-setup.js'
+import { createSqliteSetup } from './dialects/sqlite.js'
+import { createPostgresSetup } from './dialects/postgres.js'
+import { migrationProvider } from './migrations/index.js'
+
+export interface StoreOptions {
+  /** `postgres://…` selects PostgreSQL; undefined selects SQLite at `sqliteFile`. */
+  databaseUrl?: string | undefined
+  sqliteFile?: string
+  dataDir?: string
+  poolSize?: number
+}
+
+export interface Store {
+  readonly db: Kysely<Database>
+  readonly dialect: DialectName
+  isUniqueViolation(error: unknown): boolean
+  /** Applies pending migrations; safe to run from several processes at once (Kysely takes a lock). */
+  migrate(): Promise<void>
+  /** True when the database answers and every migration is applied. */
+  isReady(): Promise<boolean>
+  close(): Promise<void>
+}
+
+export function createStore(options: StoreOptions): Store {
+  const setup: DialectSetup = options.databaseUrl
+    ? createPostgresSetup(options.databaseUrl, options.poolSize ?? 10)
+    : createSqliteSetup(options.sqliteFile ?? join(options.dataDir ?? './data', 'switchboard.db'))
+  const db = new Kysely<Database>({ dialect: setup.dialect })
+  const migrator = new Migrator({ db, provider: migrationProvider })
+  let closed = false
+
+  return {
+    db,
+    dialect: setup.name,
+    isUniqueViolation: setup.isUniqueViolation,
+    async migrate() {
+      const { error, results } = await migrator.migrateToLatest()
+      if (error) {
+        const failed = results?.find((r) => r.status === 'Error')
+        throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error })
+      }
+    },
+    async isReady() {
+      try {
+        await sql`select 1`.execute(db)
+        const migrations = await migrator.getMigrations()
+        return migrations.every((m) => m.executedAt !== undefined)
+      } catch {
+        return false
+      }
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      await db.destroy()
+    },
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * SQLite: one file, one writer. WAL lets readers run beside the writer; `synchronous=FULL` makes each
+ * commit survive power loss, which is affordable because commits of concurrent webhooks are grouped.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import SqliteDatabase from 'better-sqlite3'
+import { SqliteDialect } from 'kysely'
+import type { DialectSetup } from './dialect-setup.js'
+
+export function createSqliteSetup(file: string): DialectSetup {
+  mkdirSync(dirname(file), { recursive: true })
+  const database = new SqliteDatabase(file)
+  database.pragma('journal_mode = WAL')
+  database.pragma('synchronous = FULL')
+  database.pragma('foreign_keys = ON')
+  database.pragma('busy_timeout = 5000')
+  return {
+    name: 'sqlite',
+    dialect: new SqliteDialect({ database }),
+    isUniqueViolation: (error) =>
+      typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT_UNIQUE'),
+  }
+}

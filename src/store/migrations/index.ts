@@ -1,0 +1,12 @@
+/** The ordered list of migrations; add new ones at the end, never edit an applied one. */
+import type { Migration, MigrationProvider } from 'kysely'
+import * as init from './0001-init.js'
+
+const migrations: Record<string, Migration> = {
+  '0001-init': init,
+}
+
+/** Static provider, so migrations work the same from `src/` under tsx and from `dist/`. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+}

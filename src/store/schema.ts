@@ -1,0 +1,146 @@
+/**
+ * Row types of every table, as Kysely sees them. They stay inside `store/`: repos map them to `core/`
+ * types. Timestamps are ISO-8601 UTC text and booleans are 0/1 integers, so one schema reads the same on
+ * SQLite and PostgreSQL; JSON columns are text, parsed by the repos.
+ */
+import type { Generated } from 'kysely'
+
+export interface TeamsTable {
+  id: string
+  name: string
+  created_at: string
+}
+
+export interface ApiTokensTable {
+  id: string
+  team_id: string
+  name: string
+  role: 'admin' | 'member'
+  /** sha256 hex of the token; the token itself is never stored. */
+  token_hash: string
+  created_at: string
+  revoked_at: string | null
+}
+
+export interface ProvidersTable {
+  id: string
+  team_id: string
+  type: 'meta_cloud_api' | 'twilio' | 'turnio'
+  name: string
+  /** The whole config object, encrypted (see core/secret-box.ts). */
+  config_ciphertext: string
+  /** Plain JSON: `verify_token_hash` for Meta, and other non-secret facts. */
+  extra_data: string
+  /** Copy of `extra_data.verify_token_hash`, as a plain column so it can be indexed on both dialects. */
+  verify_token_hash: string | null
+  health: string
+  health_detail: string | null
+  health_seen_at: string | null
+  /** Bumped on every config change; a send held for an invalid token waits for a newer version. */
+  config_version: number
+  created_at: string
+  updated_at: string
+}
+
+export interface BotsTable {
+  id: string
+  team_id: string
+  name: string
+  type: 'echo' | 'http'
+  /** Encrypted config JSON (the http bot's secret lives here), or null for bots without config. */
+  config_ciphertext: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface ChannelsTable {
+  id: string
+  team_id: string
+  bot_id: string
+  provider_id: string
+  /** Copied from the provider so webhook routing needs one index lookup. */
+  provider_type: string
+  platform: string
+  /** E.164, unique across the gateway. */
+  number: string
+  name: string
+  extra_data: string
+  from_identifier: string
+  enabled: number
+  disabled_message: string | null
+  /** Sends per second for this number; null means the provider's default. */
+  throughput_mps: number | null
+  last_webhook_at: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface ConversationsTable {
+  id: string
+  team_id: string
+  channel_id: string
+  /** BSUID when known, else the phone: what identifies the participant on this channel. */
+  participant_key: string
+  participant_id: string
+  participant_phone: string | null
+  participant_bsuid: string | null
+  participant_name: string | null
+  last_inbound_at: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface MessagesTable {
+  id: string
+  team_id: string
+  channel_id: string
+  conversation_id: string
+  direction: 'in' | 'out'
+  type: string
+  text: string | null
+  /** Provider-neutral JSON detail of the message (media ids, location, button payloads…). */
+  payload: string
+  status: string
+  provider_message_id: string | null
+  error_code: string | null
+  error_message: string | null
+  /** For outbound: the inbound message this replies to, if any. */
+  reply_to_id: string | null
+  /** For outbound: set just before the provider call, so a crash leaves a visible "in doubt" mark. */
+  send_started_at: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface JobsTable {
+  id: string
+  task: string
+  payload: string
+  /** Jobs sharing a lane run one at a time, in id order (one lane per conversation). */
+  lane: string | null
+  /** Optional dedupe key: a second job with the same key is not created. */
+  key: string | null
+  state: 'pending' | 'running' | 'dead'
+  run_at: string
+  attempts: number
+  max_attempts: number
+  last_error: string | null
+  locked_by: string | null
+  locked_until: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface Database {
+  teams: TeamsTable
+  api_tokens: ApiTokensTable
+  providers: ProvidersTable
+  bots: BotsTable
+  channels: ChannelsTable
+  conversations: ConversationsTable
+  messages: MessagesTable
+  jobs: JobsTable
+}
+
+// Generated is re-exported for repos that insert into tables with defaults later.
+export type { Generated }
