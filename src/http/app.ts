@@ -40,7 +40,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 3 * 1024 * 1024 + 64 * 1024,
     trustProxy: options.trustProxy ?? false,
-    disableRequestLogging: true,
+    logController: { disableRequestLogging: true },
     return503OnClosing: true,
   })
   let shuttingDown = false

@@ -104,3 +104,27 @@ export interface Provider {
   /** Sends one text message (already split to `capabilities.maxTextLength`). Throws `ProviderError`. */
   sendText(request: SendTextRequest): Promise<SendReceipt>
 }
+
+/** The provider types of SPEC §4. */
+export type ProviderType = 'meta_cloud_api' | 'twilio' | 'turnio'
+
+/** Config values of a provider: flat strings, validated by the kind's schema. */
+export type ProviderConfig = Record<string, string>
+
+/**
+ * Static facts and factories of one provider type: how its config is validated and masked, where its
+ * webhooks go, and how to build a `Provider` from a decrypted config.
+ */
+export interface ProviderKind {
+  readonly type: ProviderType
+  /** Validates a full config on create (unknown keys rejected, defaults applied). */
+  parseConfig(input: unknown): { ok: true; config: ProviderConfig } | { ok: false; field: string; message: string }
+  /** Config keys whose values are secrets: encrypted, masked in responses, never logged. */
+  readonly secretFields: readonly string[]
+  /** Plain, non-secret facts kept in the provider's `extra_data` (Meta: `verify_token_hash`). */
+  extraData(config: ProviderConfig): Record<string, unknown>
+  /** The URL the provider must send webhooks to for this channel (SPEC §4). */
+  webhookUrl(publicUrl: string, channelId: string): string
+  readonly capabilities: ProviderCapabilities
+  create(config: ProviderConfig, deps: ProviderDeps): Provider
+}

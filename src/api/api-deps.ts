@@ -1,0 +1,20 @@
+/** What the admin API receives from the composition root. */
+import type { Clock } from '../core/clock.js'
+import type { SecretBox } from '../core/secret-box.js'
+import type { Logger } from '../logger.js'
+import type { Store } from '../store/db.js'
+import type { ProviderDeps } from '../providers/provider.js'
+import type { EnqueueSpec } from '../queue/job.js'
+
+export interface ApiDeps {
+  store: Store
+  secretBox: SecretBox
+  clock: Clock
+  logger: Logger
+  /** The configured public base URL, or undefined to derive it from each request. */
+  publicUrl: string | undefined
+  /** For calls to providers (channel creation looks numbers up). */
+  providerDeps: ProviderDeps
+}
+
+export type { EnqueueSpec }

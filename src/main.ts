@@ -1,0 +1,50 @@
+/**
+ * Entry point of `npm start`: read the configuration, build the gateway, listen, stop gracefully on
+ * SIGTERM/SIGINT. A bad configuration stops start-up with one line naming the variable.
+ */
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { createGateway } from './gateway.js'
+
+async function main(): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`switchboard: configuration error: ${error.message}\n`)
+      process.exit(78) // EX_CONFIG
+    }
+    throw error
+  }
+
+  const gateway = await createGateway({ config })
+  const { host, port } = await gateway.listen()
+  if (gateway.generatedAdminToken) {
+    // Printed once, on the start that created it; only its hash is stored.
+    process.stdout.write(
+      `\nSwitchboard generated an admin API token for team "default". It is shown only now; keep it safe:\n\n    ${gateway.generatedAdminToken}\n\n`,
+    )
+  }
+  gateway.logger.info({ host, port, database: gateway.store.dialect }, 'gateway:started')
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    gateway.logger.info({ signal }, 'gateway:stopping')
+    gateway
+      .stop()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        gateway.logger.error({ err: error }, 'gateway:stop:failed')
+        process.exit(1)
+      })
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`switchboard: failed to start: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+})
