@@ -3,7 +3,7 @@
  * the composition root hands in (admin API, webhooks). Modules stay Fastify plugins, so their body
  * parsers and hooks stay encapsulated (the webhooks read raw bytes; the API parses JSON).
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import { GW_ERR_API_NOT_FOUND, GW_ERR_INTERNAL, GW_ERR_API_SHUTTING_DOWN, isGatewayError, type GatewayError } from '../core/errors.js'
@@ -40,7 +40,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 3 * 1024 * 1024 + 64 * 1024,
     trustProxy: options.trustProxy ?? false,
-    logController: { disableRequestLogging: true },
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   })
   let shuttingDown = false
