@@ -1,0 +1,58 @@
+/**
+ * The bot contract: what answers a participant. The gateway hands a bot one inbound message at a time
+ * (per conversation, in order) and sends back whatever replies it returns. Only `bots/index.ts` knows the
+ * implementations; the rest of the gateway sees this file.
+ *
+ * @example
+ * const bot = createBot('http', { url: 'https://bot.example/hook', secret }, { dispatcher })
+ * const replies = await bot.respond({
+ *   conversationId: 'conv_1',
+ *   channelId: 'chan_1',
+ *   participant: { id: 'part_1', phone: '+27812345678', bsuid: null, name: 'Thandi' },
+ *   message: { id: 'msg_1', type: 'text', text: 'Hi', payload: {} },
+ * }, signal)
+ * // → [{ type: 'text', text: 'Hello Thandi!' }]
+ */
+
+/** One inbound message as a bot sees it, with where it came from and who wrote it. */
+export interface BotRequest {
+  conversationId: string
+  channelId: string
+  participant: {
+    id: string
+    /** E.164 with a leading `+`, or null for users known only by BSUID. */
+    phone: string | null
+    bsuid: string | null
+    name: string | null
+  }
+  message: {
+    /** The gateway's message id: stable across retries, so bots can deduplicate on it. */
+    id: string
+    type: string
+    /** The text the user wrote (or a caption, a button title); null when there is none. */
+    text: string | null
+    /** Type-specific detail (media id, coordinates, button payload…), passed through as the parser gave it. */
+    payload: Record<string, unknown>
+  }
+}
+
+/** One reply to send back to the participant, in order. */
+export interface BotReply {
+  type: 'text'
+  /** Never empty; long texts are split to the provider's limit by the sender, not the bot. */
+  text: string
+}
+
+/** Something that answers inbound messages. */
+export interface Bot {
+  /** The bot type, e.g. `echo` or `http`; for logs and metrics labels. */
+  readonly type: string
+  /**
+   * Answers one inbound message; an empty array means "no answer". On failure it throws a catalogue
+   * error (`GW_ERR_BOT_FAILED`, `GW_ERR_BOT_TIMEOUT`, `GW_ERR_BOT_BAD_RESPONSE`) whose message is a
+   * sentence a person can act on and never contains a secret: the caller retries with backoff and, after
+   * the last try, fails the inbound message with that message. When `signal` aborts, it rejects with
+   * `signal.reason` unchanged, so the caller can tell its own cancellation from a bot failure.
+   */
+  respond(request: BotRequest, signal?: AbortSignal): Promise<BotReply[]>
+}
