@@ -3,6 +3,7 @@
  * concrete choice is named here and nowhere else; `main.ts` only runs it.
  */
 import { Agent } from 'undici'
+import type { FastifyPluginAsync } from 'fastify'
 import { systemClock, type Clock } from './core/clock.js'
 import { createSecretBox } from './core/secret-box.js'
 import type { Config } from './config.js'
@@ -10,15 +11,62 @@ import { loadOrCreateKeyFile } from './key-file.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { createStore, type Store } from './store/db.js'
+import { createGroupCommitter } from './store/group-commit.js'
+import { createChannelsRepo } from './store/repos/channels.js'
+import { createProvidersRepo } from './store/repos/providers.js'
+import { createBotsRepo } from './store/repos/bots.js'
+import { insertJobs } from './store/repos/jobs.js'
 import { buildApp, type App } from './http/app.js'
 import { bootstrapAdmin, createApiModule } from './api/index.js'
+import { createConversationRoutes } from './api/conversations.js'
 import type { ApiDeps } from './api/api-deps.js'
 import type { ProviderDeps } from './providers/provider.js'
+import { createBot, type Bot, type BotType } from './bots/index.js'
+import { createJobQueue, createRunner, type JobQueue, type Runner } from './queue/index.js'
+import { RoutingCache } from './routing/routing-cache.js'
+import { createStoreRoutingSource } from './routing/store-routing-source.js'
+import { createMetaWebhookModule } from './webhooks/index.js'
+import { createPacer, createTasks, INBOUND_TASK, inboundLane, OUTBOUND_TASK, outboundLane } from './tasks/index.js'
+
+/** Timings tests shorten; production uses the defaults. */
+export interface GatewayTuning {
+  /** Queue poll interval when idle (a new webhook wakes the worker at once anyway). */
+  pollIntervalMs: number
+  /** How long a job lease lasts before another worker may take the job over. */
+  leaseMs: number
+  /** Bounded wait of a send left in doubt by a crash for a status webhook naming it (SPEC §6). */
+  inDoubtWaitMs: number
+  /** How often a send held by an invalid token looks at its provider again. */
+  holdRecheckMs: number
+  /** Backoff of task retries; undefined keeps each task's own. */
+  retryBackoff: { baseMs: number; maxMs: number } | undefined
+  /** Attempts before an inbound message fails (bot errors). */
+  inboundMaxAttempts: number
+  /** How long channel and provider lookups are cached on the webhook path. */
+  routingTtlMs: number
+  /** Whether this process runs the worker (a webhook-only instance sets false). */
+  runWorker: boolean
+  /** Time a graceful stop waits for running jobs before releasing them. */
+  stopTimeoutMs: number
+}
+
+const DEFAULT_TUNING: GatewayTuning = {
+  pollIntervalMs: 250,
+  leaseMs: 30_000,
+  inDoubtWaitMs: 30_000,
+  holdRecheckMs: 5_000,
+  retryBackoff: undefined,
+  inboundMaxAttempts: 8,
+  routingTtlMs: 2_000,
+  runWorker: true,
+  stopTimeoutMs: 10_000,
+}
 
 export interface GatewayOptions {
   config: Config
   logger?: Logger
   clock?: Clock
+  tuning?: Partial<GatewayTuning>
 }
 
 export interface Gateway {
@@ -27,16 +75,37 @@ export interface Gateway {
   readonly app: App
   readonly metrics: Metrics
   readonly logger: Logger
+  readonly queue: JobQueue
+  /** The worker, or undefined when this process does not run one. */
+  readonly runner: Runner | undefined
   /** A bootstrap admin token generated on this start (shown once), if one was. */
   readonly generatedAdminToken: string | undefined
-  /** Starts listening; resolves with the bound address. */
+  /** Starts listening (and the worker); resolves with the bound address. */
   listen(): Promise<{ host: string; port: number }>
-  /** Graceful stop: refuse new requests, finish work in flight, close the database. */
+  /** Graceful stop: refuse new requests, finish or release work in flight, close the database. */
   stop(): Promise<void>
+}
+
+/**
+ * Clears this process's routing cache after every successful admin API change, so a disabled channel
+ * or a new app secret applies at once here (other instances see it within the cache's TTL).
+ */
+function forgetRoutesOnChange(routing: RoutingCache): FastifyPluginAsync {
+  const plugin: FastifyPluginAsync = async (server) => {
+    // onSend, not onResponse: the cache is cleared before the client can learn the change was made.
+    server.addHook('onSend', async (request, reply, payload) => {
+      if (request.method !== 'GET' && request.url.startsWith('/api/') && reply.statusCode < 400) routing.clear()
+      return payload
+    })
+  }
+  // Like fastify-plugin: the hook applies to the whole app, not just this plugin's scope.
+  Object.assign(plugin, { [Symbol.for('skip-override')]: true })
+  return plugin
 }
 
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options
+  const tuning: GatewayTuning = { ...DEFAULT_TUNING, ...options.tuning }
   const logger = options.logger ?? createLogger(config.logLevel)
   const clock = options.clock ?? systemClock
   const metrics = createMetrics()
@@ -46,8 +115,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const store = createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize })
   await store.migrate()
+  const queue = createJobQueue(store, clock)
+  const recovered = await queue.recoverOrphans()
+  if (recovered > 0) logger.warn({ jobs: recovered }, 'queue:orphans:recovered')
+  metrics.setQueueDepthSource(async () => ({ ...(await queue.depth()) }))
 
-  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64 })
+  // One pooled HTTP client for every provider and bot call (fetch is 11x slower: PERFORMANCE-NOTES.md).
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 128, pipelining: 1 })
   const providerDeps: ProviderDeps = {
     dispatcher,
     clock,
@@ -60,34 +134,138 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
   }
 
+  const channels = createChannelsRepo({ store, clock })
+  const providers = createProvidersRepo({ store, secretBox, clock })
+  const bots = createBotsRepo({ store, secretBox, clock })
+  const routing = new RoutingCache(createStoreRoutingSource({ channels, providers, clock }), clock, tuning.routingTtlMs)
+
+  // Bots are built once per stored version of their config.
+  const botCache = new Map<string, { updatedAt: string; bot: Bot }>()
+  const botFor = async (botId: string): Promise<Bot | undefined> => {
+    const row = await bots.findByIdWithConfig(botId)
+    if (!row) return undefined
+    const cached = botCache.get(botId)
+    if (cached && cached.updatedAt === row.updatedAt) return cached.bot
+    const bot = createBot(row.type as BotType, row.config, { dispatcher })
+    botCache.set(botId, { updatedAt: row.updatedAt, bot })
+    return bot
+  }
+
+  let runner: Runner | undefined
+  const wakeWorker = () => runner?.wake()
+
+  const tasks = createTasks({
+    store,
+    clock,
+    logger,
+    metrics,
+    routing,
+    botFor,
+    providerDeps,
+    insertJobs: (trx, specs, nowMs) => insertJobs(trx, specs, nowMs),
+    onJobsEnqueued: wakeWorker,
+    pacer: createPacer(clock),
+    inDoubtWaitMs: tuning.inDoubtWaitMs,
+    holdRecheckMs: tuning.holdRecheckMs,
+  })
+  if (tuning.retryBackoff) for (const task of Object.values(tasks)) task.backoff = tuning.retryBackoff
+  if (tuning.runWorker) {
+    runner = createRunner({
+      store,
+      tasks,
+      concurrency: config.workerConcurrency,
+      clock,
+      logger,
+      pollIntervalMs: tuning.pollIntervalMs,
+      leaseMs: tuning.leaseMs,
+    })
+    runner.events.on('job:dead', ({ job, error }) => logger.warn({ jobId: job.id, task: job.task, err: error.message }, 'job:dead'))
+    runner.events.on('runner:error', ({ error, during }) => logger.error({ err: error.message, during }, 'runner:error'))
+  }
+
+  // Signature failures are recorded at most every 10 s per provider: a flood of forged webhooks must
+  // not turn into a flood of writes. A token_invalid hold is never overwritten by them.
+  const lastSignatureReport = new Map<string, number>()
+  const reportSignatureFailure = (providerId: string, message: string) => {
+    const now = clock.now()
+    if ((lastSignatureReport.get(providerId) ?? 0) > now - 10_000) return
+    lastSignatureReport.set(providerId, now)
+    void (async () => {
+      const provider = await routing.providerById(providerId)
+      if (provider?.health === 'token_invalid') return
+      await routing.recordProviderHealth(providerId, 'signature_failures', message)
+    })().catch((error: unknown) => logger.warn({ err: String(error), providerId }, 'provider:health:write-failed'))
+  }
+
   const apiDeps: ApiDeps = { store, secretBox, clock, logger, publicUrl: config.publicUrl, providerDeps }
   const generatedAdminToken = await bootstrapAdmin(apiDeps, config.adminToken)
 
+  const committer = createGroupCommitter(store.db)
   const app = await buildApp({
     logger,
     metrics,
     isReady: () => store.isReady(),
-    modules: [createApiModule(apiDeps)],
+    modules: [
+      forgetRoutesOnChange(routing),
+      createApiModule(apiDeps, [
+        createConversationRoutes({
+          outboundJob: ({ messageId, conversationId }) => ({
+            task: OUTBOUND_TASK,
+            payload: { messageId },
+            lane: outboundLane(conversationId),
+          }),
+          onJobsEnqueued: wakeWorker,
+        }),
+      ]),
+      createMetaWebhookModule({
+        clock,
+        metrics,
+        routing,
+        committer,
+        insertJobs: (trx, specs, nowMs) => insertJobs(trx, specs, nowMs),
+        inboundJob: ({ messageId, conversationId }) => ({
+          task: INBOUND_TASK,
+          payload: { messageId },
+          lane: inboundLane(conversationId),
+          maxAttempts: tuning.inboundMaxAttempts,
+        }),
+        onJobsEnqueued: wakeWorker,
+        reportSignatureFailure,
+        recordIngest: (_provider, result) => {
+          if (result.stored > 0) metrics.messages.inc({ direction: 'in', status: 'received' }, result.stored)
+          for (const status of result.appliedStatuses) metrics.messages.inc({ direction: 'out', status })
+          if (result.statuses.unknown > 0) metrics.unknownStatuses.inc({ provider: 'meta_cloud_api' }, result.statuses.unknown)
+        },
+      }),
+    ],
   })
 
+  let stopped: Promise<void> | undefined
   return {
     config,
     store,
     app,
     metrics,
     logger,
+    queue,
+    runner,
     generatedAdminToken,
     async listen() {
       await app.server.listen({ port: config.port, host: config.host })
+      runner?.start()
       const address = app.server.server.address()
       if (address === null || typeof address === 'string') throw new Error('server is not listening on TCP')
       return { host: address.address, port: address.port }
     },
-    async stop() {
-      app.beginShutdown()
-      await app.server.close()
-      await store.close()
-      await dispatcher.close()
+    stop() {
+      stopped ??= (async () => {
+        app.beginShutdown()
+        await app.server.close()
+        await runner?.stop({ timeoutMs: tuning.stopTimeoutMs })
+        await store.close()
+        await dispatcher.close()
+      })()
+      return stopped
     },
   }
 }

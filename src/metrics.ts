@@ -17,13 +17,19 @@ export interface Metrics {
   readonly queueDepth: Gauge<'state'>
   readonly sendDuration: Histogram<'provider' | 'outcome'>
   readonly botDuration: Histogram<'bot_type' | 'outcome'>
+  /** Sets where the queue depth is read from at each scrape. */
+  setQueueDepthSource(source: () => Promise<Record<string, number>>): void
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry()
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry })
   const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15]
+  let depthSource: (() => Promise<Record<string, number>>) | undefined
   return {
+    setQueueDepthSource(source) {
+      depthSource = source
+    },
     registry,
     httpRequests: new Counter({
       name: 'switchboard_http_requests_total',
@@ -61,6 +67,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Jobs in the work queue by state',
       labelNames: ['state'],
       registers: [registry],
+      // Read at scrape time, so the gauge is never stale and costs nothing between scrapes.
+      async collect() {
+        if (!depthSource) return
+        try {
+          const depth = await depthSource()
+          for (const [state, count] of Object.entries(depth)) this.set({ state }, count)
+        } catch {
+          // A scrape while the database is briefly away leaves the last values.
+        }
+      },
     }),
     sendDuration: new Histogram({
       name: 'switchboard_send_duration_seconds',

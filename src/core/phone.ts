@@ -17,7 +17,9 @@ export function toE164(input: string): string | null {
     text = `+${text}`
   }
   const parsed = parsePhoneNumberFromString(text)
-  if (!parsed || !parsed.isValid()) return null
+  // "Possible" (right length for the country) rather than "valid" (an allocated range): Meta's own
+  // test numbers are +1 555-01xx numbers, which are reserved as fictional and so never "valid".
+  if (!parsed || !parsed.isPossible()) return null
   return parsed.number
 }
 

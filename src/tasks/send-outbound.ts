@@ -1,0 +1,108 @@
+/**
+ * `outbound.send`: sends one queued outbound message through its channel's provider. Runs in the
+ * conversation's outbound lane, so replies go out in order.
+ *
+ * Exactly-once as far as a gateway can: the send is marked started before the call. After a crash the
+ * mark says "in doubt": for providers that echo the gateway's id in status webhooks (Meta's
+ * `biz_opaque_callback_data`) the retry first waits, bounded, for such a status (which records the
+ * provider id and moves the message to `sent`, ending this job) and sends again only if none came.
+ *
+ * What a failure means is decided here, from the provider's classification (SPEC §6):
+ * - `later`: retry with backoff (a recipient-scoped limit waits 4^n s for that recipient only);
+ * - `never`: fail the message with the provider's code and message;
+ * - `stop-provider` (an invalid token): mark the provider's health and hold its sends, spending no
+ *   attempts, until its config is updated.
+ */
+import { ProviderError } from '../providers/provider.js'
+import { isProviderType, providerKind } from '../providers/index.js'
+import { findConversation } from '../store/repos/conversations.js'
+import { clearSendStarted, findMessage, markOutboundFailed, markSendStarted, markSent } from '../store/repos/messages.js'
+import { RetryLaterError, type Task } from '../queue/job.js'
+import type { TaskDeps } from './task-deps.js'
+import type { ProviderCache } from './provider-cache.js'
+
+/** Payload of an `outbound.send` job. */
+export interface OutboundPayload {
+  messageId: string
+}
+
+export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache): Task {
+  const { store, clock, metrics } = deps
+
+  return {
+    // A late reply can be worse than none: fewer, shorter retries than inbound handling.
+    backoff: { baseMs: 1000, maxMs: 5 * 60_000 },
+
+    async run(payload, context) {
+      const { messageId } = payload as OutboundPayload
+      const message = await findMessage(store.db, messageId)
+      // Gone, or already moved on (a status webhook recorded it, or it failed): nothing to send.
+      if (!message || message.status !== 'queued') return
+      const channel = await deps.routing.channelById(message.channelId)
+      const conversation = await findConversation(store.db, message.teamId, message.conversationId)
+      if (!channel || !conversation) return
+      const providerRow = await deps.routing.providerById(channel.providerId)
+      if (!providerRow) return
+
+      if (providerRow.health === 'token_invalid') {
+        return { retryInMs: deps.holdRecheckMs, reason: 'held: the provider token is invalid until its config is updated' }
+      }
+
+      const capabilities = isProviderType(providerRow.type) ? providerKind(providerRow.type).capabilities : undefined
+      if (message.sendStartedAt !== null && capabilities?.echoesCallbackData) {
+        const waitedMs = clock.now() - Date.parse(message.sendStartedAt)
+        if (waitedMs < deps.inDoubtWaitMs) {
+          return { retryInMs: Math.min(1000, deps.inDoubtWaitMs - waitedMs), reason: 'in doubt: waiting for a status webhook' }
+        }
+        deps.logger.warn({ messageId, waitedMs }, 'send:in-doubt:resending')
+      }
+
+      const provider = providers.clientFor(providerRow)
+      await deps.pacer.take(channel.id, channel.throughputMps ?? provider.capabilities.defaultThroughputMps, context.signal)
+      await markSendStarted(store.db, message.id, clock.now())
+      const started = clock.now()
+      try {
+        const receipt = await provider.sendText({
+          channel: { channelId: channel.id, number: channel.number, fromIdentifier: channel.fromIdentifier },
+          to: { phone: conversation.participant.phone, bsuid: conversation.participant.bsuid },
+          text: message.text ?? '',
+          gatewayMessageId: message.id,
+        })
+        metrics.sendDuration.observe({ provider: providerRow.type, outcome: 'ok' }, (clock.now() - started) / 1000)
+        await markSent(store.db, message.id, receipt.providerMessageId, clock.now())
+        metrics.messages.inc({ direction: 'out', status: 'sent' })
+        return
+      } catch (error) {
+        metrics.sendDuration.observe({ provider: providerRow.type, outcome: 'error' }, (clock.now() - started) / 1000)
+        if (!(error instanceof ProviderError)) throw error
+        const { retry, providerCode, retryAfterMs, recipientScoped } = error.details
+        // The provider answered: the message certainly did not go out, so it is no longer in doubt.
+        if (providerCode !== 'network') await clearSendStarted(store.db, message.id, clock.now())
+        if (retry === 'never') {
+          await markOutboundFailed(store.db, { id: message.id, code: providerCode, message: error.message, nowMs: clock.now() })
+          metrics.messages.inc({ direction: 'out', status: 'failed' })
+          return
+        }
+        if (retry === 'stop-provider') {
+          await deps.routing.recordProviderHealth(providerRow.id, 'token_invalid', error.message, providerRow.configVersion)
+          deps.logger.warn({ providerId: providerRow.id, providerCode }, 'provider:token:invalid')
+          return { retryInMs: deps.holdRecheckMs, reason: 'held: the provider token is invalid until its config is updated' }
+        }
+        if (recipientScoped) {
+          // Pair rate limit: wait 4^n seconds before writing to this user again (protocols §4).
+          const backoffMs = Math.min(4 ** context.job.attempts * 1000, 15 * 60_000)
+          throw new RetryLaterError(error.message, Math.max(backoffMs, retryAfterMs ?? 0), { cause: error })
+        }
+        if (retryAfterMs !== undefined) throw new RetryLaterError(error.message, retryAfterMs, { cause: error })
+        throw error
+      }
+    },
+
+    async onGiveUp(payload, error) {
+      const { messageId } = payload as OutboundPayload
+      const code = error instanceof ProviderError ? error.details.providerCode : 'send_failed'
+      await markOutboundFailed(store.db, { id: messageId, code, message: error.message, nowMs: clock.now() })
+      metrics.messages.inc({ direction: 'out', status: 'failed' })
+    },
+  }
+}

@@ -1,0 +1,37 @@
+/** What the job handlers receive from the composition root. */
+import type { Transaction } from 'kysely'
+import type { Clock } from '../core/clock.js'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
+import type { Store } from '../store/db.js'
+import type { Database } from '../store/schema.js'
+import type { EnqueueSpec } from '../queue/job.js'
+import type { Bot } from '../bots/index.js'
+import type { Provider, ProviderDeps } from '../providers/provider.js'
+import type { RoutingSource, ProviderWithConfig } from '../routing/routing-cache.js'
+import type { Pacer } from './pacer.js'
+
+export interface TaskDeps {
+  store: Store
+  clock: Clock
+  logger: Logger
+  metrics: Metrics
+  routing: RoutingSource
+  /** The bot of a channel, built from its stored config (cached by the composition root). */
+  botFor(botId: string): Promise<Bot | undefined>
+  providerDeps: ProviderDeps
+  insertJobs(trx: Transaction<Database>, specs: EnqueueSpec[], nowMs: number): Promise<void>
+  /** Called after new jobs were committed, so the worker claims them at once. */
+  onJobsEnqueued(): void
+  pacer: Pacer
+  /**
+   * How long a send left in doubt by a crash waits for a status webhook carrying its id before it is
+   * sent again (only for providers that echo the gateway's id).
+   */
+  inDoubtWaitMs: number
+  /** How long a send held by an invalid token waits before looking at the provider again. */
+  holdRecheckMs: number
+}
+
+/** Builds (and caches per config version) the provider client for a provider row. */
+export type ProviderFactory = (provider: ProviderWithConfig) => Provider

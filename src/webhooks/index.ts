@@ -1,0 +1,4 @@
+/** The webhook receivers, one module per provider path of SPEC §5. */
+export { createMetaWebhookModule, META_WEBHOOK_PATH } from './meta-webhook-routes.js'
+export { ingestEvents, type IngestResult, type InboundJobFactory, type JobInserter } from './ingest.js'
+export type { WebhookDeps } from './webhook-deps.js'
