@@ -77,7 +77,7 @@ export function createMetaWebhookModule(deps: WebhookDeps): FastifyPluginAsync {
         return reply.code(400).send(errorBody(GW_ERR_WEBHOOK_MALFORMED('The webhook body must be a JSON object.')))
       }
 
-      const parsed = parseMetaWebhook(body)
+      const parsed = parseMetaWebhook(body, { receivedAtMs: deps.clock.now() })
       if (parsed.ignored) {
         count('ignored')
         return reply.code(200).send()

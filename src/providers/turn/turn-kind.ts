@@ -1,0 +1,28 @@
+/**
+ * The `turnio` provider type: config schema, secret fields, webhook URL and factory.
+ */
+import { ProviderError, type ProviderKind } from '../provider.js'
+import { parseTurnConfig, readTurnConfig, turnSecretFields } from './turn-config.js'
+import { TurnProvider, turnCapabilities } from './turn-provider.js'
+
+/** Static facts and factories of Turn.io providers. */
+export const turnKind: ProviderKind = {
+  type: 'turnio',
+  parseConfig: parseTurnConfig,
+  secretFields: turnSecretFields,
+  extraData: () => ({}),
+  // Turn's payloads do not name the business number, so each channel gets its own URL (SPEC §4).
+  webhookUrl: (publicUrl, channelId) => `${publicUrl}/channels/whatsapp/turn/${encodeURIComponent(channelId)}/incoming_message`,
+  capabilities: turnCapabilities,
+  create(config, deps) {
+    const parsed = readTurnConfig(config)
+    if (parsed === null) {
+      throw new ProviderError("The Turn.io provider's stored config is no longer valid; update the provider's config.", {
+        provider: 'turnio',
+        providerCode: 'config_invalid',
+        retry: 'stop-provider',
+      })
+    }
+    return new TurnProvider(parsed, deps)
+  },
+}

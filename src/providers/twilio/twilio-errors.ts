@@ -1,0 +1,91 @@
+/**
+ * Twilio REST errors → retry classes: a data table keyed on Twilio's `code`, then the HTTP status.
+ * @see https://www.twilio.com/docs/api/errors
+ */
+import { ProviderError, type RetryClass } from '../provider.js'
+import type { TwilioErrorBody } from './twilio-wire.js'
+
+const PROVIDER = 'twilio'
+
+/** Twilio error codes the gateway treats specially, with the reason. */
+export const twilioErrorRules: ReadonlyMap<number, { retry: RetryClass; why: string }> = new Map([
+  [20429, { retry: 'later', why: 'too many requests' }],
+  [20500, { retry: 'later', why: 'internal error at Twilio' }],
+  [20503, { retry: 'later', why: 'service unavailable' }],
+  [63018, { retry: 'later', why: 'rate limit of the WhatsApp channel exceeded' }],
+  [63038, { retry: 'later', why: 'daily message limit of the account reached' }],
+  // Credentials are wrong or revoked: hold the provider's sends until its config changes.
+  [20003, { retry: 'stop-provider', why: 'authentication failed' }],
+  [20404, { retry: 'stop-provider', why: 'the Account SID does not exist for this auth token' }],
+  [21211, { retry: 'never', why: "invalid 'To' number" }],
+  [21408, { retry: 'never', why: 'sending to this region is not enabled' }],
+  [21606, { retry: 'never', why: "the 'From' number cannot send" }],
+  [21610, { retry: 'never', why: 'the recipient unsubscribed (STOP)' }],
+  [21614, { retry: 'never', why: "'To' is not a mobile number" }],
+  [21617, { retry: 'never', why: 'body longer than 1600 characters' }],
+  [63003, { retry: 'never', why: 'the WhatsApp channel could not find the recipient' }],
+  [63007, { retry: 'never', why: "the WhatsApp channel could not find the 'From' address" }],
+  [63016, { retry: 'never', why: 'outside the 24 h window: only a template may be sent' }],
+  [63032, { retry: 'never', why: 'WhatsApp cannot deliver to this user' }],
+])
+
+/** Classifies a Twilio answer that was not a success. `retryAfter` is the `Retry-After` header, if any. */
+export function classifyTwilioError(httpStatus: number, body: unknown, retryAfter?: string | string[]): ProviderError {
+  const error = readTwilioError(body)
+  const found = error === null ? undefined : twilioErrorRules.get(error.code)
+  const retry: RetryClass = found?.retry ?? (httpStatus === 401 ? 'stop-provider' : httpStatus === 429 || httpStatus >= 500 ? 'later' : 'never')
+  const retryAfterMs = retryAfterToMs(retryAfter)
+  const message =
+    error === null
+      ? `Twilio answered HTTP ${httpStatus} without a readable error.`
+      : `Twilio refused the message: ${error.message} (code ${error.code})`
+  return new ProviderError(message, {
+    provider: PROVIDER,
+    providerCode: error === null ? `http_${httpStatus}` : String(error.code),
+    retry,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  })
+}
+
+/** Twilio's `{code, message}` from a parsed body or its JSON text, or null. */
+export function readTwilioError(body: unknown): { code: number; message: string } | null {
+  let parsed: unknown = body
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body)
+    } catch {
+      return null
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null
+  const { code, message } = parsed as TwilioErrorBody
+  if (typeof code !== 'number' || !Number.isInteger(code)) return null
+  return { code, message: typeof message === 'string' && message !== '' ? message : `Twilio error ${code}` }
+}
+
+/** A call that got no answer: always worth another try. */
+export function twilioNetworkError(origin: string, error: unknown): ProviderError {
+  return new ProviderError(`Twilio's API at ${origin} could not be reached: ${describeNetworkError(error)}`, {
+    provider: PROVIDER,
+    providerCode: 'network',
+    retry: 'later',
+    cause: error,
+  })
+}
+
+/** A short reason for a failed HTTP call. */
+export function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const code = (error as { code?: unknown }).code
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return `no answer in time (${code})`
+  }
+  return error.message !== '' ? error.message : typeof code === 'string' ? code : error.name
+}
+
+/** `Retry-After` in seconds → ms (the HTTP-date form is rare at Twilio and ignored). */
+function retryAfterToMs(value: string | string[] | undefined): number | undefined {
+  const first = Array.isArray(value) ? value[0] : value
+  if (first === undefined || !/^\d{1,6}$/.test(first.trim())) return undefined
+  return Number(first.trim()) * 1000
+}

@@ -1,0 +1,28 @@
+/**
+ * The `twilio` provider type: config schema, secret fields, webhook URL and factory.
+ */
+import { ProviderError, type ProviderKind } from '../provider.js'
+import { parseTwilioConfig, readTwilioConfig, twilioSecretFields } from './twilio-config.js'
+import { TwilioProvider, twilioCapabilities } from './twilio-provider.js'
+
+/** Static facts and factories of Twilio providers. */
+export const twilioKind: ProviderKind = {
+  type: 'twilio',
+  parseConfig: parseTwilioConfig,
+  secretFields: twilioSecretFields,
+  extraData: () => ({}),
+  // One endpoint for every Twilio channel: requests are routed by their `To` number (SPEC §5).
+  webhookUrl: (publicUrl) => `${publicUrl}/channels/whatsapp/twilio/incoming_message`,
+  capabilities: twilioCapabilities,
+  create(config, deps) {
+    const parsed = readTwilioConfig(config)
+    if (parsed === null) {
+      throw new ProviderError("The Twilio provider's stored config is no longer valid; update the provider's config.", {
+        provider: 'twilio',
+        providerCode: 'config_invalid',
+        retry: 'stop-provider',
+      })
+    }
+    return new TwilioProvider(parsed, deps)
+  },
+}

@@ -1,0 +1,207 @@
+/**
+ * `FakeTwilioApi`: a small real HTTP server on 127.0.0.1 that answers like Twilio's REST API for the two
+ * calls the gateway makes, with HTTP Basic auth checked against the accounts given to `addAccount`:
+ * - `GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json[?PhoneNumber=…]`: the account's numbers,
+ *   paged with `next_page_uri` (a path from the API root, as Twilio sends it);
+ * - `POST /2010-04-01/Accounts/{sid}/Messages.json` (form-encoded): recorded in `sends`, answered 201
+ *   like `twilio_send_response.json` with a fresh `SM…` sid.
+ *
+ * @example
+ * const twilio = await FakeTwilioApi.start()
+ * twilio.addAccount('AC…', 'token', ['+27812345678'])
+ * // … deps.urls.twilioApiUrl = twilio.baseUrl …
+ */
+import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { systemClock, type Clock } from '../../src/core/clock.js'
+
+/** A message send the fake accepted. */
+export interface FakeTwilioSend {
+  accountSid: string
+  /** The decoded form fields (`From`, `To`, `Body`, …). */
+  params: Record<string, string>
+  headers: IncomingHttpHeaders
+  at: number
+  sid: string
+}
+
+/** A request the fake received. */
+export interface FakeTwilioRequest {
+  method: string
+  path: string
+  query: Record<string, string>
+  headers: IncomingHttpHeaders
+  rawBody: string
+  at: number
+}
+
+interface Account {
+  authToken: string
+  numbers: string[]
+}
+
+/** A Twilio REST stand-in on a real socket. */
+export class FakeTwilioApi {
+  /** `http://127.0.0.1:<port>`: use as `TWILIO_API_URL`. */
+  readonly baseUrl: string
+  readonly requests: FakeTwilioRequest[] = []
+  readonly sends: FakeTwilioSend[] = []
+  /** Numbers per page of `IncomingPhoneNumbers.json` (Twilio's default is 50; small here so paging runs). */
+  pageSize = 2
+  /** Whether `?PhoneNumber=` filters the list (turn off to make the whole account page through). */
+  honourPhoneNumberFilter = true
+
+  readonly #server: Server
+  readonly #clock: Clock
+  readonly #accounts = new Map<string, Account>()
+  readonly #faults: { remaining: number; status: number; body: unknown }[] = []
+
+  private constructor(server: Server, clock: Clock) {
+    this.#server = server
+    this.#clock = clock
+    this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  }
+
+  /** Starts a fake on a free port of 127.0.0.1. */
+  static async start(options: { clock?: Clock } = {}): Promise<FakeTwilioApi> {
+    const server = createServer()
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(0, '127.0.0.1', () => resolve())
+    })
+    const fake = new FakeTwilioApi(server, options.clock ?? systemClock)
+    server.on('request', (req, res) => void fake.#handle(req, res))
+    return fake
+  }
+
+  /** Stops the server. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    this.#server.closeAllConnections()
+    await closed
+  }
+
+  /** Adds an account with its auth token and incoming numbers (E.164). */
+  addAccount(accountSid: string, authToken: string, numbers: string[]): void {
+    this.#accounts.set(accountSid, { authToken, numbers: [...numbers] })
+  }
+
+  /** Answers the next `count` requests with `status` and a Twilio error `body`. */
+  failNext(count: number, fault: { status: number; body?: unknown }): void {
+    this.#faults.push({ remaining: count, status: fault.status, body: fault.body ?? { code: 20500, message: 'Internal Server Error', status: fault.status } })
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const rawBody = Buffer.concat(chunks).toString('utf8')
+    const url = new URL(req.url ?? '/', this.baseUrl)
+    const recorded: FakeTwilioRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      rawBody,
+      at: this.#clock.now(),
+    }
+    this.requests.push(recorded)
+
+    const fault = this.#faults[0]
+    if (fault !== undefined) {
+      if (--fault.remaining <= 0) this.#faults.shift()
+      return json(res, fault.status, fault.body)
+    }
+    const match = /^\/2010-04-01\/Accounts\/([^/]+)\/(IncomingPhoneNumbers|Messages)\.json$/.exec(url.pathname)
+    if (match === null) return json(res, 404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, more_info: 'https://www.twilio.com/docs/errors/20404', status: 404 })
+    const [, accountSid = '', resource] = match
+    const account = this.#accounts.get(accountSid)
+    if (account === undefined || !authorised(req.headers.authorization, accountSid, account.authToken)) {
+      return json(res, 401, { code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 })
+    }
+    if (resource === 'IncomingPhoneNumbers' && recorded.method === 'GET') return this.#listNumbers(res, url, accountSid, account)
+    if (resource === 'Messages' && recorded.method === 'POST') return this.#send(res, recorded, accountSid)
+    json(res, 405, { code: 20004, message: 'Method not allowed', status: 405 })
+  }
+
+  #listNumbers(res: ServerResponse, url: URL, accountSid: string, account: Account): void {
+    const filter = this.honourPhoneNumberFilter ? url.searchParams.get('PhoneNumber') : null
+    const all = account.numbers.filter((n) => filter === null || n === filter)
+    const page = Number(url.searchParams.get('Page') ?? '0') || 0
+    const items = all.slice(page * this.pageSize, (page + 1) * this.pageSize)
+    const path = `/2010-04-01/Accounts/${accountSid}/IncomingPhoneNumbers.json`
+    const query = (p: number): string => {
+      const params = new URLSearchParams(url.searchParams)
+      params.set('PageSize', String(this.pageSize))
+      params.set('Page', String(p))
+      return `${path}?${params}`
+    }
+    json(res, 200, {
+      incoming_phone_numbers: items.map((phone) => ({
+        sid: `PN${createHexFrom(phone)}`,
+        account_sid: accountSid,
+        phone_number: phone,
+        friendly_name: phone,
+        capabilities: { sms: true, mms: false, voice: false },
+      })),
+      page,
+      page_size: this.pageSize,
+      first_page_uri: query(0),
+      previous_page_uri: page > 0 ? query(page - 1) : null,
+      next_page_uri: (page + 1) * this.pageSize < all.length ? query(page + 1) : null,
+      uri: query(page),
+      start: page * this.pageSize,
+      end: page * this.pageSize + items.length - 1,
+    })
+  }
+
+  #send(res: ServerResponse, recorded: FakeTwilioRequest, accountSid: string): void {
+    const params = Object.fromEntries(new URLSearchParams(recorded.rawBody))
+    const { To: to, From: from, Body: body } = params
+    if (to === undefined || to === '') return json(res, 400, { code: 21604, message: "A 'To' phone number is required.", status: 400 })
+    if (!to.startsWith('whatsapp:+') || from === undefined || !from.startsWith('whatsapp:+')) {
+      return json(res, 400, { code: 21211, message: `Invalid 'To' Phone Number: ${to}`, status: 400 })
+    }
+    const sid = `SM${randomBytes(16).toString('hex')}`
+    this.sends.push({ accountSid, params, headers: recorded.headers, at: recorded.at, sid })
+    const created = new Date(recorded.at).toUTCString().replace('GMT', '+0000')
+    json(res, 201, {
+      account_sid: accountSid,
+      api_version: '2010-04-01',
+      body: body ?? '',
+      date_created: created,
+      date_sent: null,
+      date_updated: created,
+      direction: 'outbound-api',
+      error_code: null,
+      error_message: null,
+      from,
+      messaging_service_sid: null,
+      num_media: '0',
+      num_segments: '1',
+      price: null,
+      price_unit: null,
+      sid,
+      status: 'queued',
+      subresource_uris: { media: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}/Media.json` },
+      to,
+      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`,
+    })
+  }
+}
+
+function authorised(header: string | undefined, accountSid: string, authToken: string): boolean {
+  const match = /^Basic (.+)$/.exec(header ?? '')
+  if (match?.[1] === undefined) return false
+  return Buffer.from(match[1], 'base64').toString('utf8') === `${accountSid}:${authToken}`
+}
+
+function createHexFrom(text: string): string {
+  return Buffer.from(text).toString('hex').padEnd(32, '0').slice(0, 32)
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
