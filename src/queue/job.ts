@@ -24,6 +24,7 @@ export interface EnqueueSpec {
   key?: string | null
   /** Earliest start, ms since epoch; default now. */
   runAtMs?: number
+  /** Attempts before the job goes dead; default `DEFAULT_MAX_ATTEMPTS` (10). Deferrals do not count. */
   maxAttempts?: number
 }
 

@@ -2,12 +2,14 @@
  * Opens the store: the only file that names the concrete dialects. Everything else receives a `Store`.
  */
 import { join } from 'node:path'
-import { Kysely, Migrator, sql } from 'kysely'
-import type { Database } from './schema.js'
-import type { DialectName, DialectSetup } from './dialects/dialect-setup.js'
+import { Kysely, Migrator, sql, type Selectable } from 'kysely'
+import type { Database, JobsTable } from './schema.js'
+import type { ClaimJobsInput, DialectName, DialectSetup } from './dialects/dialect-setup.js'
 import { createSqliteSetup } from './dialects/sqlite.js'
 import { createPostgresSetup } from './dialects/postgres.js'
 import { migrationProvider } from './migrations/index.js'
+
+export type { ClaimJobsInput }
 
 export interface StoreOptions {
   /** `postgres://…` selects PostgreSQL; undefined selects SQLite at `sqliteFile`. */
@@ -21,6 +23,13 @@ export interface Store {
   readonly db: Kysely<Database>
   readonly dialect: DialectName
   isUniqueViolation(error: unknown): boolean
+  /**
+   * True when one process owns the database (SQLite): jobs found running at start-up were orphaned by a
+   * crash. False for PostgreSQL, where they may belong to a live process and wait out their lease.
+   */
+  readonly isSingleProcess: boolean
+  /** The queue's claim, whose SQL differs by dialect; `store/repos/jobs.ts` is its only caller. */
+  claimJobs(input: ClaimJobsInput): Promise<Selectable<JobsTable>[]>
   /** Applies pending migrations; safe to run from several processes at once (Kysely takes a lock). */
   migrate(): Promise<void>
   /** True when the database answers and every migration is applied. */
@@ -40,6 +49,8 @@ export function createStore(options: StoreOptions): Store {
     db,
     dialect: setup.name,
     isUniqueViolation: setup.isUniqueViolation,
+    isSingleProcess: setup.isSingleProcess,
+    claimJobs: (input) => setup.jobs.claimJobs(db, input),
     async migrate() {
       const { error, results } = await migrator.migrateToLatest()
       if (error) {

@@ -5,6 +5,7 @@
 import pg from 'pg'
 import { PostgresDialect } from 'kysely'
 import type { DialectSetup } from './dialect-setup.js'
+import { postgresJobs } from './postgres-jobs.js'
 
 export function createPostgresSetup(connectionString: string, poolSize: number): DialectSetup {
   const pool = new pg.Pool({ connectionString, max: poolSize })
@@ -15,5 +16,7 @@ export function createPostgresSetup(connectionString: string, poolSize: number):
     dialect: new PostgresDialect({ pool }),
     isUniqueViolation: (error) =>
       typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505',
+    isSingleProcess: false,
+    jobs: postgresJobs,
   }
 }

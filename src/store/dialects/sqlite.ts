@@ -7,6 +7,7 @@ import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import { SqliteDialect } from 'kysely'
 import type { DialectSetup } from './dialect-setup.js'
+import { sqliteJobs } from './sqlite-jobs.js'
 
 export function createSqliteSetup(file: string): DialectSetup {
   mkdirSync(dirname(file), { recursive: true })
@@ -20,5 +21,7 @@ export function createSqliteSetup(file: string): DialectSetup {
     dialect: new SqliteDialect({ database }),
     isUniqueViolation: (error) =>
       typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT_UNIQUE'),
+    isSingleProcess: true,
+    jobs: sqliteJobs,
   }
 }

@@ -1,9 +1,11 @@
 /** The ordered list of migrations; add new ones at the end, never edit an applied one. */
 import type { Migration, MigrationProvider } from 'kysely'
 import * as init from './0001-init.js'
+import * as jobLanes from './0002-job-lanes.js'
 
 const migrations: Record<string, Migration> = {
   '0001-init': init,
+  '0002-job-lanes': jobLanes,
 }
 
 /** Static provider, so migrations work the same from `src/` under tsx and from `dist/`. */

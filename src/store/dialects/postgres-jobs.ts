@@ -1,0 +1,87 @@
+/**
+ * PostgreSQL's job claim, for any number of gateway processes sharing one database.
+ *
+ * Invariant (MUST hold): no two jobs of one lane are running under live leases, across all processes.
+ * Why it holds:
+ *   1. Claims serialize on a transaction-level advisory lock, taken in a statement of its own before the
+ *      claiming statement. In READ COMMITTED every statement takes a fresh snapshot, and PostgreSQL
+ *      releases a transaction's locks only after its commit is visible, so each claim's snapshot holds
+ *      every earlier claim. Without the lock, `SKIP LOCKED` alone is not enough: two claimers with
+ *      snapshots a moment apart can pick two *different* rows of one lane (say job 7 and a job 5 whose
+ *      enqueue transaction committed between the two snapshots), each thinking its row is the lane's
+ *      head; no row lock is shared, so nothing stops them. With the lock, the second claimer sees job 7
+ *      running and `laneIsFree` rule 2 refuses job 5.
+ *   2. Against everything else that writes jobs (workers completing, failing, deferring, releasing or
+ *      extending their own jobs; enqueues; an operator retrying a dead job) the candidates are locked
+ *      `FOR UPDATE SKIP LOCKED`: a row another transaction is writing is skipped, not waited for, and a
+ *      row changed since the snapshot is re-checked on its newest version (READ COMMITTED's recheck),
+ *      which is why the ready conditions are repeated in `picked`. Those other writers either make a
+ *      lane less busy (a running job leaves `running`), so a stale lane check only refuses a job the
+ *      next claim takes, or add pending jobs, which start nothing and which the next claim holds back
+ *      under rule 2 while the lane runs.
+ *   3. Leases: a job whose lease lapsed counts as not running. Like every lease-based queue this
+ *      presumes its worker dead; the runner renews leases every `leaseMs / 3`, and clocks of the
+ *      processes must agree to well within `leaseMs`.
+ * The lock is held for one short statement. The claim commits with `synchronous_commit = off` so the
+ * lock is not held through a WAL flush: a claim lost in a database crash only leaves its jobs claimable
+ * again, the same outcome as a worker crash (at least once), never a lost job.
+ */
+import { sql, type Kysely, type Selectable } from 'kysely'
+import type { Database, JobsTable } from '../schema.js'
+import type { ClaimJobsInput, JobsDialect } from './dialect-setup.js'
+import { laneIsFree } from './jobs-lane-rule.js'
+
+/** Advisory lock key of the claim, as two int4 (the namespace is per database): 'SwBd', 1. */
+const CLAIM_LOCK = sql`${sql.lit(0x53774264)}, ${sql.lit(1)}`
+
+/**
+ * The candidates come from two bounded scans (expired leases, then due jobs in `run_at` order off
+ * `jobs_ready_idx`), never one `OR`, which would check the lane of every due row before the limit.
+ * The planner cannot know that the lane rule passes early rows, and on a queue table's ever-stale
+ * statistics it picked a bitmap scan that checked the lane of every due row before sorting: 31 ms for
+ * a claim of 8 from 10,000 jobs, against 0.23 ms for the ordered index scan that stops at the limit.
+ * So this transaction turns off sequential and bitmap scans (`set_config(…, true)` is `SET LOCAL`).
+ * Measured with test/queue/claim-bench.ts (same 10,000 jobs over 1,000 lanes): claim + complete of 8
+ * in 3.2 ms, a runner at concurrency 32 ~5,000 jobs/s. Each blocked row the scan passes costs ~8 µs
+ * here (SQLite: ~0.6 µs): behind one lane's backlog of 5,000, a claim takes ~39 ms, and claims are
+ * serialized, so such a backlog slows every process's claims.
+ */
+async function claimJobs(db: Kysely<Database>, input: ClaimJobsInput): Promise<Selectable<JobsTable>[]> {
+  const { workerId, limit, nowIso, lockedUntilIso } = input
+  return db.transaction().execute(async (trx) => {
+    // One round trip for the settings and the lock; the claiming statement MUST come after the lock.
+    await sql`select set_config('synchronous_commit', 'off', true),
+      set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+      pg_advisory_xact_lock(${CLAIM_LOCK})`.execute(trx)
+    const result = await sql<Selectable<JobsTable>>`
+      with candidates as (
+        (select j.id from jobs j
+          where j.state = 'running' and j.locked_until < ${nowIso} and ${laneIsFree(nowIso)}
+          order by j.id
+          limit ${limit})
+        union all
+        (select j.id from jobs j
+          where j.state = 'pending' and j.run_at <= ${nowIso} and ${laneIsFree(nowIso)}
+          order by j.run_at
+          limit ${limit})
+      ),
+      picked as (
+        select j.id from jobs j
+        where j.id in (select id from candidates)
+          and ((j.state = 'pending' and j.run_at <= ${nowIso}) or (j.state = 'running' and j.locked_until < ${nowIso}))
+        order by j.id
+        limit ${limit}
+        for update of j skip locked
+      )
+      update jobs
+      set state = 'running', locked_by = ${workerId}, locked_until = ${lockedUntilIso},
+          attempts = jobs.attempts + 1, updated_at = ${nowIso}
+      from picked
+      where jobs.id = picked.id
+      returning jobs.*`.execute(trx)
+    return result.rows
+  })
+}
+
+/** PostgreSQL's implementation of the queue operations that differ by database. */
+export const postgresJobs: JobsDialect = { claimJobs }
