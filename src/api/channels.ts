@@ -1,0 +1,204 @@
+/**
+ * Channels (SPEC §4): one WhatsApp number of a provider, connected to one bot. Creation checks, in
+ * order: the body, the bot and provider (in the caller's team), the number's form, that no channel has
+ * it, and that the provider has it (Meta and Twilio list their numbers; Turn.io takes it as given).
+ */
+import { z } from 'zod'
+import type { FastifyRequest } from 'fastify'
+import { isoNow } from '../core/clock.js'
+import {
+  GW_ERR_API_INVALID_PHONE_NUMBER,
+  GW_ERR_API_INVALID_VALUE,
+  GW_ERR_API_NUMBER_IN_USE,
+  GW_ERR_PROVIDER_UNREACHABLE,
+  isGatewayError,
+} from '../core/errors.js'
+import { toE164 } from '../core/phone.js'
+import { ProviderError, providerKind, type NumberMatch, type ProviderType } from '../providers/index.js'
+import type { Channel } from '../store/repos/channels.js'
+import type { ProviderWithConfig } from '../store/repos/providers.js'
+import { callerOf, type Caller } from './auth.js'
+import { idParam, notFound, publicUrlOf, type ApiContext, type ApiRoutes } from './api-context.js'
+import type { ChannelDto } from './dto.js'
+import { looksLikeId, parsePageQuery, probe, toPage } from './pagination.js'
+import { NAME_MAX, parseBody } from './validation.js'
+
+const NUMBER_FORMATS = 'international form with the country code, e.g. +27812345678, +27 81 234 5678, +27-81-234-5678 or +1 (212) 555-2368'
+/** Longest auto-reply of a disabled channel: one WhatsApp text message. */
+const DISABLED_MESSAGE_MAX = 4096
+/** Bounds of the per-number send pacing (our extension of SPEC §6). */
+const THROUGHPUT_MIN = 1
+const THROUGHPUT_MAX = 1000
+
+const idSchema = z.string().trim().min(1).max(100)
+
+const createChannelSchema = z.strictObject({
+  bot_id: idSchema,
+  provider_id: idSchema,
+  number: z.string().min(1).max(64),
+  name: z.string().trim().min(1).max(NAME_MAX).optional(),
+})
+
+const patchChannelSchema = z.strictObject({
+  bot_id: idSchema.optional(),
+  name: z.string().trim().min(1).max(NAME_MAX).optional(),
+  enabled: z.boolean().optional(),
+  disabled_message: z.string().max(DISABLED_MESSAGE_MAX).nullable().optional(),
+  throughput_mps: z
+    .number()
+    .int({ error: `must be a whole number of messages per second from ${THROUGHPUT_MIN} to ${THROUGHPUT_MAX}, or null for the provider's default` })
+    .min(THROUGHPUT_MIN)
+    .max(THROUGHPUT_MAX)
+    .nullable()
+    .optional(),
+  // Fixed at creation; accepted only when unchanged, so a GET → edit → PATCH round trip works.
+  number: z.string().optional(),
+  provider_id: z.string().optional(),
+})
+
+/** A channel as the API shows it. */
+export function presentChannel(channel: Channel, publicUrl: string): ChannelDto {
+  return {
+    id: channel.id,
+    name: channel.name,
+    bot_id: channel.botId,
+    provider_id: channel.providerId,
+    platform: channel.platform,
+    number: channel.number,
+    extra_data: channel.extraData,
+    from_identifier: channel.fromIdentifier,
+    webhook_url: providerKind(channel.providerType as ProviderType).webhookUrl(publicUrl, channel.id),
+    enabled: channel.enabled,
+    disabled_message: channel.disabledMessage,
+    throughput_mps: channel.throughputMps,
+    created_at: channel.createdAt,
+    updated_at: channel.updatedAt,
+  }
+}
+
+/** The team's bot named by `field`, or 404 naming the field. */
+async function requireBot(context: ApiContext, caller: Caller, botId: string, field: string): Promise<void> {
+  const bot = looksLikeId(botId) ? await context.bots.get(caller.teamId, botId) : undefined
+  if (!bot) throw notFound('bot', botId, field)
+}
+
+/** The number in E.164, or 422 `invalid_phone_number`. */
+function normalizeNumber(number: string): string {
+  const e164 = toE164(number)
+  if (e164 === null) {
+    throw GW_ERR_API_INVALID_PHONE_NUMBER(`"number" is not a valid phone number; write it in ${NUMBER_FORMATS}.`, { field: 'number' })
+  }
+  return e164
+}
+
+/** 409 for a number another channel holds; names the channel only to its own team. */
+function numberInUse(e164: string, holder: Channel | undefined, caller: Caller): Error {
+  const which = holder && holder.teamId === caller.teamId ? ` (channel ${holder.id})` : ''
+  return GW_ERR_API_NUMBER_IN_USE(`${e164} is already connected to another channel${which}; a number can serve one channel only.`, {
+    field: 'number',
+  })
+}
+
+/**
+ * Asks the provider whether it has the number. Catalogue errors pass through (422 not found, 502
+ * unreachable); a token the provider refused is also recorded on the provider's health (SPEC §4).
+ */
+async function lookUpNumber(context: ApiContext, request: FastifyRequest, provider: ProviderWithConfig, e164: string): Promise<NumberMatch> {
+  const kind = providerKind(provider.type)
+  try {
+    return await kind.create(provider.config, context.deps.providerDeps).findNumber(e164)
+  } catch (error) {
+    const refusal = isGatewayError(error) ? error.cause : error
+    if (refusal instanceof ProviderError && refusal.details.retry === 'stop-provider') {
+      const message = isGatewayError(error) ? error.message : refusal.message
+      await context.providers.recordHealth(provider.id, 'token_invalid', message, isoNow(context.deps.clock), {
+        configVersion: provider.configVersion,
+      })
+    }
+    if (isGatewayError(error)) throw error
+    // Not a catalogue error: log the class only (a provider's raw error could quote a request).
+    request.log.warn({ providerId: provider.id, error: error instanceof Error ? error.name : typeof error }, 'api:channel:lookup-failed')
+    throw GW_ERR_PROVIDER_UNREACHABLE('The provider could not be asked about this number; try again in a moment.')
+  }
+}
+
+/** Registers the channel routes. */
+export const channelRoutes: ApiRoutes = (server, context) => {
+  server.post('/api/channels', async (request, reply) => {
+    const caller = callerOf(request)
+    const body = parseBody(createChannelSchema, request.body)
+    await requireBot(context, caller, body.bot_id, 'bot_id')
+    const provider = looksLikeId(body.provider_id) ? await context.providers.get(caller.teamId, body.provider_id) : undefined
+    if (!provider) throw notFound('provider', body.provider_id, 'provider_id')
+    const e164 = normalizeNumber(body.number)
+    const holder = await context.channels.findByNumber(e164)
+    if (holder) throw numberInUse(e164, holder, caller)
+    const match = await lookUpNumber(context, request, provider, e164)
+    const channel = await context.channels.create({
+      teamId: caller.teamId,
+      botId: body.bot_id,
+      providerId: provider.id,
+      providerType: provider.type,
+      number: e164,
+      name: body.name ?? e164,
+      fromIdentifier: match.fromIdentifier,
+      extraData: match.extraData,
+    })
+    // A concurrent request created a channel for this number (or its from identifier) meanwhile.
+    if (channel === 'number_in_use') throw numberInUse(e164, await context.channels.findByNumber(e164), caller)
+    if (channel === 'reference_missing') throw notFound('bot or provider', `${body.bot_id}`, 'bot_id')
+    request.log.info({ teamId: caller.teamId, channelId: channel.id, providerId: provider.id }, 'api:channel:created')
+    return reply.code(201).send(presentChannel(channel, publicUrlOf(context.deps, request)))
+  })
+
+  server.get('/api/channels', async (request) => {
+    const caller = callerOf(request)
+    const page = parsePageQuery(request.query)
+    const publicUrl = publicUrlOf(context.deps, request)
+    return toPage(await context.channels.list(caller.teamId, probe(page)), page, (c) => presentChannel(c, publicUrl))
+  })
+
+  server.get('/api/channels/:id', async (request) => {
+    const caller = callerOf(request)
+    const id = idParam(request, 'channel')
+    const channel = await context.channels.get(caller.teamId, id)
+    if (!channel) throw notFound('channel', id)
+    return presentChannel(channel, publicUrlOf(context.deps, request))
+  })
+
+  server.patch('/api/channels/:id', async (request) => {
+    const caller = callerOf(request)
+    const id = idParam(request, 'channel')
+    const body = parseBody(patchChannelSchema, request.body)
+    const current = await context.channels.get(caller.teamId, id)
+    if (!current) throw notFound('channel', id)
+    if (body.number !== undefined && toE164(body.number) !== current.number) {
+      throw GW_ERR_API_INVALID_VALUE(`A channel's number cannot change (this one is ${current.number}); create a new channel for the other number.`, {
+        field: 'number',
+      })
+    }
+    if (body.provider_id !== undefined && body.provider_id !== current.providerId) {
+      throw GW_ERR_API_INVALID_VALUE("A channel's provider cannot change; create a new channel on the other provider.", { field: 'provider_id' })
+    }
+    if (body.bot_id !== undefined) await requireBot(context, caller, body.bot_id, 'bot_id')
+    const updated = await context.channels.update(caller.teamId, id, {
+      ...(body.bot_id !== undefined ? { botId: body.bot_id } : {}),
+      ...(body.name !== undefined ? { name: body.name } : {}),
+      ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+      ...(body.disabled_message !== undefined ? { disabledMessage: body.disabled_message } : {}),
+      ...(body.throughput_mps !== undefined ? { throughputMps: body.throughput_mps } : {}),
+    })
+    if (updated === 'not_found') throw notFound('channel', id)
+    if (updated === 'reference_missing') throw notFound('bot', body.bot_id ?? '', 'bot_id')
+    request.log.info({ teamId: caller.teamId, channelId: id }, 'api:channel:updated')
+    return presentChannel(updated, publicUrlOf(context.deps, request))
+  })
+
+  server.delete('/api/channels/:id', async (request, reply) => {
+    const caller = callerOf(request)
+    const id = idParam(request, 'channel')
+    if (!(await context.channels.delete(caller.teamId, id))) throw notFound('channel', id)
+    request.log.info({ teamId: caller.teamId, channelId: id }, 'api:channel:deleted')
+    return reply.code(204).send()
+  })
+}

@@ -1,0 +1,76 @@
+/**
+ * The admin API's response shapes (SPEC §4), as the wire spells them (snake_case). Type-only, so the
+ * console may import it without pulling in server code.
+ */
+
+/** `{"error": {...}}`: every error response. */
+export interface ErrorDto {
+  error: { code: string; message: string; field?: string }
+}
+
+/** A team. */
+export interface TeamDto {
+  id: string
+  name: string
+  created_at: string
+}
+
+/** An API token's record; `token` is present only in the response that created it. */
+export interface TokenDto {
+  id: string
+  name: string
+  role: 'admin' | 'member'
+  team_id: string
+  created_at: string
+  revoked_at: string | null
+  token?: string
+}
+
+/** A provider; secret config values are masked (`EAAB…Zq`). */
+export interface ProviderDto {
+  id: string
+  type: 'meta_cloud_api' | 'twilio' | 'turnio'
+  name: string
+  config: Record<string, string>
+  extra_data: Record<string, unknown>
+  health: { status: string; message: string | null; last_seen_at: string | null }
+  /** One URL for all of this provider's channels, or null when each channel has its own. */
+  webhook_url: string | null
+  created_at: string
+  updated_at: string
+}
+
+/** A bot; the `http` bot's secret is masked. */
+export interface BotDto {
+  id: string
+  name: string
+  type: 'echo' | 'http'
+  config: Record<string, string>
+  created_at: string
+  updated_at: string
+}
+
+/** A channel: one number connected to one bot. */
+export interface ChannelDto {
+  id: string
+  name: string
+  bot_id: string
+  provider_id: string
+  platform: string
+  number: string
+  extra_data: Record<string, unknown>
+  from_identifier: string
+  webhook_url: string
+  enabled: boolean
+  disabled_message: string | null
+  /** Sends per second for this number (our extension, SPEC §6); null = the provider's default. */
+  throughput_mps: number | null
+  created_at: string
+  updated_at: string
+}
+
+/** Every list answers with this envelope. */
+export interface ListDto<T> {
+  data: T[]
+  next_cursor: string | null
+}

@@ -1,0 +1,205 @@
+/**
+ * Channels: one WhatsApp number of a provider, connected to one bot. The number is unique across the
+ * gateway, and so is (provider type, from identifier), which is how webhooks are routed with one index
+ * lookup. Deleting a channel deletes its conversations and messages with it, in one transaction.
+ */
+import { isoNow, type Clock } from '../../core/clock.js'
+import { newId } from '../../core/ids.js'
+import type { Store } from '../db.js'
+import type { ChannelsTable } from '../schema.js'
+
+/** A channel as the API and the message loop see it. */
+export interface Channel {
+  id: string
+  teamId: string
+  botId: string
+  providerId: string
+  /** Copied from the provider at creation (a provider's type never changes). */
+  providerType: string
+  platform: string
+  /** E.164. */
+  number: string
+  name: string
+  /** Meta `phone_number_id`; Twilio and Turn.io the E.164 number. */
+  fromIdentifier: string
+  enabled: boolean
+  disabledMessage: string | null
+  /** Sends per second for this number; null = the provider's default. */
+  throughputMps: number | null
+  extraData: Record<string, unknown>
+  createdAt: string
+  updatedAt: string
+}
+
+/** What may change on a channel after creation. */
+export interface ChannelPatch {
+  botId?: string
+  name?: string
+  enabled?: boolean
+  disabledMessage?: string | null
+  throughputMps?: number | null
+}
+
+/** Channel storage. */
+export interface ChannelsRepo {
+  /**
+   * Creates a channel. `number_in_use` when the number (or its from identifier) is taken, including by
+   * a concurrent creation; `reference_missing` when the bot or provider vanished meanwhile.
+   */
+  create(input: {
+    teamId: string
+    botId: string
+    providerId: string
+    providerType: string
+    number: string
+    name: string
+    fromIdentifier: string
+    extraData: Record<string, unknown>
+  }): Promise<Channel | 'number_in_use' | 'reference_missing'>
+  get(teamId: string, id: string): Promise<Channel | undefined>
+  /** A page of the team's channels, by id. */
+  list(teamId: string, page: { afterId?: string | undefined; limit: number }): Promise<Channel[]>
+  /** The channel holding this E.164 number, whatever its team. */
+  findByNumber(number: string): Promise<Channel | undefined>
+  /** `reference_missing` when the new bot vanished meanwhile. */
+  update(teamId: string, id: string, patch: ChannelPatch): Promise<Channel | 'not_found' | 'reference_missing'>
+  /** Deletes the channel with its conversations and messages; false when it is not the team's. */
+  delete(teamId: string, id: string): Promise<boolean>
+
+  // --- for the message loop: not team-scoped ---
+  /** The channel a webhook names: Meta by `phone_number_id`, Twilio and Turn.io by E.164 number. */
+  findByRoute(providerType: string, fromIdentifier: string): Promise<Channel | undefined>
+  findById(id: string): Promise<Channel | undefined>
+}
+
+function toChannel(row: ChannelsTable): Channel {
+  return {
+    id: row.id,
+    teamId: row.team_id,
+    botId: row.bot_id,
+    providerId: row.provider_id,
+    providerType: row.provider_type,
+    platform: row.platform,
+    number: row.number,
+    name: row.name,
+    fromIdentifier: row.from_identifier,
+    enabled: Number(row.enabled) === 1,
+    disabledMessage: row.disabled_message,
+    throughputMps: row.throughput_mps === null ? null : Number(row.throughput_mps),
+    extraData: JSON.parse(row.extra_data) as Record<string, unknown>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+/** The channels repo over a store. */
+export function createChannelsRepo(deps: { store: Store; clock: Clock }): ChannelsRepo {
+  const { db } = deps.store
+
+  async function findRow(teamId: string, id: string): Promise<ChannelsTable | undefined> {
+    return db.selectFrom('channels').selectAll().where('id', '=', id).where('team_id', '=', teamId).executeTakeFirst()
+  }
+
+  async function botExists(teamId: string, botId: string): Promise<boolean> {
+    const row = await db.selectFrom('bots').select('id').where('id', '=', botId).where('team_id', '=', teamId).executeTakeFirst()
+    return row !== undefined
+  }
+
+  return {
+    async create(input) {
+      const nowIso = isoNow(deps.clock)
+      const row: ChannelsTable = {
+        id: newId('chan', deps.clock.now()),
+        team_id: input.teamId,
+        bot_id: input.botId,
+        provider_id: input.providerId,
+        provider_type: input.providerType,
+        platform: 'whatsapp',
+        number: input.number,
+        name: input.name,
+        extra_data: JSON.stringify(input.extraData),
+        from_identifier: input.fromIdentifier,
+        enabled: 1,
+        disabled_message: null,
+        throughput_mps: null,
+        last_webhook_at: null,
+        created_at: nowIso,
+        updated_at: nowIso,
+      }
+      try {
+        await db.insertInto('channels').values(row).execute()
+      } catch (error) {
+        // The unique indexes on number and on (provider type, from identifier) are the real guard
+        // against two concurrent creations of one number; the API's earlier check is for the message.
+        if (deps.store.isUniqueViolation(error)) return 'number_in_use'
+        const provider = await db.selectFrom('providers').select('id').where('id', '=', input.providerId).executeTakeFirst()
+        if (!provider || !(await botExists(input.teamId, input.botId))) return 'reference_missing'
+        throw error
+      }
+      return toChannel(row)
+    },
+
+    async get(teamId, id) {
+      const row = await findRow(teamId, id)
+      return row ? toChannel(row) : undefined
+    },
+
+    async list(teamId, page) {
+      let query = db.selectFrom('channels').selectAll().where('team_id', '=', teamId)
+      if (page.afterId !== undefined) query = query.where('id', '>', page.afterId)
+      const rows = await query.orderBy('id').limit(page.limit).execute()
+      return rows.map(toChannel)
+    },
+
+    async findByNumber(number) {
+      const row = await db.selectFrom('channels').selectAll().where('number', '=', number).executeTakeFirst()
+      return row ? toChannel(row) : undefined
+    },
+
+    async update(teamId, id, patch) {
+      const set: Partial<ChannelsTable> = { updated_at: isoNow(deps.clock) }
+      if (patch.botId !== undefined) set.bot_id = patch.botId
+      if (patch.name !== undefined) set.name = patch.name
+      if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0
+      if (patch.disabledMessage !== undefined) set.disabled_message = patch.disabledMessage
+      if (patch.throughputMps !== undefined) set.throughput_mps = patch.throughputMps
+      try {
+        const result = await db.updateTable('channels').set(set).where('id', '=', id).where('team_id', '=', teamId).executeTakeFirst()
+        if (Number(result.numUpdatedRows) === 0) return 'not_found'
+      } catch (error) {
+        // The new bot was deleted between the API's check and this update.
+        if (patch.botId !== undefined && !(await botExists(teamId, patch.botId))) return 'reference_missing'
+        throw error
+      }
+      const row = await findRow(teamId, id)
+      return row ? toChannel(row) : 'not_found'
+    },
+
+    async delete(teamId, id) {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx.selectFrom('channels').select('id').where('id', '=', id).where('team_id', '=', teamId).executeTakeFirst()
+        if (!row) return false
+        // Children first: messages reference conversations, both reference the channel.
+        await trx.deleteFrom('messages').where('channel_id', '=', id).execute()
+        await trx.deleteFrom('conversations').where('channel_id', '=', id).execute()
+        await trx.deleteFrom('channels').where('id', '=', id).execute()
+        return true
+      })
+    },
+
+    async findByRoute(providerType, fromIdentifier) {
+      const row = await db
+        .selectFrom('channels')
+        .selectAll()
+        .where('provider_type', '=', providerType)
+        .where('from_identifier', '=', fromIdentifier)
+        .executeTakeFirst()
+      return row ? toChannel(row) : undefined
+    },
+
+    async findById(id) {
+      const row = await db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst()
+      return row ? toChannel(row) : undefined
+    },
+  }
+}

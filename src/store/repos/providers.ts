@@ -1,0 +1,229 @@
+/**
+ * Providers: a team's accounts at Meta, Twilio or Turn.io. The whole config object is encrypted with
+ * the SecretBox (so no secret is ever in a plain column); `extra_data` holds plain facts, and its
+ * `verify_token_hash` is copied into an indexed column so Meta's GET handshake finds the provider
+ * without decrypting anything. This repo knows no provider: the caller computes `extraData`.
+ */
+import { isoNow, type Clock } from '../../core/clock.js'
+import { newId } from '../../core/ids.js'
+import type { SecretBox } from '../../core/secret-box.js'
+import type { Store } from '../db.js'
+import type { ProvidersTable } from '../schema.js'
+
+/** The provider types the store keeps (the same union as `ProviderType`). */
+export type StoredProviderType = ProvidersTable['type']
+
+/** A problem the gateway saw with a provider, or `ok`. */
+export type ProviderHealthStatus = 'ok' | 'token_invalid' | 'signature_failures' | 'unsigned_webhooks'
+
+/** The provider's health, as last recorded. */
+export interface ProviderHealth {
+  status: ProviderHealthStatus
+  /** What was seen, for a person (e.g. Graph's message); never a secret. */
+  message: string | null
+  /** When the status was last recorded (ISO-8601), or null if never. */
+  lastSeenAt: string | null
+}
+
+/** A provider with its decrypted config. Keep the config inside the process: never log or return it. */
+export interface ProviderWithConfig {
+  id: string
+  teamId: string
+  type: StoredProviderType
+  name: string
+  config: Record<string, string>
+  extraData: Record<string, unknown>
+  health: ProviderHealth
+  /** Bumped on every config change; sends held for a bad token wait for a newer version. */
+  configVersion: number
+  createdAt: string
+  updatedAt: string
+}
+
+/** A new config with the plain facts derived from it. */
+export interface ProviderConfigUpdate {
+  config: Record<string, string>
+  extraData: Record<string, unknown>
+}
+
+/** Provider storage. */
+export interface ProvidersRepo {
+  create(input: { teamId: string; type: StoredProviderType; name: string } & ProviderConfigUpdate): Promise<ProviderWithConfig>
+  get(teamId: string, id: string): Promise<ProviderWithConfig | undefined>
+  /** A page of the team's providers, by id. */
+  list(teamId: string, page: { afterId?: string | undefined; limit: number }): Promise<ProviderWithConfig[]>
+  /**
+   * Changes name and/or config. A config change bumps `configVersion` and, when the health was
+   * `token_invalid`, resets it to `ok` (which releases held sends). With `expectedConfigVersion`, the
+   * update applies only if nobody changed the config meanwhile: `stale` tells the caller to re-read.
+   */
+  update(
+    teamId: string,
+    id: string,
+    patch: { name?: string; config?: ProviderConfigUpdate; expectedConfigVersion?: number },
+  ): Promise<ProviderWithConfig | 'not_found' | 'stale'>
+  /** Deletes the provider unless a channel uses it. */
+  delete(teamId: string, id: string): Promise<'deleted' | 'not_found' | 'in_use'>
+
+  // --- for the message loop: not team-scoped ---
+  /** The provider with its decrypted config, whatever its team. */
+  findByIdWithConfig(id: string): Promise<ProviderWithConfig | undefined>
+  /** Ids of the providers whose `extra_data.verify_token_hash` equals `hash` (Meta's GET handshake). */
+  findIdsByVerifyTokenHash(hash: string): Promise<string[]>
+  /**
+   * Records what the gateway saw. With `configVersion`, the record applies only while the config is
+   * still that version, so a failure seen with an old token cannot mark a freshly fixed provider.
+   * Returns whether a row changed.
+   */
+  recordHealth(
+    id: string,
+    status: ProviderHealthStatus,
+    message: string | null,
+    atIso: string,
+    options?: { configVersion?: number },
+  ): Promise<boolean>
+}
+
+/** The providers repo over a store; configs are sealed and opened with `secretBox`. */
+export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; clock: Clock }): ProvidersRepo {
+  const { db } = deps.store
+
+  function toProvider(row: ProvidersTable): ProviderWithConfig {
+    return {
+      id: row.id,
+      teamId: row.team_id,
+      type: row.type,
+      name: row.name,
+      config: JSON.parse(deps.secretBox.decrypt(row.config_ciphertext)) as Record<string, string>,
+      extraData: JSON.parse(row.extra_data) as Record<string, unknown>,
+      health: {
+        status: row.health as ProviderHealthStatus,
+        message: row.health_detail,
+        lastSeenAt: row.health_seen_at,
+      },
+      configVersion: Number(row.config_version),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    }
+  }
+
+  function sealed(update: ProviderConfigUpdate): Pick<ProvidersTable, 'config_ciphertext' | 'extra_data' | 'verify_token_hash'> {
+    const hash = update.extraData.verify_token_hash
+    return {
+      config_ciphertext: deps.secretBox.encrypt(JSON.stringify(update.config)),
+      extra_data: JSON.stringify(update.extraData),
+      verify_token_hash: typeof hash === 'string' ? hash : null,
+    }
+  }
+
+  async function findRow(teamId: string, id: string): Promise<ProvidersTable | undefined> {
+    return db.selectFrom('providers').selectAll().where('id', '=', id).where('team_id', '=', teamId).executeTakeFirst()
+  }
+
+  async function channelsUsing(id: string): Promise<number> {
+    const row = await db
+      .selectFrom('channels')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('provider_id', '=', id)
+      .executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+
+  return {
+    async create(input) {
+      const nowIso = isoNow(deps.clock)
+      const row: ProvidersTable = {
+        id: newId('prov', deps.clock.now()),
+        team_id: input.teamId,
+        type: input.type,
+        name: input.name,
+        ...sealed(input),
+        health: 'ok',
+        health_detail: null,
+        health_seen_at: null,
+        config_version: 1,
+        created_at: nowIso,
+        updated_at: nowIso,
+      }
+      await db.insertInto('providers').values(row).execute()
+      return toProvider(row)
+    },
+
+    async get(teamId, id) {
+      const row = await findRow(teamId, id)
+      return row ? toProvider(row) : undefined
+    },
+
+    async list(teamId, page) {
+      let query = db.selectFrom('providers').selectAll().where('team_id', '=', teamId)
+      if (page.afterId !== undefined) query = query.where('id', '>', page.afterId)
+      const rows = await query.orderBy('id').limit(page.limit).execute()
+      return rows.map(toProvider)
+    },
+
+    async update(teamId, id, patch) {
+      const current = await findRow(teamId, id)
+      if (!current) return 'not_found'
+      const set: Partial<ProvidersTable> = { updated_at: isoNow(deps.clock) }
+      if (patch.name !== undefined) set.name = patch.name
+      let query = db.updateTable('providers').where('id', '=', id).where('team_id', '=', teamId)
+      if (patch.config !== undefined) {
+        Object.assign(set, sealed(patch.config))
+        set.config_version = Number(current.config_version) + 1
+        // A new config may carry the fixed token: let the held sends try it (SPEC §6, error 190).
+        if (current.health === 'token_invalid') {
+          set.health = 'ok'
+          set.health_detail = null
+          set.health_seen_at = null
+        }
+        // Compare-and-set on the version read above, so two PATCHes never silently drop one's change.
+        query = query.where('config_version', '=', patch.expectedConfigVersion ?? current.config_version)
+      } else if (patch.expectedConfigVersion !== undefined) {
+        query = query.where('config_version', '=', patch.expectedConfigVersion)
+      }
+      const result = await query.set(set).executeTakeFirst()
+      if (Number(result.numUpdatedRows) === 0) return (await findRow(teamId, id)) ? 'stale' : 'not_found'
+      const updated = await findRow(teamId, id)
+      return updated ? toProvider(updated) : 'not_found'
+    },
+
+    async delete(teamId, id) {
+      const current = await findRow(teamId, id)
+      if (!current) return 'not_found'
+      if ((await channelsUsing(id)) > 0) return 'in_use'
+      try {
+        const result = await db.deleteFrom('providers').where('id', '=', id).where('team_id', '=', teamId).executeTakeFirst()
+        return Number(result.numDeletedRows) > 0 ? 'deleted' : 'not_found'
+      } catch (error) {
+        // A channel created between the check and the delete makes the foreign key refuse it.
+        if ((await channelsUsing(id)) > 0) return 'in_use'
+        throw error
+      }
+    },
+
+    async findByIdWithConfig(id) {
+      const row = await db.selectFrom('providers').selectAll().where('id', '=', id).executeTakeFirst()
+      return row ? toProvider(row) : undefined
+    },
+
+    async findIdsByVerifyTokenHash(hash) {
+      const rows = await db
+        .selectFrom('providers')
+        .select('id')
+        .where('verify_token_hash', '=', hash)
+        .orderBy('id')
+        .execute()
+      return rows.map((row) => row.id)
+    },
+
+    async recordHealth(id, status, message, atIso, options = {}) {
+      let query = db
+        .updateTable('providers')
+        .set({ health: status, health_detail: message, health_seen_at: atIso })
+        .where('id', '=', id)
+      if (options.configVersion !== undefined) query = query.where('config_version', '=', options.configVersion)
+      const result = await query.executeTakeFirst()
+      return Number(result.numUpdatedRows) > 0
+    },
+  }
+}

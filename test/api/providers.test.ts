@@ -1,0 +1,250 @@
+/**
+ * Providers of all three types: validation (code and field of each problem), masking, PATCH semantics
+ * (masked values keep secrets, config_version, health reset), the verify token hash, deletion.
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { maskSecret } from '../../src/core/secret-box.js'
+import { DIALECTS, skipReason } from '../helpers/dialects.js'
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js'
+import { createEchoBot, createProvider, metaConfig, storedRepos, turnConfig, twilioConfig } from './api-test-kit.js'
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
+
+function without(config: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _removed, ...rest } = config
+  return rest
+}
+
+/** [type, config, expected code, expected field] */
+const CONFIG_CASES: [string, Record<string, unknown>, string, string][] = [
+  ['meta_cloud_api', without(metaConfig(), 'business_id'), 'missing_field', 'config.business_id'],
+  ['meta_cloud_api', without(metaConfig(), 'access_token'), 'missing_field', 'config.access_token'],
+  ['meta_cloud_api', without(metaConfig(), 'app_secret'), 'missing_field', 'config.app_secret'],
+  ['meta_cloud_api', without(metaConfig(), 'verify_token'), 'missing_field', 'config.verify_token'],
+  ['meta_cloud_api', metaConfig({ business_id: 'not-digits' }), 'invalid_value', 'config.business_id'],
+  ['meta_cloud_api', metaConfig({ access_token: '' }), 'invalid_value', 'config.access_token'],
+  ['meta_cloud_api', metaConfig({ app_secret: 42 }), 'invalid_value', 'config.app_secret'],
+  ['meta_cloud_api', metaConfig({ template_language_code: 'english please' }), 'invalid_value', 'config.template_language_code'],
+  ['meta_cloud_api', metaConfig({ phone_number_id: '1' }), 'unknown_field', 'config.phone_number_id'],
+  ['twilio', without(twilioConfig(), 'account_sid'), 'missing_field', 'config.account_sid'],
+  ['twilio', without(twilioConfig(), 'auth_token'), 'missing_field', 'config.auth_token'],
+  ['twilio', twilioConfig({ account_sid: 'AC123' }), 'invalid_value', 'config.account_sid'],
+  ['twilio', twilioConfig({ auth_token: ['x'] }), 'invalid_value', 'config.auth_token'],
+  ['twilio', twilioConfig({ api_key: 'x' }), 'unknown_field', 'config.api_key'],
+  ['turnio', without(turnConfig(), 'auth_token'), 'missing_field', 'config.auth_token'],
+  ['turnio', turnConfig({ auth_token: '' }), 'invalid_value', 'config.auth_token'],
+  ['turnio', turnConfig({ hmac_secret: 7 }), 'invalid_value', 'config.hmac_secret'],
+  ['turnio', turnConfig({ number: '+27812345678' }), 'unknown_field', 'config.number'],
+]
+
+for (const dialect of DIALECTS) {
+  const skip = await skipReason(dialect)
+  describe(`${dialect}: providers`, { skip }, () => {
+    let gw: TestGateway
+
+    before(async () => {
+      gw = await startTestGateway({ dialect })
+    })
+    after(() => gw?.close())
+
+    it('validates the body and each type\'s config, naming the field', async () => {
+      for (const [type, config, code, field] of CONFIG_CASES) {
+        const res = await gw.request('POST', '/api/providers', { body: { type, name: 'x', config } })
+        assert.equal(res.status, 422, `${type} ${field}: ${res.text}`)
+        assert.equal(res.body.error.code, code, `${type} ${field}: ${res.text}`)
+        assert.equal(res.body.error.field, field, `${type} ${field}: ${res.text}`)
+        assert.ok(res.body.error.message.length > 20)
+      }
+      const body = { type: 'meta_cloud_api', name: 'x', config: metaConfig() }
+      const top: [Record<string, unknown>, string, string][] = [
+        [without(body, 'type'), 'missing_field', 'type'],
+        [{ ...body, type: 'whatsapp_web' }, 'invalid_value', 'type'],
+        [without(body, 'name'), 'missing_field', 'name'],
+        [{ ...body, name: '' }, 'invalid_value', 'name'],
+        [without(body, 'config'), 'missing_field', 'config'],
+        [{ ...body, config: 'token=abc' }, 'invalid_value', 'config'],
+        [{ ...body, config: [1] }, 'invalid_value', 'config'],
+        [{ ...body, colour: 'blue' }, 'unknown_field', 'colour'],
+      ]
+      for (const [request, code, field] of top) {
+        const res = await gw.request('POST', '/api/providers', { body: request })
+        assert.equal(res.status, 422, res.text)
+        assert.equal(res.body.error.code, code, res.text)
+        assert.equal(res.body.error.field, field, res.text)
+      }
+      const list = await gw.request('GET', '/api/providers')
+      assert.deepEqual(list.body.data, [], 'nothing was stored')
+    })
+
+    it('creates each type with secrets masked and plain settings shown', async () => {
+      const meta = await gw.request('POST', '/api/providers', { body: { type: 'meta_cloud_api', name: 'Meta', config: metaConfig() } })
+      assert.equal(meta.status, 201)
+      assert.deepEqual(Object.keys(meta.body).sort(), [
+        'config', 'created_at', 'extra_data', 'health', 'id', 'name', 'type', 'updated_at', 'webhook_url',
+      ])
+      const given = metaConfig()
+      assert.deepEqual(meta.body.config, {
+        business_id: given.business_id,
+        access_token: maskSecret(given.access_token as string),
+        app_secret: maskSecret(given.app_secret as string),
+        verify_token: maskSecret(given.verify_token as string),
+        template_language_code: 'en',
+      })
+      assert.equal(meta.body.config.access_token, 'EAAB…Zq')
+      assert.deepEqual(meta.body.health, { status: 'ok', message: null, last_seen_at: null })
+      assert.equal(meta.body.webhook_url, `${gw.baseUrl}/channels/whatsapp/meta/incoming_message`)
+      for (const secret of [given.access_token, given.app_secret, given.verify_token] as string[]) {
+        assert.equal(meta.text.includes(secret), false)
+      }
+
+      const twilio = await gw.request('POST', '/api/providers', { body: { type: 'twilio', name: 'Twilio', config: twilioConfig() } })
+      assert.equal(twilio.status, 201)
+      assert.equal(twilio.body.config.account_sid, twilioConfig().account_sid)
+      assert.equal(twilio.body.config.auth_token, maskSecret(twilioConfig().auth_token as string))
+      assert.equal(twilio.body.webhook_url, `${gw.baseUrl}/channels/whatsapp/twilio/incoming_message`)
+      assert.deepEqual(twilio.body.extra_data, {})
+
+      const turn = await gw.request('POST', '/api/providers', { body: { type: 'turnio', name: 'Turn', config: turnConfig() } })
+      assert.equal(turn.status, 201)
+      assert.equal(turn.body.config.hmac_secret, maskSecret(turnConfig().hmac_secret as string))
+      assert.equal(turn.body.webhook_url, null, 'Turn.io has one webhook URL per channel')
+      const unsigned = await gw.request('POST', '/api/providers', { body: { type: 'turnio', name: 'Turn', config: { auth_token: 'turnAUTHtoken0123456789' } } })
+      assert.equal(unsigned.status, 201)
+
+      const list = await gw.request('GET', '/api/providers')
+      assert.equal(list.body.data.length, 4)
+      assert.equal(list.text.includes(given.access_token as string), false)
+      const one = await gw.request('GET', `/api/providers/${meta.body.id}`)
+      assert.deepEqual(one.body, meta.body)
+    })
+
+    it('stores verify_token_hash in extra_data and in its column, and finds the provider by it', async () => {
+      const id = await createProvider(gw, 'meta_cloud_api', metaConfig({ verify_token: 'first-verify-token' }))
+      const shown = await gw.request('GET', `/api/providers/${id}`)
+      assert.deepEqual(shown.body.extra_data, { verify_token_hash: sha256('first-verify-token') })
+      const repos = storedRepos(gw)
+      assert.deepEqual(await repos.providers.findIdsByVerifyTokenHash(sha256('first-verify-token')), [id])
+      const row = await gw.gateway.store.db.selectFrom('providers').select(['verify_token_hash', 'config_ciphertext']).where('id', '=', id).executeTakeFirstOrThrow()
+      assert.equal(row.verify_token_hash, sha256('first-verify-token'))
+      assert.equal(row.config_ciphertext.includes('first-verify-token'), false)
+
+      const patched = await gw.request('PATCH', `/api/providers/${id}`, { body: { config: { verify_token: 'second-verify-token' } } })
+      assert.equal(patched.status, 200, patched.text)
+      assert.deepEqual(patched.body.extra_data, { verify_token_hash: sha256('second-verify-token') })
+      assert.deepEqual(await repos.providers.findIdsByVerifyTokenHash(sha256('first-verify-token')), [])
+      assert.deepEqual(await repos.providers.findIdsByVerifyTokenHash(sha256('second-verify-token')), [id])
+    })
+
+    it('PATCH merges config; a masked value keeps the stored secret; config_version counts changes', async () => {
+      const given = metaConfig()
+      const created = await gw.request('POST', '/api/providers', { body: { type: 'meta_cloud_api', name: 'Meta', config: given } })
+      const id = created.body.id
+      const repos = storedRepos(gw)
+      const before = await repos.providers.findByIdWithConfig(id)
+      assert.equal(before?.configVersion, 1)
+
+      // Send the whole shown config back (masked secrets included) with one plain change.
+      const roundTrip = { ...created.body.config, business_id: '204857600321988' }
+      const res = await gw.request('PATCH', `/api/providers/${id}`, { body: { type: 'meta_cloud_api', name: 'Meta 2', config: roundTrip } })
+      assert.equal(res.status, 200, res.text)
+      assert.equal(res.body.name, 'Meta 2')
+      assert.equal(res.body.config.business_id, '204857600321988')
+      const stored = await repos.providers.findByIdWithConfig(id)
+      assert.equal(stored?.config.access_token, given.access_token)
+      assert.equal(stored?.config.app_secret, given.app_secret)
+      assert.equal(stored?.config.verify_token, given.verify_token)
+      assert.equal(stored?.config.business_id, '204857600321988')
+      assert.equal(stored?.configVersion, 2)
+
+      // Name only, or the same config again: no config change, no version bump.
+      await gw.request('PATCH', `/api/providers/${id}`, { body: { name: 'Meta 3', config: res.body.config } })
+      assert.equal((await repos.providers.findByIdWithConfig(id))?.configVersion, 2)
+
+      // A new secret replaces the stored one.
+      const rotated = await gw.request('PATCH', `/api/providers/${id}`, { body: { config: { access_token: 'EAABrotatedTOKEN9876543210xy' } } })
+      assert.equal(rotated.body.config.access_token, 'EAAB…xy')
+      assert.equal((await repos.providers.findByIdWithConfig(id))?.config.access_token, 'EAABrotatedTOKEN9876543210xy')
+      assert.equal((await repos.providers.findByIdWithConfig(id))?.configVersion, 3)
+
+      // null removes an optional setting, so its default applies again.
+      await gw.request('PATCH', `/api/providers/${id}`, { body: { config: { template_language_code: 'pt_BR' } } })
+      const reset = await gw.request('PATCH', `/api/providers/${id}`, { body: { config: { template_language_code: null } } })
+      assert.equal(reset.body.config.template_language_code, 'en')
+    })
+
+    it('PATCH refuses a type change, a foreign mask and invalid values, changing nothing', async () => {
+      const id = await createProvider(gw, 'twilio', twilioConfig())
+      const cases: [Record<string, unknown>, string, string][] = [
+        [{ type: 'turnio' }, 'invalid_value', 'type'],
+        [{ config: { auth_token: 'abcd…zz' } }, 'invalid_value', 'config.auth_token'],
+        [{ config: { account_sid: 'nope' } }, 'invalid_value', 'config.account_sid'],
+        [{ config: { account_sid: null } }, 'missing_field', 'config.account_sid'],
+        [{ config: { region: 'ie1' } }, 'unknown_field', 'config.region'],
+        [{ name: '' }, 'invalid_value', 'name'],
+        [{ id: 'prov_x' }, 'unknown_field', 'id'],
+      ]
+      for (const [body, code, field] of cases) {
+        const res = await gw.request('PATCH', `/api/providers/${id}`, { body })
+        assert.equal(res.status, 422, res.text)
+        assert.equal(res.body.error.code, code, res.text)
+        assert.equal(res.body.error.field, field, res.text)
+      }
+      const stored = await storedRepos(gw).providers.findByIdWithConfig(id)
+      assert.deepEqual(stored?.config, twilioConfig())
+      assert.equal(stored?.configVersion, 1)
+      assert.equal((await gw.request('PATCH', '/api/providers/prov_unknown', { body: { name: 'x' } })).status, 404)
+    })
+
+    it('shows health, and a config change resets token_invalid to ok', async () => {
+      const id = await createProvider(gw, 'meta_cloud_api', metaConfig())
+      const repos = storedRepos(gw)
+      const at = '2026-01-15T10:30:12.000Z'
+      await repos.providers.recordHealth(id, 'token_invalid', 'Error validating access token: Session has expired.', at)
+      const shown = await gw.request('GET', `/api/providers/${id}`)
+      assert.deepEqual(shown.body.health, { status: 'token_invalid', message: 'Error validating access token: Session has expired.', last_seen_at: at })
+
+      // A name change is not a config change: the provider stays held.
+      const renamed = await gw.request('PATCH', `/api/providers/${id}`, { body: { name: 'renamed' } })
+      assert.equal(renamed.body.health.status, 'token_invalid')
+      const fixed = await gw.request('PATCH', `/api/providers/${id}`, { body: { config: { access_token: 'EAABfreshTOKEN0123456789zz' } } })
+      assert.deepEqual(fixed.body.health, { status: 'ok', message: null, last_seen_at: null })
+
+      // A failure seen with an old config version does not mark the fixed provider.
+      const version = (await repos.providers.findByIdWithConfig(id))!.configVersion
+      assert.equal(await repos.providers.recordHealth(id, 'token_invalid', 'old', at, { configVersion: version - 1 }), false)
+      assert.equal((await repos.providers.findByIdWithConfig(id))?.health.status, 'ok')
+      assert.equal(await repos.providers.recordHealth(id, 'signature_failures', 'bad signatures', at, { configVersion: version }), true)
+      assert.equal((await gw.request('GET', `/api/providers/${id}`)).body.health.status, 'signature_failures')
+    })
+
+    it('deletes an unused provider, refuses one in use with 409 in_use', async () => {
+      const unused = await createProvider(gw, 'turnio', turnConfig())
+      assert.equal((await gw.request('DELETE', `/api/providers/${unused}`)).status, 204)
+      assert.equal((await gw.request('GET', `/api/providers/${unused}`)).status, 404)
+      assert.equal((await gw.request('DELETE', `/api/providers/${unused}`)).status, 404)
+
+      const used = await createProvider(gw, 'turnio', turnConfig())
+      const bot = await createEchoBot(gw)
+      const channel = await gw.request('POST', '/api/channels', { body: { bot_id: bot, provider_id: used, number: '+27 82 555 0101' } })
+      assert.equal(channel.status, 201, channel.text)
+      const refused = await gw.request('DELETE', `/api/providers/${used}`)
+      assert.equal(refused.status, 409)
+      assert.equal(refused.body.error.code, 'in_use')
+      assert.match(refused.body.error.message, /channel/)
+      assert.equal((await gw.request('DELETE', `/api/channels/${channel.body.id}`)).status, 204)
+      assert.equal((await gw.request('DELETE', `/api/providers/${used}`)).status, 204)
+    })
+
+    it('shows webhook URLs under PUBLIC_URL when it is configured', async () => {
+      const other = await startTestGateway({ dialect, env: { publicUrl: 'https://switchboard.example.org' } })
+      try {
+        const res = await other.request('POST', '/api/providers', { body: { type: 'meta_cloud_api', name: 'm', config: metaConfig() } })
+        assert.equal(res.body.webhook_url, 'https://switchboard.example.org/channels/whatsapp/meta/incoming_message')
+      } finally {
+        await other.close()
+      }
+    })
+  })
+}
