@@ -205,6 +205,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     metrics,
     isReady: () => store.isReady(),
+    isStoreUnavailable: (error) => store.isUnavailable(error),
     modules: [
       forgetRoutesOnChange(routing),
       createApiModule(apiDeps, [

@@ -54,9 +54,6 @@ export function defineError(code: string, apiCode: string, defaultMessage: strin
   return create
 }
 
-// --- configuration -------------------------------------------------------------------------------
-export const GW_ERR_CONFIG_INVALID = defineError('GW_ERR_CONFIG_INVALID', 'config_invalid', 'A configuration value is invalid.', 500)
-
 // --- admin API -----------------------------------------------------------------------------------
 export const GW_ERR_API_MALFORMED = defineError('GW_ERR_API_MALFORMED', 'malformed_request', 'The request body is not valid JSON.', 400)
 export const GW_ERR_API_BODY_TOO_LARGE = defineError('GW_ERR_API_BODY_TOO_LARGE', 'body_too_large', 'The request body is larger than the gateway accepts.', 413)
@@ -72,7 +69,6 @@ export const GW_ERR_API_CONFLICT = defineError('GW_ERR_API_CONFLICT', 'conflict'
 export const GW_ERR_API_IN_USE = defineError('GW_ERR_API_IN_USE', 'in_use', 'This resource is still used by a channel; delete or move those channels first.', 409)
 export const GW_ERR_API_NUMBER_IN_USE = defineError('GW_ERR_API_NUMBER_IN_USE', 'number_in_use', 'This number is already connected to another channel.', 409)
 export const GW_ERR_API_INVALID_PHONE_NUMBER = defineError('GW_ERR_API_INVALID_PHONE_NUMBER', 'invalid_phone_number', 'This is not a valid phone number; write it in international form, e.g. +27812345678.', 422)
-export const GW_ERR_API_PROVIDER_TYPE_MISMATCH = defineError('GW_ERR_API_PROVIDER_TYPE_MISMATCH', 'provider_type_mismatch', 'The provider cannot be used for this channel.', 422)
 export const GW_ERR_API_RECIPIENT_INVALID = defineError('GW_ERR_API_RECIPIENT_INVALID', 'invalid_recipient', 'The recipient must be an E.164 phone number or a BSUID.', 422)
 export const GW_ERR_API_SHUTTING_DOWN = defineError('GW_ERR_API_SHUTTING_DOWN', 'shutting_down', 'The gateway is shutting down; send the request again to another instance or in a moment.', 503)
 

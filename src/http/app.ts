@@ -6,7 +6,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
-import { GW_ERR_API_NOT_FOUND, GW_ERR_INTERNAL, GW_ERR_API_SHUTTING_DOWN, isGatewayError, type GatewayError } from '../core/errors.js'
+import { GW_ERR_API_MALFORMED, GW_ERR_API_NOT_FOUND, GW_ERR_INTERNAL, GW_ERR_API_SHUTTING_DOWN, GW_ERR_STORE_UNAVAILABLE, isGatewayError, type GatewayError } from '../core/errors.js'
 import { fastifyErrorToGatewayError } from './fastify-errors.js'
 
 export interface AppOptions {
@@ -18,6 +18,8 @@ export interface AppOptions {
   modules: FastifyPluginAsync[]
   /** Largest accepted body; Meta sends up to 3 MB. */
   bodyLimit?: number
+  /** Whether an unexpected error means the database is unavailable (answered 503, so senders retry). */
+  isStoreUnavailable?: (error: unknown) => boolean
   /** Whether to trust X-Forwarded-* headers (behind a proxy). */
   trustProxy?: boolean
 }
@@ -42,6 +44,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
     trustProxy: options.trustProxy ?? false,
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // Long ids must reach our handlers (and get our 404), not Fastify's bare 414.
+    routerOptions: { maxParamLength: 1000 },
+    frameworkErrors: (error, _request, reply) => {
+      // Malformed URLs and headers: our error shape, never Fastify's.
+      const body = errorBody(GW_ERR_API_MALFORMED(`The request could not be read: ${error.message}`))
+      void (reply as unknown as { code(status: number): { send(payload: unknown): unknown } }).code(400).send(body)
+    },
   })
   let shuttingDown = false
 
@@ -62,6 +71,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   server.setErrorHandler((error: FastifyError, request, reply) => {
     const gatewayError = isGatewayError(error) ? error : fastifyErrorToGatewayError(error)
     if (gatewayError) return reply.code(gatewayError.httpStatus).send(errorBody(gatewayError))
+    if (options.isStoreUnavailable?.(error)) {
+      // Nothing was committed; a provider retries a non-200 webhook, an API client can retry too.
+      request.log.warn({ err: error.message, route: request.routeOptions.url }, 'store:unavailable')
+      return reply.code(503).send(errorBody(GW_ERR_STORE_UNAVAILABLE()))
+    }
     // Anything unexpected is logged with its stack, and the caller learns nothing of the inside.
     request.log.error({ err: error, route: request.routeOptions.url }, 'http:request:error')
     return reply.code(500).send(errorBody(GW_ERR_INTERNAL()))

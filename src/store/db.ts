@@ -23,6 +23,8 @@ export interface Store {
   readonly db: Kysely<Database>
   readonly dialect: DialectName
   isUniqueViolation(error: unknown): boolean
+  /** Whether a thrown error means the database is unreachable or busy: answer 503, retry later. */
+  isUnavailable(error: unknown): boolean
   /**
    * True when one process owns the database (SQLite): jobs found running at start-up were orphaned by a
    * crash. False for PostgreSQL, where they may belong to a live process and wait out their lease.
@@ -49,6 +51,7 @@ export function createStore(options: StoreOptions): Store {
     db,
     dialect: setup.name,
     isUniqueViolation: setup.isUniqueViolation,
+    isUnavailable: setup.isUnavailable,
     isSingleProcess: setup.isSingleProcess,
     claimJobs: (input) => setup.jobs.claimJobs(db, input),
     async migrate() {

@@ -29,6 +29,8 @@ export interface DialectSetup {
   readonly dialect: Dialect
   /** Whether a thrown driver error is a unique-constraint violation. */
   isUniqueViolation(error: unknown): boolean
+  /** Whether a thrown driver error means the database is unreachable or busy (worth a retry later). */
+  isUnavailable(error: unknown): boolean
   /**
    * True when one process owns the database (SQLite): a job found running at start-up was orphaned by a
    * crash and can be released at once instead of waiting out its lease.

@@ -14,6 +14,17 @@ export function createPostgresSetup(connectionString: string, poolSize: number):
   return {
     name: 'postgres',
     dialect: new PostgresDialect({ pool }),
+    isUnavailable: (error) => {
+      const code = typeof error === 'object' && error !== null ? String((error as { code?: unknown }).code) : ''
+      const message = error instanceof Error ? error.message : ''
+      // Class 08 (connection exception), 57P0x (shutdown, crash recovery), 53300 (too many connections),
+      // and the socket errors node reports when the server goes away.
+      return (
+        /^(08|57P0|53300)/.test(code) ||
+        ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code) ||
+        /Connection terminated|timeout exceeded when trying to connect/i.test(message)
+      )
+    },
     isUniqueViolation: (error) =>
       typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505',
     isSingleProcess: false,

@@ -19,6 +19,10 @@ export function createSqliteSetup(file: string): DialectSetup {
   return {
     name: 'sqlite',
     dialect: new SqliteDialect({ database }),
+    isUnavailable: (error) =>
+      typeof error === 'object' &&
+      error !== null &&
+      /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN)/.test(String((error as { code?: unknown }).code)),
     isUniqueViolation: (error) =>
       typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT_UNIQUE'),
     isSingleProcess: true,
