@@ -81,6 +81,12 @@ export const GW_ERR_WEBHOOK_SIGNATURE = defineError('GW_ERR_WEBHOOK_SIGNATURE', 
 export const GW_ERR_WEBHOOK_MALFORMED = defineError('GW_ERR_WEBHOOK_MALFORMED', 'malformed_webhook', 'The webhook body is not a JSON object.', 400)
 export const GW_ERR_WEBHOOK_VERIFY_FAILED = defineError('GW_ERR_WEBHOOK_VERIFY_FAILED', 'verification_failed', 'The verify token does not match any provider.', 403)
 export const GW_ERR_WEBHOOK_UNKNOWN_CHANNEL = defineError('GW_ERR_WEBHOOK_UNKNOWN_CHANNEL', 'unknown_channel', 'No channel is connected at this address.', 404)
+// Twilio answers a refused signature with 403 (as twilio-node does), where Meta and Turn.io get 401.
+export const GW_ERR_WEBHOOK_SIGNATURE_FORBIDDEN = defineError('GW_ERR_WEBHOOK_SIGNATURE_FORBIDDEN', 'invalid_signature', 'The webhook signature is missing or does not match.', 403)
+export const GW_ERR_WEBHOOK_ENCODING = defineError('GW_ERR_WEBHOOK_ENCODING', 'invalid_encoding', 'The webhook body is not UTF-8 text in the encoding the provider uses.', 400)
+export const GW_ERR_WEBHOOK_MISSING_FIELD = defineError('GW_ERR_WEBHOOK_MISSING_FIELD', 'missing_field', 'The webhook lacks a field the provider always sends.', 400)
+export const GW_ERR_WEBHOOK_INVALID_FIELD = defineError('GW_ERR_WEBHOOK_INVALID_FIELD', 'invalid_field', 'A field of the webhook has a value the provider never sends.', 400)
+export const GW_ERR_WEBHOOK_REPEATED_FIELD = defineError('GW_ERR_WEBHOOK_REPEATED_FIELD', 'repeated_field', 'A field of the webhook appears more than once.', 400)
 
 // --- bots ----------------------------------------------------------------------------------------
 export const GW_ERR_BOT_FAILED = defineError('GW_ERR_BOT_FAILED', 'bot_failed', 'The bot did not answer successfully.', 502)

@@ -12,6 +12,18 @@ import { twilioKind } from './twilio/index.js'
 export * from './provider.js'
 // The webhook layer's Meta functions: Meta's endpoint is the one shared by every Meta channel (SPEC §5).
 export { parseMetaWebhook, signMetaBody, verifyMetaSignature, type MetaParsedWebhook, type MetaWebhookOptions } from './meta/index.js'
+// Twilio's endpoint (one for every Twilio channel, form-encoded) and Turn.io's (one per channel, SPEC §5).
+export {
+  decodeTwilioForm,
+  parseTwilioWebhook,
+  signTwilioRequest,
+  verifyTwilioSignature,
+  type TwilioForm,
+  type TwilioParams,
+  type TwilioParsedWebhook,
+  type TwilioWebhookOptions,
+} from './twilio/index.js'
+export { parseTurnWebhook, signTurnBody, verifyTurnSignature, type TurnParsedWebhook, type TurnWebhookOptions } from './turn/index.js'
 
 /** Every provider type with its kind (SPEC §4 names the types). */
 export const providerKinds: Readonly<Record<ProviderType, ProviderKind>> = {

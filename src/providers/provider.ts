@@ -90,6 +90,12 @@ export interface ProviderDeps {
   }
   /** Request timeout for provider calls. */
   timeoutMs: number
+  /**
+   * The gateway's public base URL (`PUBLIC_URL`, no trailing slash), for callback URLs a provider is
+   * given with each send (Twilio's `StatusCallback`). Undefined when unset: such callbacks are then not
+   * asked for, because the gateway cannot know where it is reached from.
+   */
+  publicUrl?: string | undefined
 }
 
 /** One provider account with its decrypted config. */

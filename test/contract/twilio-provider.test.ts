@@ -99,7 +99,7 @@ describe('twilioKind', () => {
   })
 
   it('declares its capabilities and the shared webhook URL', () => {
-    assert.deepEqual(kind.capabilities, { maxTextLength: 1600, defaultThroughputMps: 10, echoesCallbackData: false })
+    assert.deepEqual(kind.capabilities, { maxTextLength: 1600, defaultThroughputMps: 10, echoesCallbackData: true })
     assert.equal(kind.webhookUrl('https://gw.example.com', 'ch_1'), 'https://gw.example.com/channels/whatsapp/twilio/incoming_message')
   })
 })

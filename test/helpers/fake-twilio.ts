@@ -6,6 +6,11 @@
  * - `POST /2010-04-01/Accounts/{sid}/Messages.json` (form-encoded): recorded in `sends`, answered 201
  *   like `twilio_send_response.json` with a fresh `SM…` sid.
  *
+ * With `enableStatusCallbacks`, each send that names a `StatusCallback` gets its status callbacks POSTed
+ * back, form-encoded and signed with `X-Twilio-Signature` over the `StatusCallback` URL as given, the
+ * way Twilio does; `deliverTo` sends them to the gateway's real address when the URL is a public one
+ * (as a proxy in front of the gateway would). `postStatus` posts one by hand.
+ *
  * @example
  * const twilio = await FakeTwilioApi.start()
  * twilio.addAccount('AC…', 'token', ['+27812345678'])
@@ -14,7 +19,10 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Agent, request } from 'undici'
 import { systemClock, type Clock } from '../../src/core/clock.js'
+import { signTwilioRequest } from '../../src/providers/index.js'
 
 /** A message send the fake accepted. */
 export interface FakeTwilioSend {
@@ -41,6 +49,42 @@ interface Account {
   numbers: string[]
 }
 
+/** Statuses Twilio posts to a `StatusCallback`. */
+export type TwilioCallbackStatus = 'queued' | 'sent' | 'delivered' | 'read' | 'undelivered' | 'failed'
+
+/** Where and how `enableStatusCallbacks` posts. */
+export interface StatusCallbackOptions {
+  /** Posted for each send, in order, one request each (default `['sent']`). */
+  statuses?: TwilioCallbackStatus[]
+  /** Base URL the callbacks are delivered to instead of the callback URL's own origin (the signature still covers the callback URL). */
+  deliverTo?: string
+  /** `ErrorCode` of `undelivered` / `failed` callbacks (default 63016). */
+  errorCode?: number
+  /** Wait before each callback (default 0). */
+  delayMs?: number
+}
+
+/** One status callback to post with `postStatus`. */
+export interface PostTwilioStatusOptions {
+  /** The send (from `sends`) the callback is about. */
+  send: FakeTwilioSend
+  status: TwilioCallbackStatus | string
+  errorCode?: number
+  /** Default: the send's `StatusCallback`. */
+  url?: string
+  deliverTo?: string
+  /** Default: the account's auth token; `null` sends no signature. */
+  authToken?: string | null
+}
+
+/** A status callback posted, with the gateway's answer. */
+export interface TwilioCallbackDelivery {
+  url: string
+  params: Record<string, string>
+  statusCode: number | null
+  error: unknown
+}
+
 /** A Twilio REST stand-in on a real socket. */
 export class FakeTwilioApi {
   /** `http://127.0.0.1:<port>`: use as `TWILIO_API_URL`. */
@@ -51,11 +95,18 @@ export class FakeTwilioApi {
   pageSize = 2
   /** Whether `?PhoneNumber=` filters the list (turn off to make the whole account page through). */
   honourPhoneNumberFilter = true
+  /** Every status callback posted, oldest first. */
+  readonly callbacks: TwilioCallbackDelivery[] = []
 
   readonly #server: Server
   readonly #clock: Clock
+  readonly #agent = new Agent({ keepAliveTimeout: 1000 })
   readonly #accounts = new Map<string, Account>()
   readonly #faults: { remaining: number; status: number; body: unknown }[] = []
+  readonly #sendWaiters = new Set<() => void>()
+  readonly #inFlight = new Set<Promise<unknown>>()
+  readonly #closing = new AbortController()
+  #callbacks: StatusCallbackOptions | null = null
 
   private constructor(server: Server, clock: Clock) {
     this.#server = server
@@ -75,11 +126,44 @@ export class FakeTwilioApi {
     return fake
   }
 
-  /** Stops the server. */
+  /** Stops the server: pending status callbacks are cancelled, posts in flight are awaited. */
   async close(): Promise<void> {
+    this.#closing.abort()
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
     this.#server.closeAllConnections()
+    await Promise.allSettled([...this.#inFlight])
     await closed
+    await this.#agent.close()
+  }
+
+  /** After each accepted send that names a `StatusCallback`, posts its status callbacks, signed. */
+  enableStatusCallbacks(options: StatusCallbackOptions = {}): void {
+    this.#callbacks = { ...options }
+  }
+
+  /** Resolves with `sends` once at least `count` sends arrived; rejects after `timeoutMs` (default 5 s). */
+  async waitForSends(count: number, timeoutMs = 5000): Promise<FakeTwilioSend[]> {
+    if (this.sends.length >= count) return this.sends
+    return new Promise<FakeTwilioSend[]>((resolve, reject) => {
+      const check = (): void => {
+        if (this.sends.length < count) return
+        clearTimeout(timer)
+        this.#sendWaiters.delete(check)
+        resolve(this.sends)
+      }
+      const timer = setTimeout(() => {
+        this.#sendWaiters.delete(check)
+        reject(new Error(`FakeTwilioApi: ${this.sends.length} of ${count} sends arrived within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.#sendWaiters.add(check)
+    })
+  }
+
+  /** Posts one status callback for a send now; resolves with the HTTP status the gateway answered. */
+  async postStatus(options: PostTwilioStatusOptions): Promise<number> {
+    const delivery = await this.#postCallback(options)
+    if (delivery.statusCode === null) throw delivery.error
+    return delivery.statusCode
   }
 
   /** Adds an account with its auth token and incoming numbers (E.164). */
@@ -155,6 +239,64 @@ export class FakeTwilioApi {
     })
   }
 
+  #scheduleCallbacks(options: StatusCallbackOptions, send: FakeTwilioSend): void {
+    const run = async (): Promise<void> => {
+      for (const status of options.statuses ?? ['sent']) {
+        // Always yield first, so the send's answer leaves before its first callback (as at Twilio).
+        await sleep(options.delayMs ?? 0, undefined, { signal: this.#closing.signal })
+        await this.#postCallback({
+          send,
+          status,
+          ...(options.errorCode === undefined ? {} : { errorCode: options.errorCode }),
+          ...(options.deliverTo === undefined ? {} : { deliverTo: options.deliverTo }),
+        })
+      }
+    }
+    // A cancelled callback (the fake closed) is not an error.
+    this.#track(run().catch(() => undefined))
+  }
+
+  /** Posts a callback shaped like Twilio's: form fields in Twilio's order, signed over the callback URL. */
+  async #postCallback(options: PostTwilioStatusOptions): Promise<TwilioCallbackDelivery> {
+    const { send } = options
+    const url = options.url ?? send.params.StatusCallback
+    if (url === undefined) throw new Error('FakeTwilioApi: this send named no StatusCallback; pass url')
+    const failed = options.status === 'undelivered' || options.status === 'failed'
+    const params: Record<string, string> = {
+      ChannelPrefix: 'whatsapp',
+      ApiVersion: '2010-04-01',
+      MessageStatus: options.status,
+      SmsSid: send.sid,
+      SmsStatus: options.status,
+      ChannelInstallSid: 'XE00000000000000000000000000000000',
+      To: send.params.To ?? '',
+      From: send.params.From ?? '',
+      MessageSid: send.sid,
+      AccountSid: send.accountSid,
+      ...(failed ? { ErrorCode: String(options.errorCode ?? 63016) } : {}),
+    }
+    const pairs = Object.entries(params)
+    const authToken = options.authToken === undefined ? this.#accounts.get(send.accountSid)?.authToken : options.authToken
+    const target = options.deliverTo === undefined ? url : rebase(url, options.deliverTo)
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'TwilioProxy/1.1' }
+    if (authToken !== null && authToken !== undefined) headers['x-twilio-signature'] = signTwilioRequest(url, pairs, authToken)
+    const delivery: TwilioCallbackDelivery = { url, params, statusCode: null, error: null }
+    try {
+      const response = await request(target, { method: 'POST', headers, body: new URLSearchParams(params).toString(), dispatcher: this.#agent })
+      await response.body.text()
+      delivery.statusCode = response.statusCode
+    } catch (error) {
+      delivery.error = error
+    }
+    this.callbacks.push(delivery)
+    return delivery
+  }
+
+  #track(promise: Promise<unknown>): void {
+    this.#inFlight.add(promise)
+    void promise.finally(() => this.#inFlight.delete(promise))
+  }
+
   #send(res: ServerResponse, recorded: FakeTwilioRequest, accountSid: string): void {
     const params = Object.fromEntries(new URLSearchParams(recorded.rawBody))
     const { To: to, From: from, Body: body } = params
@@ -163,7 +305,10 @@ export class FakeTwilioApi {
       return json(res, 400, { code: 21211, message: `Invalid 'To' Phone Number: ${to}`, status: 400 })
     }
     const sid = `SM${randomBytes(16).toString('hex')}`
-    this.sends.push({ accountSid, params, headers: recorded.headers, at: recorded.at, sid })
+    const send: FakeTwilioSend = { accountSid, params, headers: recorded.headers, at: recorded.at, sid }
+    this.sends.push(send)
+    for (const wake of [...this.#sendWaiters]) wake()
+    if (this.#callbacks !== null && params.StatusCallback !== undefined) this.#scheduleCallbacks(this.#callbacks, send)
     const created = new Date(recorded.at).toUTCString().replace('GMT', '+0000')
     json(res, 201, {
       account_sid: accountSid,
@@ -188,6 +333,12 @@ export class FakeTwilioApi {
       uri: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`,
     })
   }
+}
+
+/** `url`'s path and query on another origin (what a proxy in front of the gateway does). */
+function rebase(url: string, origin: string): string {
+  const parsed = new URL(url)
+  return `${origin.replace(/\/+$/, '')}${parsed.pathname}${parsed.search}`
 }
 
 function authorised(header: string | undefined, accountSid: string, authToken: string): boolean {

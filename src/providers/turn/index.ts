@@ -3,3 +3,5 @@
  */
 export { turnKind } from './turn-kind.js'
 export { classifyTurnError } from './turn-errors.js'
+export { parseTurnWebhook, type TurnParsedWebhook, type TurnWebhookOptions } from './turn-webhook.js'
+export { signTurnBody, verifyTurnSignature } from './turn-signature.js'

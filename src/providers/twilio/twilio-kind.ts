@@ -4,6 +4,7 @@
 import { ProviderError, type ProviderKind } from '../provider.js'
 import { parseTwilioConfig, readTwilioConfig, twilioSecretFields } from './twilio-config.js'
 import { TwilioProvider, twilioCapabilities } from './twilio-provider.js'
+import { TWILIO_WEBHOOK_PATH } from './twilio-wire.js'
 
 /** Static facts and factories of Twilio providers. */
 export const twilioKind: ProviderKind = {
@@ -12,7 +13,7 @@ export const twilioKind: ProviderKind = {
   secretFields: twilioSecretFields,
   extraData: () => ({}),
   // One endpoint for every Twilio channel: requests are routed by their `To` number (SPEC §5).
-  webhookUrl: (publicUrl) => `${publicUrl}/channels/whatsapp/twilio/incoming_message`,
+  webhookUrl: (publicUrl) => `${publicUrl}${TWILIO_WEBHOOK_PATH}`,
   capabilities: twilioCapabilities,
   create(config, deps) {
     const parsed = readTwilioConfig(config)

@@ -12,8 +12,9 @@ export const twilioCapabilities: ProviderCapabilities = {
   maxTextLength: 1600,
   // A WhatsApp sender's default text throughput at Twilio (protocols §5.4: 10 mps, up to 50 on request).
   defaultThroughputMps: 10,
-  // Twilio has no field that comes back in status callbacks; statuses are matched on the MessageSid.
-  echoesCallbackData: false,
+  // The gateway's id rides in the StatusCallback URL's query, which Twilio posts back signed (when
+  // PUBLIC_URL is set; without it no status callbacks come, and an in-doubt send waits its bounded time).
+  echoesCallbackData: true,
 }
 
 /** `Provider` for `twilio`. */

@@ -8,7 +8,7 @@ import { ProviderError, type ProviderDeps, type SendReceipt, type SendTextReques
 import type { TwilioConfig } from './twilio-config.js'
 import { classifyTwilioError, twilioNetworkError } from './twilio-errors.js'
 import { basicAuth } from './twilio-numbers.js'
-import type { TwilioMessageResource } from './twilio-wire.js'
+import { STATUS_CALLBACK_ID_PARAM, TWILIO_WEBHOOK_PATH, type TwilioMessageResource } from './twilio-wire.js'
 
 /** Sends `request.text`; throws a classified `ProviderError` on any failure. */
 export async function sendTwilioText(config: TwilioConfig, sendRequest: SendTextRequest, deps: ProviderDeps): Promise<SendReceipt> {
@@ -28,6 +28,12 @@ export async function sendTwilioText(config: TwilioConfig, sendRequest: SendText
     To: `whatsapp:${phone}`,
     Body: sendRequest.text,
   })
+  // Statuses come back only when Twilio is told where to post them. Without PUBLIC_URL the gateway cannot
+  // know its public address, so it asks for none, and messages stay `sent` (README says so).
+  if (deps.publicUrl !== undefined && deps.publicUrl !== '') {
+    const query = new URLSearchParams({ [STATUS_CALLBACK_ID_PARAM]: sendRequest.gatewayMessageId })
+    form.set('StatusCallback', `${deps.publicUrl.replace(/\/+$/, '')}${TWILIO_WEBHOOK_PATH}?${query}`)
+  }
 
   let statusCode: number
   let retryAfter: string | string[] | undefined

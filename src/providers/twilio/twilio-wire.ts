@@ -35,3 +35,24 @@ export interface TwilioMessageResource {
   error_code?: number | null
   error_message?: string | null
 }
+
+/** Where Twilio posts WhatsApp messages and status callbacks for every Twilio channel (SPEC §5). */
+export const TWILIO_WEBHOOK_PATH = '/channels/whatsapp/twilio/incoming_message'
+
+/**
+ * The query parameter of the `StatusCallback` URL that carries the gateway's message id. Twilio's
+ * callbacks echo no field of the send, but they go to exactly the URL given (and sign it), so the id
+ * comes back authenticated, like Meta's `biz_opaque_callback_data`.
+ */
+export const STATUS_CALLBACK_ID_PARAM = 'gateway_message_id'
+
+/**
+ * The form fields of an inbound WhatsApp message or a status callback that the gateway reads; Twilio
+ * sends more (and may add fields without notice), and the signature covers all of them.
+ * @see https://www.twilio.com/docs/messaging/guides/webhook-request
+ */
+export type TwilioWebhookField =
+  | 'MessageSid' | 'AccountSid' | 'From' | 'To' | 'Body' | 'ProfileName' | 'WaId' | 'MessageType'
+  | 'NumMedia' | 'Latitude' | 'Longitude' | 'Address' | 'Label' | 'ButtonText' | 'ButtonPayload'
+  | 'OriginalRepliedMessageSid' | 'OriginalRepliedMessageSender' | 'Forwarded'
+  | 'MessageStatus' | 'ErrorCode' | 'ErrorMessage'

@@ -1,0 +1,174 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { decodeTwilioForm } from './twilio-form.js'
+import { parseTwilioWebhook, type TwilioParsedWebhook } from './twilio-webhook.js'
+
+const FIXTURES = new URL('../../../test/fixtures/twilio/', import.meta.url)
+const AT = 1_768_480_000_000
+
+function fields(body: string | Record<string, string>): ReadonlyMap<string, string> {
+  const text = typeof body === 'string' ? body : new URLSearchParams(body).toString()
+  const form = decodeTwilioForm(Buffer.from(text.trimEnd()))
+  assert.ok(form.ok)
+  return form.fields
+}
+
+const fixture = (name: string) => fields(readFileSync(new URL(name, FIXTURES), 'utf8'))
+const parse = (body: string | Record<string, string> | ReadonlyMap<string, string>, query = '') =>
+  parseTwilioWebhook(body instanceof Map ? body : fields(body as string | Record<string, string>), { receivedAtMs: AT, query: new URLSearchParams(query) })
+
+function ok(parsed: TwilioParsedWebhook): Extract<TwilioParsedWebhook, { ok: true }> {
+  assert.ok(parsed.ok, JSON.stringify(parsed))
+  return parsed
+}
+
+const inbound = (extra: Record<string, string>) => ({
+  MessageSid: 'SM00000000000000000000000000000001',
+  AccountSid: 'AC3f9e2b7c1d5a4e8b9c0d1e2f3a4b5c6d',
+  From: 'whatsapp:+447700900123',
+  To: 'whatsapp:+15550101234',
+  Body: '',
+  NumMedia: '0',
+  ProfileName: 'Priya Sharma',
+  WaId: '447700900123',
+  ...extra,
+})
+
+describe('parseTwilioWebhook: inbound messages', () => {
+  it('parses the text fixture, routed by To', () => {
+    const parsed = ok(parse(fixture('twilio_inbound_whatsapp_text.form.txt')))
+    assert.equal(parsed.kind, 'message')
+    assert.equal(parsed.events.fromIdentifier, '+15550101234')
+    assert.deepEqual(parsed.events.statuses, [])
+    const [message] = parsed.events.messages
+    assert.deepEqual(message, {
+      providerMessageId: 'SM5c2d8e1f0a9b4c7d3e6f2a1b8c0d9e4f',
+      type: 'text',
+      text: 'Hi! Is the blue jacket still available in size M?',
+      sentAtMs: AT,
+      from: { phone: '+447700900123', bsuid: null, name: 'Priya Sharma' },
+      payload: { text: { body: 'Hi! Is the blue jacket still available in size M?' } },
+      forBot: true,
+    })
+  })
+
+  it('parses the media fixture: the caption is the text, every media URL is kept', () => {
+    const message = ok(parse(fixture('twilio_inbound_whatsapp_media.form.txt'))).events.messages[0]!
+    assert.equal(message.type, 'image')
+    assert.equal(message.text, 'This is the receipt from yesterday')
+    assert.equal(message.from.phone, '+15551234567')
+    const url = 'https://api.twilio.com/2010-04-01/Accounts/AC3f9e2b7c1d5a4e8b9c0d1e2f3a4b5c6d/Messages/MM7e3a9c1b5d2f4e6a8c0b1d3f5a7c9e2b/Media/ME4b8d2f6a0c1e3a5b7d9f1c3e5a7b9d0f'
+    assert.deepEqual(message.payload.media, [{ url, mime_type: 'image/jpeg' }])
+    assert.deepEqual(message.payload.image, { url, mime_type: 'image/jpeg', caption: 'This is the receipt from yesterday' })
+    assert.equal(message.forBot, true)
+  })
+
+  it('reads several media, and derives the type when MessageType is absent', () => {
+    const message = ok(
+      parse(inbound({ NumMedia: '2', MediaUrl0: 'https://m/0', MediaContentType0: 'application/pdf', MediaUrl1: 'https://m/1', MediaContentType1: 'image/png' })),
+    ).events.messages[0]!
+    assert.equal(message.type, 'document')
+    assert.equal(message.text, null)
+    assert.deepEqual(message.payload.media, [{ url: 'https://m/0', mime_type: 'application/pdf' }, { url: 'https://m/1', mime_type: 'image/png' }])
+  })
+
+  it('parses a shared location', () => {
+    const message = ok(
+      parse(inbound({ MessageType: 'location', Latitude: '51.5072', Longitude: '-0.1276', Label: 'The shop', Address: '1 High St' })),
+    ).events.messages[0]!
+    assert.equal(message.type, 'location')
+    assert.equal(message.text, 'The shop')
+    assert.deepEqual(message.payload.location, { latitude: 51.5072, longitude: -0.1276, name: 'The shop', address: '1 High St' })
+  })
+
+  it('parses quick-reply and interactive button replies, with the reply context', () => {
+    const button = ok(
+      parse(inbound({ MessageType: 'button', ButtonText: 'Yes please', ButtonPayload: 'confirm_yes', Body: 'Yes please', OriginalRepliedMessageSid: 'SMabc' })),
+    ).events.messages[0]!
+    assert.equal(button.type, 'button')
+    assert.equal(button.text, 'Yes please')
+    assert.deepEqual(button.payload.button, { payload: 'confirm_yes', text: 'Yes please' })
+    assert.deepEqual(button.payload.context, { id: 'SMabc' })
+    const interactive = ok(parse(inbound({ MessageType: 'interactive', ButtonText: 'Size M', ButtonPayload: 'size_m' }))).events.messages[0]!
+    assert.equal(interactive.type, 'interactive')
+    assert.equal(interactive.text, 'Size M')
+    assert.deepEqual(interactive.payload.interactive, { type: 'button_reply', button_reply: { id: 'size_m', title: 'Size M' } })
+  })
+
+  it('stores unknown message types without sending them to the bot', () => {
+    const message = ok(parse(inbound({ MessageType: 'unsupported' }))).events.messages[0]!
+    assert.equal(message.type, 'unsupported')
+    assert.equal(message.forBot, false)
+  })
+
+  it('names a missing or non-WhatsApp field', () => {
+    for (const field of ['MessageSid', 'To', 'From'] as const) {
+      const body = inbound({})
+      delete (body as Record<string, string>)[field]
+      const parsed = parse(body)
+      assert.ok(!parsed.ok)
+      assert.equal(parsed.problem, 'missing_field')
+      assert.equal(parsed.field, field)
+      assert.match(parsed.message, new RegExp(`${field} is missing`))
+    }
+    const sms = parse(inbound({ To: '+15550101234' }))
+    assert.ok(!sms.ok)
+    assert.equal(sms.problem, 'invalid_field')
+    assert.equal(sms.field, 'To')
+    const badFrom = parse(inbound({ From: 'whatsapp:not-a-number' }))
+    assert.ok(!badFrom.ok)
+    assert.equal(badFrom.field, 'From')
+  })
+})
+
+describe('parseTwilioWebhook: status callbacks', () => {
+  const callback = (status: string, extra: Record<string, string> = {}) => ({
+    MessageSid: 'SM8a1f4c2e9b7d3a6f0e5c8b2a4d6f1e3c',
+    MessageStatus: status,
+    SmsStatus: status,
+    From: 'whatsapp:+15550101234',
+    To: 'whatsapp:+447700900123',
+    AccountSid: 'AC3f9e2b7c1d5a4e8b9c0d1e2f3a4b5c6d',
+    ...extra,
+  })
+
+  it('is routed by From (our number), and maps Twilio statuses forward', () => {
+    const cases: Array<[string, string]> = [['queued', 'sent'], ['sent', 'sent'], ['delivered', 'delivered'], ['read', 'read'], ['undelivered', 'failed'], ['failed', 'failed']]
+    for (const [twilio, ours] of cases) {
+      const parsed = ok(parse(callback(twilio)))
+      assert.equal(parsed.kind, 'status')
+      assert.equal(parsed.events.fromIdentifier, '+15550101234')
+      assert.equal(parsed.events.messages.length, 0)
+      assert.equal(parsed.events.statuses[0]?.status, ours, twilio)
+      assert.equal(parsed.events.statuses[0]?.atMs, AT)
+    }
+  })
+
+  it("records ErrorCode with Twilio's message, or the error table's reason", () => {
+    const withMessage = ok(parse(callback('failed', { ErrorCode: '30008', ErrorMessage: 'Unknown error' }))).events.statuses[0]!
+    assert.deepEqual(withMessage.error, { code: '30008', message: 'Twilio reported the message as failed: Unknown error (error 30008).' })
+    const fromTable = ok(parse(callback('undelivered', { ErrorCode: '63016' }))).events.statuses[0]!
+    assert.equal(fromTable.error?.code, '63016')
+    assert.match(fromTable.error?.message ?? '', /undelivered: outside the 24 h window.*\(error 63016\)/)
+    const bare = ok(parse(callback('failed'))).events.statuses[0]!
+    assert.equal(bare.error?.code, 'unknown')
+    assert.equal(ok(parse(callback('delivered'))).events.statuses[0]?.error, null)
+  })
+
+  it("carries the gateway's message id from the callback URL's query", () => {
+    assert.equal(ok(parse(callback('sent'), 'gateway_message_id=msg_01abc')).events.statuses[0]?.gatewayMessageId, 'msg_01abc')
+    assert.equal(ok(parse(callback('sent'))).events.statuses[0]?.gatewayMessageId, null)
+  })
+
+  it('skips and counts statuses it does not track', () => {
+    const parsed = ok(parse(callback('receiving')))
+    assert.equal(parsed.events.statuses.length, 0)
+    assert.equal(parsed.skipped, 1)
+  })
+
+  it('treats a request with MessageStatus and a Body as a message', () => {
+    const parsed = ok(parse(inbound({ MessageStatus: 'received', Body: 'hi' })))
+    assert.equal(parsed.kind, 'message')
+  })
+})
