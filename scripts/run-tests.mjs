@@ -1,4 +1,7 @@
 // Runs every *.test.ts under src/ and test/ with node's test runner (Node 20 has no --test globs).
+// Two phases: the fast suites two files at a time, then the suites that start whole server processes
+// or a browser (test/crash, test/browser) one file at a time, so their load never starves the timing
+// of the others.
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
@@ -13,11 +16,22 @@ function findTests(dir) {
   return found
 }
 
+function run(files, concurrency) {
+  if (files.length === 0) return 0
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files],
+    { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+  )
+  return result.status ?? 1
+}
+
 const only = process.argv.slice(2)
-const files = only.length > 0 ? only : [...findTests('src'), ...findTests('test')].sort()
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
-  { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
-)
-process.exit(result.status ?? 1)
+if (only.length > 0) process.exit(run(only, 2))
+
+const all = [...findTests('src'), ...findTests('test')].sort()
+const heavy = all.filter((file) => /^test[/\\](crash|browser)[/\\]/.test(file))
+const light = all.filter((file) => !heavy.includes(file))
+const lightStatus = run(light, 2)
+const heavyStatus = run(heavy, 1)
+process.exit(lightStatus !== 0 ? lightStatus : heavyStatus)

@@ -20,7 +20,7 @@ for (const dialect of DIALECTS) {
       const meta = await setupMeta(dialect, { numbers: 1 })
       try {
         assert.equal(await meta.post(meta.graph.buildInboundTextWebhook({ pnid: PNID_1, from: '27812345678', text: 'hello' })), 200)
-        const [send] = await meta.graph.waitForSends(1)
+        const [send] = await meta.graph.waitForSends(1, 15000)
         assert.equal(send!.headers.authorization, `Bearer ${ACCESS_TOKEN}`)
         assert.equal(send!.body.messaging_product, 'whatsapp')
         assert.equal(send!.body.to, '27812345678')
@@ -53,7 +53,7 @@ for (const dialect of DIALECTS) {
       const meta = await setupMeta(dialect, { numbers: 1 })
       try {
         await meta.post(meta.graph.buildInboundTextWebhook({ pnid: PNID_1, from: '27812345678', text: 'hello' }))
-        const [send] = await meta.graph.waitForSends(1)
+        const [send] = await meta.graph.waitForSends(1, 15000)
         await eventually(async () => (await channelMessages(meta.gw, meta.channels[PNID_1]!)).some((m) => m.status === 'sent'))
         await meta.graph.postStatus({
           pnid: PNID_1,
@@ -75,7 +75,7 @@ for (const dialect of DIALECTS) {
       try {
         meta.graph.failNext(2, { status: 400, body: graphError('graph_error_130429_rate_limit.json'), path: '/messages' })
         await meta.post(meta.graph.buildInboundTextWebhook({ pnid: PNID_1, from: '27812345678', text: 'rate me' }))
-        await meta.graph.waitForSends(1)
+        await meta.graph.waitForSends(1, 15000)
         await new Promise((resolve) => setTimeout(resolve, 300))
         assert.deepEqual(sentTexts(meta.graph), ['rate me'])
         const out = (await channelMessages(meta.gw, meta.channels[PNID_1]!)).find((m) => m.direction === 'out')
@@ -124,7 +124,7 @@ for (const dialect of DIALECTS) {
           body: { config: { access_token: 'EAAB-the-new-token-000000001' } },
         })
         assert.equal(patch.status, 200, patch.text)
-        await meta.graph.waitForSends(2)
+        await meta.graph.waitForSends(2, 15000)
         assert.deepEqual(sentTexts(meta.graph), ['first', 'second'])
         const healed = await meta.gw.request('GET', `/api/providers/${meta.providerId}`)
         assert.equal(healed.body.health.status, 'ok')
@@ -163,7 +163,7 @@ for (const dialect of DIALECTS) {
       try {
         await meta.post(meta.graph.buildInboundTextWebhook({ pnid: PNID_1, from: '27812345678', text: 'tell me everything' }))
         const expectedParts = Math.ceil(long.length / 4096) + 1
-        await meta.graph.waitForSends(expectedParts)
+        await meta.graph.waitForSends(expectedParts, 15000)
         await new Promise((resolve) => setTimeout(resolve, 200))
         const texts = sentTexts(meta.graph)
         assert.ok(texts.length >= 3)
@@ -185,7 +185,7 @@ for (const dialect of DIALECTS) {
         })
         assert.equal(patch.status, 200, patch.text)
         await meta.post(meta.graph.buildInboundTextWebhook({ pnid: PNID_1, from: '27812345678', text: 'anyone?' }))
-        await meta.graph.waitForSends(1)
+        await meta.graph.waitForSends(1, 15000)
         assert.deepEqual(sentTexts(meta.graph), ['We are closed today.'])
         assert.equal(bot.requests.length, 0)
         const inbound = (await channelMessages(meta.gw, meta.channels[PNID_1]!)).find((m) => m.direction === 'in')
@@ -226,7 +226,7 @@ for (const dialect of DIALECTS) {
         assert.equal(res.status, 202, res.text)
         assert.equal(res.body.status, 'queued')
         assert.equal(res.body.direction, 'out')
-        const [send] = await meta.graph.waitForSends(1)
+        const [send] = await meta.graph.waitForSends(1, 15000)
         assert.equal(send!.body.to, '27812345678')
         const bad = await meta.gw.request('POST', `/api/channels/${meta.channels[PNID_1]}/messages`, { body: { to: 'nobody', text: 'x' } })
         assert.equal(bad.status, 422)

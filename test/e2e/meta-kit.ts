@@ -108,7 +108,7 @@ export async function setupMeta(
 }
 
 /** Polls `check` until it returns a truthy value; fails after `timeoutMs` with the last value. */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 8000, what = 'condition'): Promise<T> {
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: T | undefined
   for (;;) {

@@ -55,7 +55,7 @@ for (const dialect of DIALECTS) {
         }
         const stored = [...(await channelMessages(meta.gw, meta.channels[PNID_1]!)), ...(await channelMessages(meta.gw, meta.channels[PNID_2]!))]
         assert.equal(stored.filter((m) => m.direction === 'in').length, expectedStored)
-        await eventually(() => meta.graph.sends.length >= expectedReplies, 8000, `${expectedReplies} echo replies`)
+        await eventually(() => meta.graph.sends.length >= expectedReplies, 15000, `${expectedReplies} echo replies`)
         const inbound = stored.filter((m) => m.direction === 'in')
         for (const type of ['system', 'unsupported', 'errors']) {
           const ofType = inbound.filter((m) => m.type === type)
@@ -77,7 +77,7 @@ for (const dialect of DIALECTS) {
       const meta = await setupMeta(dialect)
       try {
         assert.equal(await meta.post(fixture('meta_batch_two_entries.json')), 200)
-        await meta.graph.waitForSends(5)
+        await meta.graph.waitForSends(5, 15000)
         const byNumber = (pnid: string) => meta.graph.sends.filter((s) => s.pnid === pnid).map((s) => `${s.body.to}:${(s.body.text as { body: string }).body}`)
         assert.deepEqual(byNumber(PNID_1).sort(), [
           '15551234567:ok thanks',
@@ -99,7 +99,7 @@ for (const dialect of DIALECTS) {
         const raw = fixture('meta_inbound_text.json')
         assert.equal(await meta.post(raw), 200)
         assert.equal(await meta.post(raw), 200)
-        await meta.graph.waitForSends(1)
+        await meta.graph.waitForSends(1, 15000)
         assert.equal(await meta.post(raw), 200)
         await new Promise((resolve) => setTimeout(resolve, 400))
         assert.equal(meta.graph.sends.length, 1)
