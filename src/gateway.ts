@@ -19,13 +19,15 @@ import { insertJobs } from './store/repos/jobs.js'
 import { buildApp, type App } from './http/app.js'
 import { bootstrapAdmin, createApiModule } from './api/index.js'
 import { createConversationRoutes } from './api/conversations.js'
+import { createJobRoutes } from './api/jobs.js'
+import { createConsoleModule } from './console/console-module.js'
 import type { ApiDeps } from './api/api-deps.js'
 import type { ProviderDeps } from './providers/provider.js'
 import { createBot, type Bot, type BotType } from './bots/index.js'
 import { createJobQueue, createRunner, type JobQueue, type Runner } from './queue/index.js'
 import { RoutingCache } from './routing/routing-cache.js'
 import { createStoreRoutingSource } from './routing/store-routing-source.js'
-import { createMetaWebhookModule } from './webhooks/index.js'
+import { createMetaWebhookModule, createTurnWebhookModule, createTwilioWebhookModule, type WebhookDeps } from './webhooks/index.js'
 import { createPacer, createTasks, INBOUND_TASK, inboundLane, OUTBOUND_TASK, outboundLane } from './tasks/index.js'
 
 /** Timings tests shorten; production uses the defaults. */
@@ -38,8 +40,8 @@ export interface GatewayTuning {
   inDoubtWaitMs: number
   /** How often a send held by an invalid token looks at its provider again. */
   holdRecheckMs: number
-  /** Backoff of task retries; undefined keeps each task's own. */
-  retryBackoff: { baseMs: number; maxMs: number } | undefined
+  /** Backoff of task retries; a bound left out (or undefined) keeps each task's own. */
+  retryBackoff: { baseMs?: number; maxMs?: number } | undefined
   /** Attempts before an inbound message fails (bot errors). */
   inboundMaxAttempts: number
   /** How long channel and provider lookups are cached on the webhook path. */
@@ -48,6 +50,8 @@ export interface GatewayTuning {
   runWorker: boolean
   /** Time a graceful stop waits for running jobs before releasing them. */
   stopTimeoutMs: number
+  /** How long a provider call (a send) may take before it counts as a network failure (in doubt). */
+  providerTimeoutMs: number
 }
 
 const DEFAULT_TUNING: GatewayTuning = {
@@ -60,6 +64,7 @@ const DEFAULT_TUNING: GatewayTuning = {
   routingTtlMs: 2_000,
   runWorker: true,
   stopTimeoutMs: 10_000,
+  providerTimeoutMs: 15_000,
 }
 
 export interface GatewayOptions {
@@ -103,6 +108,12 @@ function forgetRoutesOnChange(routing: RoutingCache): FastifyPluginAsync {
   return plugin
 }
 
+/** The `messageId` of a task payload (`{ messageId }`), if it has one. */
+function messageIdOf(payload: unknown): { messageId: string } | undefined {
+  const id = (payload as { messageId?: unknown } | null)?.messageId
+  return typeof id === 'string' ? { messageId: id } : undefined
+}
+
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options
   const tuning: GatewayTuning = { ...DEFAULT_TUNING, ...options.tuning }
@@ -125,13 +136,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const providerDeps: ProviderDeps = {
     dispatcher,
     clock,
-    timeoutMs: 15_000,
+    timeoutMs: tuning.providerTimeoutMs,
     urls: {
       metaGraphUrl: config.metaGraphUrl,
       metaGraphVersion: config.metaGraphVersion,
       twilioApiUrl: config.twilioApiUrl,
       turnApiUrl: config.turnApiUrl,
     },
+    // Twilio sends ask for status callbacks at PUBLIC_URL; without it they cannot.
+    publicUrl: config.publicUrl,
   }
 
   const channels = createChannelsRepo({ store, clock })
@@ -168,7 +181,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     inDoubtWaitMs: tuning.inDoubtWaitMs,
     holdRecheckMs: tuning.holdRecheckMs,
   })
-  if (tuning.retryBackoff) for (const task of Object.values(tasks)) task.backoff = tuning.retryBackoff
+  if (tuning.retryBackoff) {
+    for (const task of Object.values(tasks)) {
+      const own = task.backoff ?? { baseMs: 1000, maxMs: 60_000 }
+      const baseMs = tuning.retryBackoff.baseMs ?? own.baseMs
+      // A base above the task's own ceiling raises the ceiling with it, so the override always applies.
+      task.backoff = { baseMs, maxMs: tuning.retryBackoff.maxMs ?? Math.max(own.maxMs, baseMs) }
+    }
+  }
   if (tuning.runWorker) {
     runner = createRunner({
       store,
@@ -201,6 +221,27 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const generatedAdminToken = await bootstrapAdmin(apiDeps, config.adminToken)
 
   const committer = createGroupCommitter(store.db)
+  // Every provider's webhook endpoint gets the same wiring; only the metrics label names the provider.
+  const webhookDeps = (providerType: string): WebhookDeps => ({
+    clock,
+    metrics,
+    routing,
+    committer,
+    insertJobs: (trx, specs, nowMs) => insertJobs(trx, specs, nowMs),
+    inboundJob: ({ messageId, conversationId }) => ({
+      task: INBOUND_TASK,
+      payload: { messageId },
+      lane: inboundLane(conversationId),
+      maxAttempts: tuning.inboundMaxAttempts,
+    }),
+    onJobsEnqueued: wakeWorker,
+    reportSignatureFailure,
+    recordIngest: (_provider, result) => {
+      if (result.stored > 0) metrics.messages.inc({ direction: 'in', status: 'received' }, result.stored)
+      for (const status of result.appliedStatuses) metrics.messages.inc({ direction: 'out', status })
+      if (result.statuses.unknown > 0) metrics.unknownStatuses.inc({ provider: providerType }, result.statuses.unknown)
+    },
+  })
   const app = await buildApp({
     logger,
     metrics,
@@ -217,27 +258,29 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           }),
           onJobsEnqueued: wakeWorker,
         }),
-      ]),
-      createMetaWebhookModule({
-        clock,
-        metrics,
-        routing,
-        committer,
-        insertJobs: (trx, specs, nowMs) => insertJobs(trx, specs, nowMs),
-        inboundJob: ({ messageId, conversationId }) => ({
-          task: INBOUND_TASK,
-          payload: { messageId },
-          lane: inboundLane(conversationId),
-          maxAttempts: tuning.inboundMaxAttempts,
+        createJobRoutes({
+          queue,
+          // The tasks' payloads name their message; the API learns that here, not from tasks/.
+          subjectOf: (job) =>
+            job.task === INBOUND_TASK || job.task === OUTBOUND_TASK ? messageIdOf(job.payload) : undefined,
+          inboundJob: ({ messageId, conversationId }) => ({
+            task: INBOUND_TASK,
+            payload: { messageId },
+            lane: inboundLane(conversationId),
+            maxAttempts: tuning.inboundMaxAttempts,
+          }),
+          outboundJob: ({ messageId, conversationId }) => ({
+            task: OUTBOUND_TASK,
+            payload: { messageId },
+            lane: outboundLane(conversationId),
+          }),
+          onJobsEnqueued: wakeWorker,
         }),
-        onJobsEnqueued: wakeWorker,
-        reportSignatureFailure,
-        recordIngest: (_provider, result) => {
-          if (result.stored > 0) metrics.messages.inc({ direction: 'in', status: 'received' }, result.stored)
-          for (const status of result.appliedStatuses) metrics.messages.inc({ direction: 'out', status })
-          if (result.statuses.unknown > 0) metrics.unknownStatuses.inc({ provider: 'meta_cloud_api' }, result.statuses.unknown)
-        },
-      }),
+      ]),
+      createConsoleModule(),
+      createMetaWebhookModule(webhookDeps('meta_cloud_api')),
+      createTwilioWebhookModule(webhookDeps('twilio'), { publicUrl: config.publicUrl }),
+      createTurnWebhookModule(webhookDeps('turnio')),
     ],
   })
 
@@ -263,8 +306,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         app.beginShutdown()
         await app.server.close()
         await runner?.stop({ timeoutMs: tuning.stopTimeoutMs })
+        // Calls still open now belong to jobs the runner released at the stop timeout; `close()` would
+        // wait for them up to the provider timeout (15 s), past the stop's bound. Cut them: a send cut
+        // here is in doubt, which the next claim resolves by waiting for its status (SPEC §6).
+        await dispatcher.destroy()
         await store.close()
-        await dispatcher.close()
       })()
       return stopped
     },

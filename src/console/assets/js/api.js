@@ -1,0 +1,128 @@
+// @ts-check
+/**
+ * The console's only way to the gateway: the admin API over HTTP, with the signed-in token. The token
+ * lives in sessionStorage: it survives a reload of this tab and is gone when the tab closes.
+ *
+ * @typedef {import('../../../api/dto.js').ProviderDto} ProviderDto
+ * @typedef {import('../../../api/dto.js').BotDto} BotDto
+ * @typedef {import('../../../api/dto.js').ChannelDto} ChannelDto
+ * @typedef {import('../../../api/dto.js').ErrorDto} ErrorDto
+ * @typedef {{ id: string, channel_id: string, participant: { id: string, phone: string | null, bsuid: string | null, name: string | null },
+ *   last_inbound_at: string | null, created_at: string }} ConversationDto
+ * @typedef {{ id: string, conversation_id: string, direction: 'in' | 'out', type: string, text: string | null, status: string,
+ *   provider_message_id: string | null, error: { code: string, message: string } | null, reply_to_id: string | null,
+ *   created_at: string, updated_at: string }} MessageDto
+ * @typedef {{ id: string, task: string, attempts: number, max_attempts: number, last_error: string | null, created_at: string,
+ *   died_at: string, message: { id: string, conversation_id: string, channel_id: string, direction: 'in' | 'out', text: string | null,
+ *   status: string, error: { code: string, message: string } | null } | null }} DeadJobDto
+ */
+
+const TOKEN_KEY = 'switchboard.token'
+const SANDBOX_KEY = 'switchboard.sandbox'
+
+/** An error answer of the API (SPEC §4), or a network failure (status 0). */
+export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} code
+   * @param {string} message
+   * @param {string | undefined} field
+   */
+  constructor(status, code, message, field) {
+    super(message)
+    this.status = status
+    this.code = code
+    this.field = field
+  }
+}
+
+export const session = {
+  /** @returns {string | null} */
+  get token() {
+    return sessionStorage.getItem(TOKEN_KEY)
+  },
+  /** @param {string | null} value */
+  set token(value) {
+    if (value) sessionStorage.setItem(TOKEN_KEY, value)
+    else sessionStorage.removeItem(TOKEN_KEY)
+  },
+  /** The sandbox's stand-in for Meta, when the console was opened from `npm run sandbox`. @returns {string | null} */
+  get sandboxUrl() {
+    return sessionStorage.getItem(SANDBOX_KEY)
+  },
+  /** @param {string | null} value */
+  set sandboxUrl(value) {
+    if (value) sessionStorage.setItem(SANDBOX_KEY, value)
+    else sessionStorage.removeItem(SANDBOX_KEY)
+  },
+}
+
+/** Called when the API says the token is not (or no longer) valid. */
+let onUnauthenticated = () => {}
+export function setUnauthenticatedHandler(/** @type {() => void} */ handler) {
+  onUnauthenticated = handler
+}
+
+/**
+ * Calls the gateway. Resolves with the parsed JSON (null for 204); rejects with an ApiError.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @param {{ base?: string, token?: string | null }} [options]  another origin (the sandbox) or token
+ * @returns {Promise<any>}
+ */
+export async function api(method, path, body, options = {}) {
+  const token = options.token === undefined ? session.token : options.token
+  /** @type {Record<string, string>} */
+  const headers = { accept: 'application/json' }
+  if (token) headers.authorization = `Bearer ${token}`
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  let response
+  try {
+    response = await fetch(`${options.base ?? ''}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+    })
+  } catch {
+    const what = options.base ? 'The sandbox' : 'The gateway'
+    throw new ApiError(0, 'network', `${what} could not be reached. Is it still running?`, undefined)
+  }
+  if (response.status === 204) return null
+  const text = await response.text()
+  /** @type {any} */
+  let json = null
+  try {
+    json = text ? JSON.parse(text) : null
+  } catch {
+    json = null
+  }
+  if (!response.ok) {
+    const error = /** @type {ErrorDto | null} */ (json)?.error
+    // Only the session's own token going stale signs the tab out (not a token being tried at sign-in).
+    if (response.status === 401 && !options.base && options.token === undefined) onUnauthenticated()
+    throw new ApiError(response.status, error?.code ?? `http_${response.status}`, error?.message ?? `The gateway answered HTTP ${response.status}.`, error?.field)
+  }
+  return json
+}
+
+/**
+ * Every item of a list endpoint, following `next_cursor` (at most `maxPages` pages of 200).
+ * @param {string} path
+ * @param {number} [maxPages]
+ * @returns {Promise<{ items: any[], complete: boolean }>}
+ */
+export async function listAll(path, maxPages = 5) {
+  /** @type {any[]} */
+  const items = []
+  let cursor = null
+  for (let page = 0; page < maxPages; page++) {
+    const separator = path.includes('?') ? '&' : '?'
+    const answer = await api('GET', `${path}${separator}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+    items.push(...answer.data)
+    cursor = answer.next_cursor
+    if (!cursor) return { items, complete: true }
+  }
+  return { items, complete: false }
+}

@@ -1,0 +1,273 @@
+// @ts-check
+/**
+ * Channels: connect a number to a bot, with the API's errors shown at the field they are about, then
+ * exactly what to paste where at the provider, and whether a webhook has arrived yet. The API has no
+ * "last webhook" field, so arrival is read from the channel's conversations: a conversation exists
+ * only once a webhook with a message (or a message the team sent) was stored.
+ */
+import { api, listAll } from '../api.js'
+import { announce, busy, clearFormErrors, copyButton, field, h, replace, showFormError, timeEl } from '../dom.js'
+import { PROVIDER_TYPES } from './providers.js'
+
+/**
+ * @typedef {import('../api.js').ChannelDto} ChannelDto
+ * @typedef {import('../api.js').ProviderDto} ProviderDto
+ * @typedef {import('../api.js').BotDto} BotDto
+ */
+
+/** How often the page looks again for a first webhook on channels that have none. */
+const ARRIVAL_POLL_MS = 5000
+
+/**
+ * Where to paste the webhook URL (and the verify token), per provider type.
+ * @param {ChannelDto} channel
+ * @param {ProviderDto | undefined} provider
+ */
+function connectSteps(channel, provider) {
+  const url = h('span', { class: 'copy-row' }, h('code', {}, channel.webhook_url), copyButton(channel.webhook_url, 'webhook URL'))
+  const type = provider?.type
+  if (type === 'meta_cloud_api') {
+    const verify = provider?.config.verify_token ?? '(not set)'
+    return [
+      h('li', {}, 'In the Meta App Dashboard of the app that owns this number, open ', h('strong', {}, 'WhatsApp → Configuration'), ' and edit the webhook.'),
+      h('li', {}, h('strong', {}, 'Callback URL: '), url),
+      h(
+        'li',
+        {},
+        h('strong', {}, 'Verify token: '),
+        `the verify token you chose for provider “${provider?.name}” (stored as `,
+        h('code', {}, verify),
+        '). Forgot it? Set a new one on the ',
+        h('a', { href: '/console/providers', 'data-nav': true }, 'Providers'),
+        ' page and paste that.',
+      ),
+      h('li', {}, 'Click ', h('strong', {}, 'Verify and save'), ', then subscribe to the ', h('code', {}, 'messages'), ' webhook field.'),
+      h('li', {}, `Send a WhatsApp message to ${channel.number}: it shows up below and in Conversations.`),
+    ]
+  }
+  if (type === 'twilio') {
+    return [
+      h('li', {}, 'In the Twilio Console open ', h('strong', {}, 'Messaging → Senders → WhatsApp senders'), ' and choose ', h('strong', {}, channel.number), '.'),
+      h('li', {}, h('strong', {}, 'Webhook URL for incoming messages (method POST): '), url),
+      h('li', {}, 'Leave the status callback URL empty: each reply names its own. Set PUBLIC_URL to the address Twilio reaches, or signatures and statuses fail.'),
+    ]
+  }
+  if (type === 'turnio') {
+    return [
+      h('li', {}, 'In Turn.io open ', h('strong', {}, 'Settings → API & Webhooks'), ' and add a webhook for the whatsapp subscription (messages and statuses).'),
+      h('li', {}, h('strong', {}, 'URL (this channel’s own): '), url),
+      h('li', {}, 'Copy the webhook’s secret into the provider’s HMAC secret on the ', h('a', { href: '/console/providers', 'data-nav': true }, 'Providers'), ' page, so signatures are checked.'),
+    ]
+  }
+  return [h('li', {}, h('strong', {}, 'Webhook URL: '), url)]
+}
+
+/**
+ * "Has a webhook arrived?", from the channel's first conversation.
+ * @param {ChannelDto} channel
+ */
+async function arrival(channel) {
+  const answer = await api('GET', `/api/channels/${channel.id}/conversations?limit=1`)
+  const first = answer.data[0]
+  if (!first) return { arrived: false, node: h('p', { class: 'arrival' }, h('span', { class: 'badge warn' }, 'Waiting'), ` No webhook has arrived yet. Once the provider is set up, send a WhatsApp message to ${channel.number}.`) }
+  return {
+    arrived: true,
+    node: h(
+      'p',
+      { class: 'arrival' },
+      h('span', { class: 'badge ok' }, 'Receiving'),
+      ' Webhooks have arrived: first conversation ',
+      timeEl(first.created_at),
+      '. ',
+      h('a', { href: `/console/conversations?channel=${channel.id}`, 'data-nav': true }, 'See conversations'),
+    ),
+  }
+}
+
+/**
+ * @param {ChannelDto} channel
+ * @param {{ providers: Map<string, ProviderDto>, bots: BotDto[], open: boolean, watch: (channel: ChannelDto, slot: HTMLElement) => void }} options
+ */
+function channelCard(channel, options) {
+  const provider = options.providers.get(channel.provider_id)
+  const arrivalSlot = h('div', {}, h('p', { class: 'meta' }, 'Checking for webhooks…'))
+  options.watch(channel, arrivalSlot)
+
+  const botForm = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { class: 'row row-end', novalidate: true },
+      field({ label: 'Answered by', name: 'bot_id', value: channel.bot_id, options: options.bots.map((b) => ({ value: b.id, label: `${b.name} (${b.type})` })) }),
+      h('button', { type: 'submit', class: 'secondary small' }, 'Change bot'),
+      h('div', { class: 'form-alert' }),
+    )
+  )
+  botForm.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    clearFormErrors(botForm)
+    const botId = /** @type {HTMLSelectElement} */ (botForm.elements.namedItem('bot_id')).value
+    await busy(botForm.querySelector('button'), async () => {
+      try {
+        await api('PATCH', `/api/channels/${channel.id}`, { bot_id: botId })
+        const bot = options.bots.find((b) => b.id === botId)
+        replace(/** @type {HTMLElement} */ (botForm.querySelector('.form-alert')), h('div', { class: 'alert ok', role: 'status' }, `Messages to ${channel.number} now go to ${bot?.name ?? botId}.`))
+      } catch (error) {
+        showFormError(botForm, error)
+      }
+    })
+  })
+
+  const headingId = `connect-${channel.id}`
+  return h(
+    'li',
+    { class: 'card', 'data-channel': channel.id },
+    h('div', { class: 'card-head' }, h('h3', {}, channel.name), h('span', { class: `badge ${channel.enabled ? 'ok' : 'warn'}` }, channel.enabled ? 'Enabled' : 'Disabled')),
+    h(
+      'p',
+      { class: 'meta' },
+      h('span', { class: 'mono' }, channel.number),
+      ' · ',
+      provider ? `${provider.name} (${PROVIDER_TYPES[provider.type]?.label ?? provider.type})` : channel.provider_id,
+      ' · ',
+      h('code', {}, channel.id),
+    ),
+    arrivalSlot,
+    h(
+      'details',
+      { open: options.open },
+      h('summary', { id: headingId }, `Connect ${channel.number} at ${provider ? (PROVIDER_TYPES[provider.type]?.label ?? provider.type) : 'the provider'}`),
+      h('ol', { class: 'steps' }, connectSteps(channel, provider)),
+    ),
+    botForm,
+  )
+}
+
+/**
+ * @param {ProviderDto[]} providers
+ * @param {BotDto[]} bots
+ * @param {(channel: ChannelDto) => void} onCreated
+ */
+function createForm(providers, bots, onCreated) {
+  const form = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { class: 'stack', novalidate: true },
+      field({ label: 'Provider', name: 'provider_id', options: providers.map((p) => ({ value: p.id, label: `${p.name} (${PROVIDER_TYPES[p.type]?.label ?? p.type})` })) }),
+      field({ label: 'Bot', name: 'bot_id', options: bots.map((b) => ({ value: b.id, label: `${b.name} (${b.type})` })) }),
+      field({
+        label: 'WhatsApp number',
+        name: 'number',
+        type: 'tel',
+        required: true,
+        autocomplete: 'off',
+        hint: 'With the country code, e.g. +27 81 234 5678 or +1 (212) 555-2368. The gateway checks the provider has it.',
+      }),
+      field({ label: 'Name (optional)', name: 'name', hint: 'Defaults to the number.' }),
+      h('div', { class: 'form-alert' }),
+      h('div', {}, h('button', { type: 'submit' }, 'Connect number')),
+    )
+  )
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    clearFormErrors(form)
+    const value = (/** @type {string} */ name) => /** @type {HTMLInputElement} */ (form.elements.namedItem(name)).value.trim()
+    /** @type {Record<string, string>} */
+    const body = { provider_id: value('provider_id'), bot_id: value('bot_id'), number: value('number') }
+    if (value('name') !== '') body.name = value('name')
+    if (body.number === '') return showFormError(form, { message: 'Type the WhatsApp number to connect.', field: 'number' })
+    await busy(form.querySelector('button[type=submit]'), async () => {
+      try {
+        onCreated(await api('POST', '/api/channels', body))
+      } catch (error) {
+        showFormError(form, error)
+      }
+    })
+  })
+  return form
+}
+
+/** @param {import('../main.js').PageContext} context */
+export async function renderChannels({ main }) {
+  const [providers, bots] = await Promise.all([listAll('/api/providers'), listAll('/api/bots')])
+  const providerMap = new Map(providers.items.map((/** @type {ProviderDto} */ p) => [p.id, p]))
+  const listBox = h('ul', { class: 'list', 'aria-label': 'Channels' })
+  const notice = h('div', { role: 'status' })
+
+  /** Channels still waiting for their first webhook, re-checked on a timer. @type {Map<string, { channel: ChannelDto, slot: HTMLElement }>} */
+  const waiting = new Map()
+  /** @type {(channel: ChannelDto, slot: HTMLElement) => void} */
+  const watch = (channel, slot) => {
+    waiting.set(channel.id, { channel, slot })
+  }
+  const checkArrivals = async () => {
+    for (const [id, { channel, slot }] of waiting) {
+      try {
+        const result = await arrival(channel)
+        replace(slot, result.node)
+        if (result.arrived) waiting.delete(id)
+      } catch (error) {
+        replace(slot, h('p', { class: 'meta' }, /** @type {Error} */ (error).message))
+      }
+    }
+  }
+
+  /** @param {string | null} openId */
+  const load = async (openId) => {
+    waiting.clear()
+    const { items } = await listAll('/api/channels')
+    if (items.length === 0) replace(listBox, h('li', { class: 'empty' }, 'No channels yet.'))
+    else {
+      replace(
+        listBox,
+        items.map((/** @type {ChannelDto} */ c) => channelCard(c, { providers: providerMap, bots: bots.items, open: c.id === openId || items.length === 1, watch })),
+      )
+    }
+    await checkArrivals()
+  }
+
+  const createBox = h('div', { class: 'card' })
+  if (providers.items.length === 0 || bots.items.length === 0) {
+    replace(
+      createBox,
+      h(
+        'p',
+        {},
+        'A channel needs a provider and a bot. ',
+        providers.items.length === 0 ? h('a', { href: '/console/providers', 'data-nav': true }, 'Add a provider') : null,
+        providers.items.length === 0 && bots.items.length === 0 ? ' and ' : null,
+        bots.items.length === 0 ? h('a', { href: '/console/bots', 'data-nav': true }, 'add a bot') : null,
+        ' first.',
+      ),
+    )
+  } else {
+    const resetCreate = () =>
+      replace(
+        createBox,
+        createForm(providers.items, bots.items, async (channel) => {
+          replace(notice, h('div', { class: 'alert ok' }, `${channel.number} is connected. Now tell the provider where to send its webhooks: see “Connect ${channel.number}” below.`))
+          announce(`${channel.number} connected`)
+          resetCreate()
+          await load(channel.id)
+          const summary = /** @type {HTMLElement | null} */ (document.getElementById(`connect-${channel.id}`))
+          summary?.scrollIntoView({ block: 'center' })
+          summary?.focus()
+        }),
+      )
+    resetCreate()
+  }
+
+  await load(null)
+  replace(
+    main,
+    h('h1', {}, 'Channels'),
+    h('p', { class: 'lead' }, 'Each channel is one WhatsApp number of a provider, answered by one bot.'),
+    notice,
+    listBox,
+    h('h2', {}, 'Connect a number'),
+    createBox,
+  )
+  const timer = setInterval(() => {
+    if (waiting.size > 0 && document.visibilityState === 'visible') void checkArrivals()
+  }, ARRIVAL_POLL_MS)
+  return () => clearInterval(timer)
+}

@@ -1,0 +1,223 @@
+// @ts-check
+/**
+ * Providers: create and edit each type with the settings of SPEC §4. Secrets are never shown or sent
+ * back in full: the API answers them masked, edit fields start empty and are sent only when typed in.
+ */
+import { api, listAll } from '../api.js'
+import { announce, busy, clearFormErrors, copyButton, field, h, replace, showFormError, timeEl } from '../dom.js'
+
+/**
+ * @typedef {import('../api.js').ProviderDto} ProviderDto
+ * @typedef {{ name: string, label: string, hint: string, secret?: boolean, optional?: boolean, inputmode?: string }} SettingSpec
+ * @typedef {{ label: string, settings: SettingSpec[], health: Record<string, string> }} TypeSpec
+ */
+
+/** What a person types for each provider type, and what each health problem means for them. @type {Record<string, TypeSpec>} */
+export const PROVIDER_TYPES = {
+  meta_cloud_api: {
+    label: 'Meta WhatsApp Cloud API',
+    settings: [
+      { name: 'business_id', label: 'WhatsApp Business Account ID', inputmode: 'numeric', hint: "Digits only, from Meta's WhatsApp Manager (the account's overview)." },
+      { name: 'access_token', label: 'Access token', secret: true, hint: 'A System User access token (Business Settings → Users → System users) with whatsapp_business_messaging and whatsapp_business_management.' },
+      { name: 'app_secret', label: 'App Secret', secret: true, hint: 'App Dashboard → App settings → Basic → App secret. It proves webhooks come from Meta.' },
+      { name: 'verify_token', label: 'Verify token', secret: true, hint: 'Any phrase you choose. You type the same phrase in the App Dashboard (WhatsApp → Configuration → Webhook).' },
+      { name: 'template_language_code', label: 'Template language', optional: true, hint: 'Language of message templates, e.g. en or pt_BR. Leave empty for en.' },
+    ],
+    health: {
+      token_invalid: 'The access token expired or was revoked: paste a new System User token.',
+      signature_failures: 'The App Secret does not match the app that sends these webhooks: copy the App Secret of that app (App settings → Basic) and paste it here.',
+    },
+  },
+  twilio: {
+    label: 'Twilio',
+    settings: [
+      { name: 'account_sid', label: 'Account SID', hint: 'Starts with AC; on the Twilio Console home page.' },
+      { name: 'auth_token', label: 'Auth Token', secret: true, hint: 'Next to the Account SID on the Twilio Console home page.' },
+    ],
+    health: {
+      token_invalid: 'Twilio refused the Auth Token: paste the current one from the Twilio Console.',
+      signature_failures: 'Webhook signatures do not match: the Auth Token is not the one of the account that sends them, or PUBLIC_URL differs from the address Twilio calls.',
+    },
+  },
+  turnio: {
+    label: 'Turn.io',
+    settings: [
+      { name: 'auth_token', label: 'API token', secret: true, hint: 'Turn.io → Settings → API & Webhooks → create a token.' },
+      { name: 'hmac_secret', label: 'HMAC secret', secret: true, optional: true, hint: 'The secret of the webhook you add in Turn.io (Settings → API & Webhooks); it signs every webhook. Empty accepts unsigned webhooks.' },
+    ],
+    health: {
+      token_invalid: 'Turn.io refused the API token: create a new token in Turn.io and paste it.',
+      signature_failures: 'The HMAC secret does not match the one Turn.io signs these webhooks with.',
+      unsigned_webhooks: 'Webhooks arrive unsigned: set the HMAC secret Turn.io uses, so forged webhooks are refused.',
+    },
+  },
+}
+
+/**
+ * The health of a provider in words a person can act on.
+ * @param {ProviderDto} provider
+ * @returns {{ ok: boolean, text: string }}
+ */
+export function healthWords(provider) {
+  const status = provider.health.status
+  if (status === 'ok') return { ok: true, text: 'Working: no problems seen.' }
+  const words = PROVIDER_TYPES[provider.type]?.health[status]
+  return { ok: false, text: words ?? `Problem: ${status.replace(/_/g, ' ')}.` }
+}
+
+/**
+ * The settings fields of a type; on edit, secrets start empty and say what is stored.
+ * @param {string} type
+ * @param {ProviderDto | null} current
+ */
+function settingsFields(type, current) {
+  const spec = PROVIDER_TYPES[type]
+  if (!spec) return []
+  return spec.settings.map((setting) => {
+    const stored = current?.config[setting.name]
+    const hint = setting.secret && current ? `${setting.hint} Stored: ${stored ?? 'none'}. Leave empty to keep it.` : setting.hint
+    return field({
+      label: `${setting.label}${setting.optional ? ' (optional)' : ''}`,
+      name: `config.${setting.name}`,
+      type: setting.secret ? 'password' : 'text',
+      value: setting.secret ? '' : (stored ?? ''),
+      required: !setting.optional && !(setting.secret && current),
+      autocomplete: setting.secret ? 'new-password' : 'off',
+      hint,
+      ...(setting.inputmode ? { inputmode: setting.inputmode } : {}),
+    })
+  })
+}
+
+/**
+ * The create form (current = null) or the edit form of a provider.
+ * @param {ProviderDto | null} current
+ * @param {(provider: ProviderDto) => void} onSaved
+ */
+function providerForm(current, onSaved) {
+  const typeOptions = Object.entries(PROVIDER_TYPES).map(([value, spec]) => ({ value, label: spec.label }))
+  const settingsBox = h('div', { class: 'fields' })
+  const form = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { class: 'stack', novalidate: true },
+      current
+        ? h('p', {}, h('strong', {}, 'Type: '), PROVIDER_TYPES[current.type]?.label ?? current.type)
+        : field({ label: 'Type', name: 'type', options: typeOptions, value: 'meta_cloud_api' }),
+      field({ label: 'Name', name: 'name', value: current?.name ?? '', required: true, hint: 'For you: it names this account in the console.' }),
+      settingsBox,
+      h('div', { class: 'form-alert' }),
+      h('div', { class: 'row' }, h('button', { type: 'submit' }, current ? 'Save changes' : 'Add provider')),
+    )
+  )
+  const typeOf = () => current?.type ?? /** @type {HTMLSelectElement} */ (form.elements.namedItem('type')).value
+  const showSettings = () => replace(settingsBox, settingsFields(typeOf(), current))
+  showSettings()
+  form.querySelector('select[name=type]')?.addEventListener('change', showSettings)
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    clearFormErrors(form)
+    const type = typeOf()
+    const value = (/** @type {string} */ name) => /** @type {HTMLInputElement | null} */ (form.elements.namedItem(name))?.value.trim() ?? ''
+    /** @type {Record<string, string | null>} */
+    const config = {}
+    for (const setting of PROVIDER_TYPES[type]?.settings ?? []) {
+      const typed = value(`config.${setting.name}`)
+      if (setting.secret) {
+        // An empty secret on edit keeps the stored one: it is simply not sent.
+        if (typed !== '') config[setting.name] = typed
+      } else if (typed !== '') config[setting.name] = typed
+      else if (current && setting.optional && current.config[setting.name] !== undefined) config[setting.name] = null
+    }
+    await busy(form.querySelector('button[type=submit]'), async () => {
+      try {
+        const saved = current
+          ? await api('PATCH', `/api/providers/${current.id}`, { name: value('name'), config })
+          : await api('POST', '/api/providers', { type, name: value('name'), config })
+        onSaved(saved)
+      } catch (error) {
+        showFormError(form, error)
+      }
+    })
+  })
+  return form
+}
+
+/**
+ * One provider: its health in words, its settings (secrets masked), and an edit form on demand.
+ * @param {ProviderDto} provider
+ * @param {() => void} reload
+ */
+function providerCard(provider, reload) {
+  const health = healthWords(provider)
+  const editBox = h('div')
+  const editButton = h('button', { type: 'button', class: 'secondary small', 'aria-expanded': 'false' }, 'Edit')
+  editButton.addEventListener('click', () => {
+    const open = editButton.getAttribute('aria-expanded') === 'true'
+    editButton.setAttribute('aria-expanded', String(!open))
+    if (open) return editBox.replaceChildren()
+    replace(
+      editBox,
+      h('h4', {}, `Edit ${provider.name}`),
+      providerForm(provider, (saved) => {
+        announce(`Provider ${saved.name} saved`)
+        reload()
+      }),
+    )
+    editBox.querySelector('input')?.focus()
+  })
+  const settings = Object.entries(provider.config).map(([key, value]) => h('li', {}, h('span', { class: 'meta' }, `${key}: `), h('code', {}, value)))
+  return h(
+    'li',
+    { class: 'card', 'data-provider': provider.id },
+    h('div', { class: 'card-head' }, h('h3', {}, provider.name), editButton),
+    h('p', { class: 'meta' }, PROVIDER_TYPES[provider.type]?.label ?? provider.type, ' · ', h('code', {}, provider.id)),
+    h(
+      'p',
+      { class: 'health' },
+      h('span', { class: `badge ${health.ok ? 'ok' : 'bad'}` }, health.ok ? 'Healthy' : 'Needs attention'),
+      ' ',
+      health.text,
+    ),
+    !health.ok && provider.health.message ? h('p', { class: 'meta' }, 'What the gateway saw: ', provider.health.message, ' (', timeEl(provider.health.last_seen_at), ')') : null,
+    provider.webhook_url
+      ? h('div', { class: 'copy-row' }, h('span', { class: 'meta' }, 'Webhook URL for all its channels:'), h('code', {}, provider.webhook_url), copyButton(provider.webhook_url, 'webhook URL'))
+      : null,
+    h('details', {}, h('summary', {}, 'Settings'), h('ul', { class: 'list' }, settings)),
+    editBox,
+  )
+}
+
+/** @param {import('../main.js').PageContext} context */
+export async function renderProviders({ main }) {
+  const listBox = h('ul', { class: 'list', 'aria-label': 'Providers' })
+  const notice = h('div', { role: 'status' })
+  const load = async () => {
+    const { items } = await listAll('/api/providers')
+    if (items.length === 0) replace(listBox, h('li', { class: 'empty' }, 'No providers yet. Add the account you send WhatsApp messages with below.'))
+    else replace(listBox, items.map((/** @type {ProviderDto} */ p) => providerCard(p, () => void load())))
+  }
+  const createBox = h('div', { class: 'card' })
+  const resetCreate = () =>
+    replace(
+      createBox,
+      providerForm(null, async (saved) => {
+        replace(notice, h('div', { class: 'alert ok' }, `Provider “${saved.name}” added. Next: connect a number on the `, h('a', { href: '/console/channels', 'data-nav': true }, 'Channels'), ' page.'))
+        announce(`Provider ${saved.name} added`)
+        resetCreate()
+        await load()
+      }),
+    )
+  resetCreate()
+  await load()
+  replace(
+    main,
+    h('h1', {}, 'Providers'),
+    h('p', { class: 'lead' }, 'Your accounts at Meta, Twilio or Turn.io. Secrets are stored encrypted and only ever shown masked.'),
+    notice,
+    listBox,
+    h('h2', {}, 'Add a provider'),
+    createBox,
+  )
+}

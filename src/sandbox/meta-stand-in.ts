@@ -1,0 +1,300 @@
+/**
+ * A stand-in for Meta's WhatsApp Cloud API, for the sandbox: a real HTTP server on loopback that the
+ * gateway talks to as if it were `graph.facebook.com`, and that posts webhooks to the gateway as Meta
+ * does. It is the product version of the tests' `FakeGraphApi` (test helpers do not ship), without
+ * the fault injection tests need.
+ *
+ * - `GET /{version}/{business_id}/phone_numbers`: the business's numbers, two a page, with `paging.next`
+ *   as an absolute URL back here (as Graph pages), so the gateway's paging is exercised.
+ * - `POST /{version}/{phone_number_id}/messages`: accepts a send (bearer token checked, 190 otherwise),
+ *   answers with a fresh wamid, then posts `sent`, `delivered` and `read` status webhooks for it,
+ *   carrying `biz_opaque_callback_data`, or one `failed` status (131026) when a failure was armed.
+ * - `userSays`: posts an inbound text webhook, as Meta does when a WhatsApp user writes.
+ *
+ * Every webhook body is serialised once, with non-ASCII as `\uXXXX` escapes like Meta's, and signed
+ * over those exact bytes into `X-Hub-Signature-256` with the App Secret, which stays in this process.
+ * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/overview
+ */
+import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Agent, request } from 'undici'
+import type { Clock } from '../core/clock.js'
+import { signMetaBody } from '../providers/index.js'
+
+/** One business number, as `GET /phone_numbers` lists it. */
+export interface StandInNumber {
+  id: string
+  display_phone_number: string
+  verified_name: string
+}
+
+export interface MetaStandInOptions {
+  businessId: string
+  numbers: StandInNumber[]
+  /** The only bearer token accepted (the provider's `access_token`). */
+  accessToken: string
+  clock: Clock
+  /** Pause before each status webhook, so ticks visibly move from sent to delivered to read. */
+  statusDelayMs: number
+  /** Answers requests outside the Graph paths (the sandbox's chat endpoints); true when it answered. */
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>
+}
+
+/** Where webhooks go, and the secret that signs them. */
+export interface WebhookTarget {
+  url: string
+  appSecret: string
+}
+
+/** What the gateway answered to a posted webhook. */
+export interface WebhookAnswer {
+  statusCode: number
+  text: string
+}
+
+/** Meta's error for an undeliverable message (`meta_status_failed.json` shape). */
+const UNDELIVERABLE = {
+  code: 131026,
+  title: 'Message undeliverable',
+  message: 'Message undeliverable',
+  error_data: { details: 'Message Undeliverable: the sandbox was asked to refuse this reply.' },
+  href: 'https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes/',
+}
+
+/** Largest request body read (a send is a few hundred bytes). */
+const BODY_LIMIT = 256 * 1024
+
+/** JSON text with non-ASCII as lowercase `\uXXXX` escapes: the bytes Meta sends and signs. */
+export function metaJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** Digits of a number as Meta writes them (`+1 555-010-0001` → `15550100001`). */
+export function metaDigits(number: string): string {
+  return number.replace(/\D/g, '')
+}
+
+/** Reads a request body up to `BODY_LIMIT`; throws past it. */
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > BODY_LIMIT) throw new Error('request body too large')
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+/** Sends a JSON answer. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text), ...headers })
+  res.end(text)
+}
+
+function graphError(status: number, code: number, message: string, type = 'OAuthException'): { status: number; body: unknown } {
+  return { status, body: { error: { message, type, code, fbtrace_id: randomBytes(9).toString('base64url') } } }
+}
+
+/** The Graph API stand-in on a real loopback socket. */
+export class MetaStandIn {
+  /** `http://127.0.0.1:<port>`: the gateway's `META_GRAPH_URL`. */
+  readonly baseUrl: string
+  readonly #server: Server
+  readonly #options: MetaStandInOptions
+  readonly #agent = new Agent({ keepAliveTimeout: 10_000 })
+  readonly #closing = new AbortController()
+  readonly #inFlight = new Set<Promise<unknown>>()
+  #target: WebhookTarget | null = null
+  #failNext = 0
+  #sequence = 0
+
+  private constructor(server: Server, options: MetaStandInOptions) {
+    this.#server = server
+    this.#options = options
+    this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  }
+
+  /** Starts on a free port of 127.0.0.1. */
+  static async start(options: MetaStandInOptions): Promise<MetaStandIn> {
+    const server = createServer()
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(0, '127.0.0.1', () => resolve())
+    })
+    const standIn = new MetaStandIn(server, options)
+    server.on('request', (req, res) => standIn.#track(standIn.#handle(req, res)))
+    return standIn
+  }
+
+  /** Sets where webhooks go (the gateway listens only after the stand-in, so this comes later). */
+  connect(target: WebhookTarget): void {
+    this.#target = { ...target }
+  }
+
+  /** Makes the next send fail with Meta's 131026 (undeliverable) status webhook. */
+  failNextSend(): void {
+    this.#failNext += 1
+  }
+
+  /** Posts an inbound text webhook from a WhatsApp user to `number`; resolves with the gateway's answer. */
+  async userSays(input: { number: StandInNumber; from: string; name: string; text: string }): Promise<WebhookAnswer & { wamid: string }> {
+    const wamid = this.#wamid(input.number.id)
+    const payload = this.#envelope(input.number, {
+      contacts: [{ profile: { name: input.name }, wa_id: metaDigits(input.from) }],
+      messages: [
+        {
+          from: metaDigits(input.from),
+          id: wamid,
+          timestamp: String(Math.floor(this.#options.clock.now() / 1000)),
+          type: 'text',
+          text: { body: input.text },
+        },
+      ],
+    })
+    return { ...(await this.postWebhook(payload)), wamid }
+  }
+
+  /** Posts a webhook body, signed as Meta signs it, to the connected gateway. */
+  async postWebhook(payload: unknown): Promise<WebhookAnswer> {
+    if (this.#target === null) throw new Error('the Meta stand-in is not connected to a gateway yet')
+    const raw = metaJson(payload)
+    const response = await request(this.#target.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'facebookexternalua',
+        'x-hub-signature-256': signMetaBody(raw, this.#target.appSecret),
+      },
+      body: raw,
+      dispatcher: this.#agent,
+      signal: this.#closing.signal,
+    })
+    return { statusCode: response.statusCode, text: await response.body.text() }
+  }
+
+  /** Stops: pending status webhooks are cancelled, requests in flight are awaited. */
+  async close(): Promise<void> {
+    this.#closing.abort()
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    this.#server.closeAllConnections()
+    await Promise.allSettled([...this.#inFlight])
+    await closed
+    await this.#agent.close()
+  }
+
+  #track(promise: Promise<unknown>): void {
+    this.#inFlight.add(promise)
+    void promise.finally(() => this.#inFlight.delete(promise))
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const body = await readBody(req)
+      if (this.#options.extraRoutes && (await this.#options.extraRoutes(req, res, body))) return
+      const answer = this.#route(req, body)
+      sendJson(res, answer.status, answer.body)
+    } catch (error) {
+      if (!res.headersSent) sendJson(res, 500, { error: { message: `Meta stand-in: ${error instanceof Error ? error.message : String(error)}`, code: 1 } })
+    }
+  }
+
+  #route(req: IncomingMessage, body: Buffer): { status: number; body: unknown } {
+    const url = new URL(req.url ?? '/', this.baseUrl)
+    const [version, node, edge, ...rest] = url.pathname.split('/').slice(1)
+    const unknown = graphError(400, 2500, `Unknown path components: ${url.pathname}`)
+    if (version === undefined || !/^v\d+\.\d+$/.test(version) || node === undefined || rest.length > 0) return unknown
+    if (req.headers.authorization !== `Bearer ${this.#options.accessToken}`) {
+      return graphError(401, 190, 'Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.')
+    }
+    if (req.method === 'GET' && edge === 'phone_numbers') return this.#listNumbers(url, version, node)
+    if (req.method === 'POST' && edge === 'messages') return this.#send(node, body)
+    return unknown
+  }
+
+  #listNumbers(url: URL, version: string, businessId: string): { status: number; body: unknown } {
+    if (businessId !== this.#options.businessId) {
+      return graphError(400, 100, `Unsupported get request. Object with ID '${businessId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, 'GraphMethodException')
+    }
+    const pageSize = 2
+    const after = url.searchParams.get('after')
+    const start = after !== null && /^\d+$/.test(after) ? Number(after) + 1 : 0
+    const numbers = this.#options.numbers
+    const data = numbers.slice(start, start + pageSize)
+    const end = start + data.length
+    const paging: Record<string, unknown> = { cursors: { before: String(start), after: String(end - 1) } }
+    if (end < numbers.length) {
+      const next = new URL(url)
+      next.searchParams.set('after', String(end - 1))
+      paging.next = `${this.baseUrl}/${version}/${businessId}/phone_numbers?${next.searchParams}`
+    }
+    return { status: 200, body: { data, paging } }
+  }
+
+  #send(pnid: string, raw: Buffer): { status: number; body: unknown } {
+    const number = this.#options.numbers.find((n) => n.id === pnid)
+    if (number === undefined) return graphError(400, 100, `(#100) Invalid parameter: phone number ${pnid} is not one of this business's numbers.`)
+    let message: Record<string, unknown>
+    try {
+      message = JSON.parse(raw.toString('utf8')) as Record<string, unknown>
+    } catch {
+      return graphError(400, 100, '(#100) The request body is not JSON.')
+    }
+    if (message.messaging_product !== 'whatsapp') return graphError(400, 100, '(#100) The parameter messaging_product is required.')
+    if (message.status === 'read') return { status: 200, body: { success: true } }
+    const to = typeof message.to === 'string' ? message.to : undefined
+    if (to === undefined) return graphError(400, 100, '(#100) The parameter to is required.')
+    const wamid = this.#wamid(pnid)
+    const callback = typeof message.biz_opaque_callback_data === 'string' ? message.biz_opaque_callback_data : undefined
+    const fail = this.#failNext > 0
+    if (fail) this.#failNext -= 1
+    this.#track(this.#echoStatuses(number, wamid, metaDigits(to), callback, fail ? ['failed'] : ['sent', 'delivered', 'read']).catch(() => undefined))
+    return { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: metaDigits(to) }], messages: [{ id: wamid }] } }
+  }
+
+  async #echoStatuses(number: StandInNumber, wamid: string, recipient: string, callback: string | undefined, statuses: string[]): Promise<void> {
+    for (const status of statuses) {
+      // Always after the send's answer has left, as at Meta.
+      await sleep(this.#options.statusDelayMs, undefined, { signal: this.#closing.signal })
+      const item: Record<string, unknown> = {
+        id: wamid,
+        status,
+        timestamp: String(Math.floor(this.#options.clock.now() / 1000)),
+        recipient_id: recipient,
+      }
+      if (callback !== undefined) item.biz_opaque_callback_data = callback
+      if (status === 'failed') item.errors = [UNDELIVERABLE]
+      else item.pricing = { billable: false, pricing_model: 'PMP', type: 'free_customer_service', category: 'service' }
+      await this.postWebhook(this.#envelope(number, { statuses: [item] }))
+    }
+  }
+
+  #envelope(number: StandInNumber, value: Record<string, unknown>): unknown {
+    return {
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: this.#options.businessId,
+          changes: [
+            {
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: metaDigits(number.display_phone_number), phone_number_id: number.id },
+                ...value,
+              },
+              field: 'messages',
+            },
+          ],
+        },
+      ],
+    }
+  }
+
+  #wamid(pnid: string): string {
+    this.#sequence += 1
+    return `wamid.${Buffer.from(`sandbox:${pnid}:${this.#sequence}:${randomBytes(8).toString('hex')}`).toString('base64')}`
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The sandbox: the real gateway on its own SQLite folder, with a stand-in for Meta on loopback, and a
+ * Meta provider, an echo bot and a channel set up through the admin API, so a person can chat with a
+ * bot in the console without a Meta account or the internet. `main.ts` runs it from the command line;
+ * the browser tests start it in-process.
+ *
+ * Nothing is faked inside the gateway: messages arrive as signed webhooks on the public endpoint, go
+ * through the inbox, the queue and the bot, and leave through the Meta provider's HTTP client.
+ */
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { request } from 'undici'
+import { systemClock, type Clock } from '../core/clock.js'
+import { loadConfig, type Config } from '../config.js'
+import { createGateway, type Gateway, type GatewayTuning } from '../gateway.js'
+import type { Logger } from '../logger.js'
+import { MetaStandIn, type StandInNumber } from './meta-stand-in.js'
+import { createSandboxPhone } from './sandbox-phone.js'
+
+/** The sandbox's WhatsApp Business Account: +1 555-01xx numbers are reserved as fictional. */
+export const SANDBOX_BUSINESS_ID = '105550100000000'
+export const SANDBOX_NUMBERS: readonly StandInNumber[] = [
+  { id: '105550100000001', display_phone_number: '+1 555-010-0001', verified_name: 'Switchboard Sandbox' },
+  { id: '105550100000002', display_phone_number: '+1 555-010-0002', verified_name: 'Sandbox Two' },
+  { id: '105550100000003', display_phone_number: '+1 555-010-0003', verified_name: 'Sandbox Three' },
+]
+/** The WhatsApp user the Sandbox chat page writes as. */
+export const SANDBOX_USER = { phone: '+15550200001', name: 'Sandbox User' }
+const PROVIDER_NAME = 'Sandbox Meta'
+const BOT_NAME = 'Echo'
+const CHANNEL_NAME = 'Sandbox'
+const META_WEBHOOK_PATH = '/channels/whatsapp/meta/incoming_message'
+
+export interface SandboxOptions {
+  /** Folder of the sandbox's database, key file and secrets (default `./data/sandbox`). */
+  dataDir: string
+  /** Gateway port; 0 picks a free one. */
+  port: number
+  /** When `port` is taken, use a free port instead of failing. */
+  fallbackToFreePort?: boolean
+  logLevel?: Config['logLevel']
+  logger?: Logger
+  clock?: Clock
+  tuning?: Partial<GatewayTuning>
+  /** Pause before each status webhook (default 600 ms, so the ticks can be watched). */
+  statusDelayMs?: number
+}
+
+export interface Sandbox {
+  /** The one address to open: the console's Sandbox chat, signed in through the URL fragment. */
+  consoleUrl: string
+  gatewayUrl: string
+  /** The Meta stand-in (also serves the Sandbox chat page's `/sandbox/*` endpoints). */
+  standInUrl: string
+  adminToken: string
+  providerId: string
+  botId: string
+  channelId: string
+  gateway: Gateway
+  standIn: MetaStandIn
+  stop(): Promise<void>
+}
+
+/** Secrets of one sandbox folder, kept across restarts so the stored provider keeps working. */
+interface SandboxSecrets {
+  adminToken: string
+  accessToken: string
+  appSecret: string
+  verifyToken: string
+}
+
+function loadOrCreateSecrets(dataDir: string): SandboxSecrets {
+  const path = join(dataDir, 'sandbox-secrets.json')
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as SandboxSecrets
+  const random = () => randomBytes(24).toString('base64url')
+  const secrets: SandboxSecrets = {
+    adminToken: `sb_sandbox_${random()}`,
+    accessToken: `EAAB-sandbox-${random()}`,
+    appSecret: randomBytes(16).toString('hex'),
+    verifyToken: `sandbox-verify-${random()}`,
+  }
+  // Owner-only: the admin token opens the whole sandbox gateway.
+  writeFileSync(path, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 })
+  return secrets
+}
+
+/** A tiny admin API client for the setup (over HTTP, like any other client). */
+function adminClient(baseUrl: string, token: string) {
+  return async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<any> => {
+    const response = await request(`${baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    const text = await response.body.text()
+    if (response.statusCode >= 300) throw new Error(`sandbox setup: ${method} ${path} answered ${response.statusCode}: ${text}`)
+    return text === '' ? null : JSON.parse(text)
+  }
+}
+
+async function startGateway(config: Config, options: SandboxOptions): Promise<{ gateway: Gateway; port: number }> {
+  const gateway = await createGateway({
+    config,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.tuning ? { tuning: options.tuning } : {}),
+  })
+  try {
+    return { gateway, port: (await gateway.listen()).port }
+  } catch (error) {
+    await gateway.stop()
+    throw error
+  }
+}
+
+/** Starts the sandbox; resolves once everything is set up and the console URL works. */
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  mkdirSync(options.dataDir, { recursive: true })
+  const secrets = loadOrCreateSecrets(options.dataDir)
+  const clock = options.clock ?? systemClock
+  const sandboxNumber = SANDBOX_NUMBERS[0]!
+
+  let standIn: MetaStandIn | undefined
+  let origins: string[] = []
+  standIn = await MetaStandIn.start({
+    businessId: SANDBOX_BUSINESS_ID,
+    numbers: [...SANDBOX_NUMBERS],
+    accessToken: secrets.accessToken,
+    clock,
+    statusDelayMs: options.statusDelayMs ?? 600,
+    extraRoutes: createSandboxPhone({
+      standIn: () => standIn!,
+      adminToken: secrets.adminToken,
+      allowedOrigins: () => origins,
+      number: sandboxNumber,
+      user: SANDBOX_USER,
+    }),
+  })
+
+  // An env object, not the process environment: the sandbox is always SQLite in its own folder, on
+  // loopback, talking to the stand-in instead of graph.facebook.com.
+  const env = (port: number) => ({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: options.dataDir,
+    META_GRAPH_URL: standIn!.baseUrl,
+    SWITCHBOARD_ADMIN_TOKEN: secrets.adminToken,
+    LOG_LEVEL: options.logLevel ?? 'warn',
+  })
+  let started: { gateway: Gateway; port: number }
+  try {
+    try {
+      started = await startGateway(loadConfig(env(options.port)), options)
+    } catch (error) {
+      if (!(options.fallbackToFreePort && (error as { code?: string }).code === 'EADDRINUSE')) throw error
+      started = await startGateway(loadConfig(env(0)), options)
+    }
+  } catch (error) {
+    await standIn.close()
+    throw error
+  }
+  const { gateway, port } = started
+  const gatewayUrl = `http://127.0.0.1:${port}`
+  origins = [gatewayUrl, `http://localhost:${port}`]
+  standIn.connect({ url: `${gatewayUrl}${META_WEBHOOK_PATH}`, appSecret: secrets.appSecret })
+
+  const stop = async () => {
+    await standIn!.close()
+    await gateway.stop()
+  }
+  try {
+    const ids = await setUp(adminClient(gatewayUrl, secrets.adminToken), secrets, sandboxNumber)
+    const fragment = `token=${encodeURIComponent(secrets.adminToken)}&sandbox=${encodeURIComponent(standIn.baseUrl)}`
+    return {
+      consoleUrl: `${gatewayUrl}/console/sandbox#${fragment}`,
+      gatewayUrl,
+      standInUrl: standIn.baseUrl,
+      adminToken: secrets.adminToken,
+      ...ids,
+      gateway,
+      standIn,
+      stop,
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
+
+/**
+ * Creates the provider, bot and channel, or finds them from an earlier start. The provider's secrets
+ * are set again (someone may have changed them in the console to see a health warning); the channel's
+ * bot is left as it is (someone may have pointed it at their own bot).
+ */
+async function setUp(
+  call: ReturnType<typeof adminClient>,
+  secrets: SandboxSecrets,
+  number: StandInNumber,
+): Promise<{ providerId: string; botId: string; channelId: string }> {
+  const config = {
+    business_id: SANDBOX_BUSINESS_ID,
+    access_token: secrets.accessToken,
+    app_secret: secrets.appSecret,
+    verify_token: secrets.verifyToken,
+  }
+  const providers = (await call('GET', '/api/providers?limit=200')).data as Array<{ id: string; name: string; type: string }>
+  let provider = providers.find((p) => p.name === PROVIDER_NAME && p.type === 'meta_cloud_api')
+  if (provider) await call('PATCH', `/api/providers/${provider.id}`, { config })
+  else provider = await call('POST', '/api/providers', { type: 'meta_cloud_api', name: PROVIDER_NAME, config })
+
+  const bots = (await call('GET', '/api/bots?limit=200')).data as Array<{ id: string; name: string; type: string }>
+  const bot = bots.find((b) => b.name === BOT_NAME && b.type === 'echo') ?? (await call('POST', '/api/bots', { name: BOT_NAME, type: 'echo' }))
+
+  const e164 = `+${number.display_phone_number.replace(/\D/g, '')}`
+  const channels = (await call('GET', '/api/channels?limit=200')).data as Array<{ id: string; number: string }>
+  const channel =
+    channels.find((c) => c.number === e164) ??
+    (await call('POST', '/api/channels', { bot_id: bot.id, provider_id: provider!.id, number: number.display_phone_number, name: CHANNEL_NAME }))
+  return { providerId: provider!.id, botId: bot.id, channelId: channel.id }
+}

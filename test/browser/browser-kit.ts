@@ -1,0 +1,122 @@
+/**
+ * Shared setup of the browser tests: Debian's Chromium driven by playwright-core (its own browser
+ * download does not work on our machines), headless, with every background connection off (the
+ * network is closed; without these flags Chromium keeps trying Google's hosts), against a sandbox
+ * started in-process on a fresh temporary folder.
+ *
+ * Without /usr/bin/chromium the tests fail in CI (CI=true: `.ci/run` installs it) and are skipped
+ * locally with a loud line saying how to install it.
+ *
+ * Screenshots land in test/browser/screenshots/ (gitignored). README's docs/sandbox-chat.png is a copy
+ * of 11-sandbox-failed-reply.png: copy it again when the Sandbox chat page changes.
+ */
+import assert from 'node:assert/strict'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestContext } from 'node:test'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.js'
+import type { GatewayTuning } from '../../src/gateway.js'
+
+export const CHROMIUM = '/usr/bin/chromium'
+/** Where every test run writes its screenshots (gitignored). */
+export const SCREENSHOTS = new URL('./screenshots/', import.meta.url)
+
+/** Flags the machine notes require: headless-safe as root, and no background networking. */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+/** Quick timings so the pipeline answers within a test's patience. */
+export const BROWSER_TUNING: Partial<GatewayTuning> = {
+  pollIntervalMs: 20,
+  holdRecheckMs: 100,
+  inDoubtWaitMs: 500,
+  retryBackoff: { baseMs: 20, maxMs: 200 },
+  routingTtlMs: 0,
+  stopTimeoutMs: 2000,
+  // One bot failure is enough to make a dead job for the "Failed work" page.
+  inboundMaxAttempts: 1,
+}
+
+/**
+ * Whether the browser tests can run. Without Chromium: in CI a failure (CI must install it), locally
+ * a skip with a loud line.
+ */
+export function chromiumOrSkip(t: TestContext): boolean {
+  if (existsSync(CHROMIUM)) return true
+  if (process.env.CI === 'true') assert.fail(`${CHROMIUM} is missing: CI must install it (apt-get install -y chromium), see .ci/run`)
+  const line = `\n!!! BROWSER TESTS SKIPPED: ${CHROMIUM} is missing. Install it with: apt-get install -y chromium !!!\n`
+  process.stderr.write(line)
+  t.skip(line.trim())
+  return false
+}
+
+/** A sandbox and a headless Chromium, torn down together. */
+export interface BrowserRig {
+  sandbox: Sandbox
+  browser: Browser
+  context: BrowserContext
+  page: Page
+  /** Saves a full-page screenshot as `test/browser/screenshots/<name>.png`. */
+  screenshot(name: string, page?: Page): Promise<string>
+  close(): Promise<void>
+}
+
+export async function startRig(options: { viewport?: { width: number; height: number } } = {}): Promise<BrowserRig> {
+  // Imported here, so a machine without the package still reports the skip rather than a crash.
+  const { chromium } = await import('playwright-core')
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-browser-'))
+  const sandbox = await startSandbox({ dataDir, port: 0, logLevel: 'silent', tuning: BROWSER_TUNING, statusDelayMs: 60 })
+  let browser: Browser | undefined
+  try {
+    // playwright gives each launch a fresh, empty user data dir of its own.
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 }, reducedMotion: 'reduce' })
+    const page = await context.newPage()
+    page.setDefaultTimeout(10_000)
+    mkdirSync(SCREENSHOTS, { recursive: true })
+    return {
+      sandbox,
+      browser,
+      context,
+      page,
+      async screenshot(name, on = page) {
+        const path = new URL(`${name}.png`, SCREENSHOTS).pathname
+        await on.screenshot({ path, fullPage: true })
+        return path
+      },
+      async close() {
+        await browser?.close()
+        await sandbox.stop()
+        rmSync(dataDir, { recursive: true, force: true })
+      },
+    }
+  } catch (error) {
+    await browser?.close()
+    await sandbox.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+    throw error
+  }
+}
+
+/** Signs in through the form (the way a person does when not coming from the sandbox URL). */
+export async function signIn(page: Page, sandbox: Sandbox, path = '/console/'): Promise<void> {
+  await page.goto(`${sandbox.gatewayUrl}${path}`)
+  await page.getByLabel('API token').fill(sandbox.adminToken)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('navigation', { name: 'Console pages' }).waitFor()
+}
+
+/** Follows a link of the console's navigation bar and waits for the page's heading. */
+export async function navTo(page: Page, name: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Console pages' }).getByRole('link', { name }).click()
+  await page.getByRole('heading', { level: 1, name }).waitFor()
+}
