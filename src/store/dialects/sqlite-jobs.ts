@@ -26,6 +26,10 @@ import { laneIsFree } from './jobs-lane-rule.js'
 async function claimJobs(db: Kysely<Database>, input: ClaimJobsInput): Promise<Selectable<JobsTable>[]> {
   const { workerId, limit, nowIso, lockedUntilIso } = input
   return db.connection().execute(async (connection) => {
+    // A claim lost to a power cut only leaves its jobs claimable again (what a worker crash does), so
+    // it commits without waiting for the disk, like PostgreSQL's claim (synchronous_commit = off). The
+    // next FULL commit makes it durable anyway: the WAL is written in order.
+    await sql`pragma synchronous = NORMAL`.execute(connection)
     await sql`begin immediate`.execute(connection)
     try {
       const result = await sql<Selectable<JobsTable>>`
@@ -53,6 +57,8 @@ async function claimJobs(db: Kysely<Database>, input: ClaimJobsInput): Promise<S
     } catch (error) {
       await sql`rollback`.execute(connection).catch(() => {})
       throw error
+    } finally {
+      await sql`pragma synchronous = FULL`.execute(connection)
     }
   })
 }

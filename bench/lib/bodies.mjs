@@ -1,0 +1,169 @@
+/**
+ * Pre-signed Meta webhook bodies for wrk. wrk's LuaJIT has no crypto, so the bodies are made and signed
+ * here, one per line (`sha256=<hex> <body>`), and `wrk/signed-bodies.lua` streams them in order. Every
+ * body carries its own wamid, so the gateway never sees a duplicate within a run; a pool grows on demand
+ * so a gateway run never wraps around (the Lua script reports it if one ever did).
+ *
+ * Bodies look like Meta's: the `meta_inbound_text.json` shape, texts of 1–2 KB bodies for single messages,
+ * non-ASCII written in Meta's escaped-unicode form (the HMAC covers those exact bytes), many users over
+ * all bench numbers. Each text starts with a unique tag `[n]` that the echo bot sends back, so the fake
+ * Graph API can count replies by tag (lost and duplicated ones).
+ */
+import { createHmac } from 'node:crypto'
+import { closeSync, openSync, writeSync } from 'node:fs'
+import { BENCH_WABA } from './numbers.mjs'
+
+const WORDS = (
+  'olá bom dia obrigado quero saber o estado da minha encomenda número por favor preciso de ajuda com a ' +
+  'fatura do mês passado não recebi nada ainda podem verificar café já paguei mas o sistema diz pendente ' +
+  'hello I would like to change my delivery address to the new one can you confirm the order total ' +
+  'sawubona ngicela usizo ngoku-oda kwami 👍 gracias por la respuesta rápida 🙏 merci beaucoup à bientôt'
+).split(' ')
+const NAMES = ['Thandi Nkosi', 'João Silva', 'Maria González', 'Pieter van der Merwe', 'Aisha Bello', 'Li Wei', 'Sipho Dlamini', 'Chloé Martin']
+
+/** Meta writes every non-ASCII character of a webhook as `\uXXXX` (UTF-16 units, so emoji become pairs). */
+function metaEscape(text) {
+  return text.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** A small deterministic hash, so users, numbers and texts are spread without a random source. */
+function mix(n) {
+  let x = (n ^ 0x5bd1e995) >>> 0
+  x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) >>> 0
+  x = Math.imul(x ^ (x >>> 12), 0x297a2d39) >>> 0
+  return (x ^ (x >>> 15)) >>> 0
+}
+
+// One long text, already in Meta's escaped form, that message texts are cut from at word boundaries
+// (making each text word by word and escaping it would make generation slower than the gateway).
+const CORPUS_WORDS = Array.from({ length: 20_000 }, (_, i) => metaEscape(WORDS[mix(i * 131 + 7) % WORDS.length]))
+const CORPUS = CORPUS_WORDS.join(' ')
+const WORD_STARTS = []
+for (let i = 0, at = 0; i < CORPUS_WORDS.length; i++) {
+  WORD_STARTS.push(at)
+  at += CORPUS_WORDS[i].length + 1
+}
+
+/** `[tag]` and a cut of the corpus of about minChars–maxChars escaped characters (JSON-safe as is). */
+function textOf(tag, minChars, maxChars) {
+  const target = minChars + (mix(tag * 7 + 3) % (maxChars - minChars + 1))
+  const first = mix(tag + 11) % (WORD_STARTS.length - 2000)
+  const from = WORD_STARTS[first]
+  let last = first
+  while (WORD_STARTS[last] - from < target) last++
+  return `[${tag}] ${CORPUS.slice(from, WORD_STARTS[last] - 1)}`
+}
+
+function wamidOf(runTag, tag) {
+  // Real wamids are base64 of a protobuf; ~60 characters.
+  return 'wamid.' + Buffer.from(`HBgL${runTag}:${tag}:${mix(tag).toString(16)}:bench-padding`).toString('base64')
+}
+
+const ESCAPED_NAMES = NAMES.map(metaEscape)
+
+/**
+ * The user who sent message `tag`. A user writes to one business number (user u to number u mod the
+ * count), so `users` users make `users` conversations, as on a real gateway. `numberIndex` picks a user
+ * of that number (a batch's change carries one number).
+ */
+function userOf(o, tag, numberIndex) {
+  const n = o.numbers.length
+  const u = numberIndex === undefined ? mix(tag * 31 + 17) % o.users : (mix(tag * 31 + 17) % Math.max(1, Math.floor(o.users / n))) * n + numberIndex
+  return { index: u, waId: String(27810000000 + u), name: ESCAPED_NAMES[u % NAMES.length] }
+}
+
+function contactJson(user) {
+  return `{"profile":{"name":"${user.name}"},"wa_id":"${user.waId}"}`
+}
+
+function messageJson(o, tag, user, timestamp, minChars, maxChars) {
+  return `{"from":"${user.waId}","id":"${wamidOf(o.runTag, tag)}","timestamp":"${timestamp}","text":{"body":"${textOf(tag, minChars, maxChars)}"},"type":"text"}`
+}
+
+function changeJson(number, contacts, messages) {
+  return `{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"${number.digits}","phone_number_id":"${number.pnid}"},"contacts":[${contacts.join(',')}],"messages":[${messages.join(',')}]},"field":"messages"}`
+}
+
+function envelope(changes) {
+  return `{"object":"whatsapp_business_account","entry":[{"id":"${BENCH_WABA}","changes":[${changes.join(',')}]}]}`
+}
+
+/** One inbound text message (bodies of 1–2 KB), routed to one of the numbers. */
+export function singleBody(o, tag, timestamp) {
+  const user = userOf(o, tag)
+  const number = o.numbers[user.index % o.numbers.length]
+  return envelope([changeJson(number, [contactJson(user)], [messageJson(o, tag, user, timestamp, 560, 1300)])])
+}
+
+/** 100 messages in one POST, as Meta batches them under load: 10 changes (numbers) of 10 messages each. */
+export function batchBody(o, line, timestamp) {
+  const changes = []
+  for (let c = 0; c < 10; c++) {
+    const numberIndex = mix(line * 10 + c) % o.numbers.length
+    const number = o.numbers[numberIndex]
+    const contacts = []
+    const messages = []
+    for (let m = 0; m < 10; m++) {
+      const tag = line * 100 + c * 10 + m
+      const user = userOf(o, tag, numberIndex)
+      contacts.push(contactJson(user))
+      messages.push(messageJson(o, tag, user, timestamp, 20, 400))
+    }
+    changes.push(changeJson(number, contacts, messages))
+  }
+  return envelope(changes)
+}
+
+/** A file of signed bodies that grows on demand; `cursor` is where the next gateway run starts. */
+export class BodyPool {
+  /**
+   * @param {{ file: string, kind: 'single' | 'batch', appSecret: string, runTag: string, numbers: Array<{pnid: string, digits: string}>, users: number }} o
+   */
+  constructor(o) {
+    this.o = o
+    this.lines = 0
+    this.bytes = 0
+    this.cursor = { line: 0, byte: 0 }
+    this.bodyBytes = 0
+    closeSync(openSync(o.file, 'w'))
+  }
+
+  /** Appends `count` bodies. */
+  grow(count) {
+    const fd = openSync(this.o.file, 'a')
+    const timestamp = String(Math.floor(Date.now() / 1000))
+    try {
+      let chunk = []
+      for (let i = 0; i < count; i++) {
+        const tag = this.lines + i
+        const body = this.o.kind === 'single' ? singleBody(this.o, tag, timestamp) : batchBody(this.o, tag, timestamp)
+        const signature = createHmac('sha256', this.o.appSecret).update(body).digest('hex')
+        chunk.push(`sha256=${signature} ${body}\n`)
+        this.bodyBytes += Buffer.byteLength(body)
+        if (chunk.length === 2000 || i === count - 1) {
+          const text = chunk.join('')
+          this.bytes += writeSync(fd, text)
+          chunk = []
+        }
+      }
+      this.lines += count
+    } finally {
+      closeSync(fd)
+    }
+  }
+
+  /** Makes sure at least `count` unused bodies follow the cursor. */
+  ensure(count) {
+    const missing = this.cursor.line + count - this.lines
+    if (missing > 0) this.grow(Math.ceil(missing))
+  }
+
+  /** Moves the cursor past what a run read (the Lua script reports lines and the byte position). */
+  advance(lines, bytePos) {
+    this.cursor = { line: this.cursor.line + lines, byte: bytePos }
+  }
+
+  get meanBodyBytes() {
+    return this.lines === 0 ? 0 : Math.round(this.bodyBytes / this.lines)
+  }
+}

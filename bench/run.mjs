@@ -1,0 +1,693 @@
+/**
+ * `npm run bench`: Switchboard's benchmark (SPEC §8, BENCHMARKS.md). Measures, on this machine and in
+ * this run, side by side:
+ *   - ingest: signed 1–2 KB Meta text webhooks, verified, routed, committed, answered;
+ *   - batch ingest: 100 messages a POST;
+ *   - end to end + memory: webhook in → echo bot → reply POST at a fake Graph API, counted by tag
+ *     (none lost, none duplicated), the queue's drain, and the gateway's RSS through the whole run;
+ * on SQLite and on PostgreSQL, against two baselines under the same load generator (wrk, one thread,
+ * keep-alive, loopback, rounds alternating A B C A B C): a bare node:http server and the minimal correct
+ * receiver (HMAC-SHA256 + timingSafeEqual + JSON.parse). Servers run on core 0, wrk, the fake Graph API
+ * and this runner on core 1. Prints a table and writes bench/results.json.
+ *
+ * Options: --db sqlite,postgres  --scenarios ingest,batch,e2e  --seconds 5  --rounds 3  --batch-rounds 2
+ *          --warmup 2  --connections 50  --numbers 50  --users 20000  --quick (a 1-2 minute smoke run)
+ *          --messages 100000 --e2e-seconds 60 --calibration 3000 (end to end: a calibration flood, then a
+ *            flood sized to last about e2e-seconds at the calibrated rate, at most `messages` in all)
+ *          --drain-timeout 300 (seconds for the end-to-end floods and drains of one database)
+ *          --cpu-prof (gateways write .cpuprofile files to bench/profiles/)  --keep (keep the work folder)
+ *          --time-limit 900 (seconds; everything is killed after it)  --out bench/results.json
+ */
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import { BodyPool } from './lib/bodies.mjs'
+import { createPgDatabase, dropLeftoverDatabases, openCounter, PG_ADMIN_URL, postgresAnswers } from './lib/db.mjs'
+import { benchNumbers } from './lib/numbers.mjs'
+import { freePort, hasTaskset, killAll, rssBytes, start, waitForHttp, waitForPort } from './lib/procs.mjs'
+import { configureGateway } from './lib/setup.mjs'
+import { requireWrk, startWrk } from './lib/wrk.mjs'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const WEBHOOK_PATH = '/channels/whatsapp/meta/incoming_message'
+const SERVER_CPU = '0'
+const LOAD_CPU = '1'
+const MB = 1024 * 1024
+
+// --- options -------------------------------------------------------------------------------------
+const { values: args } = parseArgs({
+  options: {
+    db: { type: 'string', default: 'sqlite,postgres' },
+    scenarios: { type: 'string', default: 'ingest,batch,e2e' },
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    'batch-rounds': { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '50' },
+    messages: { type: 'string', default: '100000' },
+    numbers: { type: 'string', default: '50' },
+    users: { type: 'string', default: '20000' },
+    'drain-timeout': { type: 'string', default: '300' },
+    'e2e-seconds': { type: 'string', default: '60' },
+    calibration: { type: 'string', default: '3000' },
+    'time-limit': { type: 'string', default: '900' },
+    'log-level': { type: 'string', default: 'info' },
+    out: { type: 'string', default: join(ROOT, 'bench', 'results.json') },
+    quick: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+})
+const quick = args.quick
+const opt = {
+  dbs: args.db.split(',').map((s) => s.trim()).filter(Boolean),
+  scenarios: new Set(args.scenarios.split(',').map((s) => s.trim())),
+  seconds: quick ? 2 : Number(args.seconds),
+  rounds: quick ? 1 : Number(args.rounds),
+  batchRounds: quick ? 1 : Number(args['batch-rounds']),
+  warmup: quick ? 1 : Number(args.warmup),
+  connections: Number(args.connections),
+  messages: quick ? 10_000 : Number(args.messages),
+  numbers: Number(args.numbers),
+  users: Number(args.users),
+  drainTimeoutMs: Number(args['drain-timeout']) * 1000,
+  e2eSeconds: quick ? 10 : Number(args['e2e-seconds']),
+  calibration: quick ? 1000 : Number(args.calibration),
+  timeLimitMs: Number(args['time-limit']) * 1000,
+  cpuProf: args['cpu-prof'],
+  logLevel: args['log-level'],
+}
+
+// --- the run's fixed parts -------------------------------------------------------------------------
+const startedAt = new Date()
+const machineCpus = availableParallelism() // before this runner pins itself to one core
+const wrkVersion = requireWrk()
+if (!existsSync(join(ROOT, 'dist', 'gateway.js'))) {
+  process.stderr.write('bench: dist/ is missing; run `npm run bench` (it builds first) or `npm run build`\n')
+  process.exit(1)
+}
+if (!hasTaskset) process.stderr.write('bench: taskset not found (util-linux): processes run unpinned and figures are noisier\n')
+if (machineCpus < 2) process.stderr.write('bench: fewer than 2 cores: server and load generator share one, ratios still hold but absolute figures drop\n')
+// This runner polls and generates bodies: keep it off the server's core.
+if (hasTaskset) spawnSync('taskset', ['-cp', LOAD_CPU, String(process.pid)], { stdio: 'ignore' })
+
+const work = mkdtempSync(join(tmpdir(), 'switchboard-bench-'))
+const logs = join(work, 'logs')
+mkdirSync(logs)
+const profileDir = join(ROOT, 'bench', 'profiles')
+if (opt.cpuProf) mkdirSync(profileDir, { recursive: true })
+const appSecret = randomBytes(16).toString('hex')
+const adminToken = `sb_bench_${randomBytes(18).toString('base64url')}`
+const secretKeys = randomBytes(32).toString('base64')
+const numbers = benchNumbers(opt.numbers)
+const runTag = randomBytes(3).toString('hex')
+const cleanups = []
+let logCounter = 0
+const logFile = (name) => join(logs, `${String(++logCounter).padStart(3, '0')}-${name}.log`)
+
+/** Kills every child, drops the databases made so far (bounded), removes the bulky files, exits. */
+let aborting = false
+async function abort(why, code) {
+  aborting = true
+  process.stderr.write(`\nbench: ${why}; stopping every process it started (logs in ${logs})\n`)
+  killAll()
+  await Promise.race([Promise.allSettled(cleanups.map((cleanup) => cleanup())), sleep(5000)])
+  removeBulk()
+  process.exit(code)
+}
+const limitTimer = setTimeout(() => void abort(`time limit of ${opt.timeLimitMs / 1000} s reached`, 2), opt.timeLimitMs)
+limitTimer.unref()
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => void abort(signal, 130))
+
+/** The body files and databases are large; the logs are kept when a run fails. */
+function removeBulk() {
+  for (const name of readdirSync(work)) {
+    if (name.endsWith('.bodies') || name.startsWith('data-')) rmSync(join(work, name), { recursive: true, force: true })
+  }
+}
+
+const say = (text) => process.stdout.write(`${text}\n`)
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+const round = (x, digits = 0) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null)
+
+/** CPU seconds used so far by `pid` (utime + stime of /proc/<pid>/stat). */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return NaN
+  }
+}
+
+// --- servers -----------------------------------------------------------------------------------------
+async function startBaseline(kind) {
+  const port = await freePort()
+  const proc = start(kind, 'node', [join(ROOT, 'bench', 'servers', `${kind}.mjs`)], {
+    cpu: SERVER_CPU,
+    env: { PORT: String(port), APP_SECRET: appSecret },
+    logFile: logFile(kind),
+  })
+  await waitForPort(proc, port)
+  return { name: kind === 'bare' ? 'bare node:http' : 'minimal receiver', kind, port, proc, mode: 'wrap' }
+}
+
+async function startFakeGraph() {
+  const port = await freePort()
+  const proc = start('fake-graph', 'node', [join(ROOT, 'bench', 'servers', 'fake-graph.mjs')], {
+    cpu: LOAD_CPU,
+    env: { PORT: String(port), NUMBERS: String(opt.numbers) },
+    logFile: logFile('fake-graph'),
+  })
+  await waitForHttp(proc, `http://127.0.0.1:${port}/__bench/stats`)
+  const base = `http://127.0.0.1:${port}`
+  return {
+    base,
+    proc,
+    async stats() {
+      return (await fetch(`${base}/__bench/stats`)).json()
+    },
+    async reset() {
+      await (await fetch(`${base}/__bench/reset`, { method: 'POST' })).arrayBuffer()
+    },
+  }
+}
+
+/**
+ * A gateway on a fresh database, configured through the admin API. `entry` 'main' runs `dist/main.js`
+ * exactly as `npm start` does; 'ingest' runs bench/gateway.mjs, the same composition without the worker.
+ */
+async function startGateway(dialect, entry, graph) {
+  const port = await freePort()
+  const dataDir = join(work, `data-${dialect}-${entry}-${port}`)
+  mkdirSync(dataDir)
+  let database
+  let dropDatabase
+  if (dialect === 'postgres') {
+    database = await createPgDatabase()
+    dropDatabase = () => database.drop()
+    cleanups.push(dropDatabase)
+  }
+  const env = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    SWITCHBOARD_SECRET_KEYS: secretKeys,
+    SWITCHBOARD_ADMIN_TOKEN: adminToken,
+    META_GRAPH_URL: graph.base,
+    LOG_LEVEL: opt.logLevel,
+    BENCH_RUN_WORKER: entry === 'ingest' ? '0' : '1',
+    ...(database ? { DATABASE_URL: database.url } : { DATABASE_URL: '' }),
+  }
+  const script = entry === 'main' ? join(ROOT, 'dist', 'main.js') : join(ROOT, 'bench', 'gateway.mjs')
+  const nodeArgs = opt.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${dialect}-${entry}-${Date.now()}.cpuprofile`] : []
+  const proc = start(`gateway-${dialect}-${entry}`, 'node', [...nodeArgs, script], { cpu: SERVER_CPU, env, logFile: logFile(`gateway-${dialect}-${entry}`) })
+  const baseUrl = `http://127.0.0.1:${port}`
+  await waitForHttp(proc, `${baseUrl}/readyz`, 60_000)
+  const ids = await configureGateway({ baseUrl, adminToken, appSecret, numbers })
+  const counter = openCounter(dialect, { dataDir, url: database?.url })
+  return {
+    name: `gateway (${dialect})`,
+    kind: 'gateway',
+    port,
+    proc,
+    mode: 'once',
+    dialect,
+    baseUrl,
+    ids,
+    counter,
+    async stop() {
+      await counter.close().catch(() => {})
+      const { code, signal } = await proc.stop(30_000)
+      if (code !== 0) say(`  note: ${proc.name} exited with code ${code} signal ${signal}; log ${proc.logFile}`)
+      rmSync(dataDir, { recursive: true, force: true })
+      if (database) {
+        await database.drop().catch((error) => say(`  note: could not drop ${database.url}: ${error.message}`))
+        cleanups.splice(cleanups.indexOf(dropDatabase), 1)
+      }
+    },
+  }
+}
+
+// --- wrk against one server -------------------------------------------------------------------------
+/** One wrk run of `seconds` against `server`; gateways read unused bodies from the pool's cursor. */
+async function measure(server, pool, seconds, { limit = 0, label }) {
+  const startByte = server.mode === 'once' ? pool.cursor.byte : 0
+  const cpuBefore = cpuSeconds(server.proc.pid)
+  const wallBefore = performance.now()
+  const summary = await startWrk({
+    url: `http://127.0.0.1:${server.port}${WEBHOOK_PATH}`,
+    path: WEBHOOK_PATH,
+    file: pool.o.file,
+    startByte,
+    mode: server.mode,
+    seconds,
+    connections: opt.connections,
+    cpu: LOAD_CPU,
+    limit,
+    logFile: logFile(`wrk-${label}`),
+  }).result()
+  summary.cpu = (cpuSeconds(server.proc.pid) - cpuBefore) / ((performance.now() - wallBefore) / 1000)
+  if (server.mode === 'once') {
+    pool.advance(summary.sent, summary.pos)
+    if (summary.exhausted > 0) throw new Error(`${label}: the body pool ran out (${summary.exhausted} repeats); the run is invalid`)
+  }
+  summary.cpuUsPerRequest = summary.requests > 0 ? ((cpuSeconds(server.proc.pid) - cpuBefore) * 1e6) / summary.requests : NaN
+  const errors = summary.errors
+  summary.errorCount = errors.connect + errors.read + errors.write + errors.status + errors.timeout
+  // Kept and reported, not fatal: a timeout is a (bad) figure; a non-2xx answer fails the targets.
+  if (summary.errorCount > 0) {
+    const note = `${label}: errors ${JSON.stringify(errors)} (non-2xx answers, timeouts over 10 s or socket errors)`
+    say(`  ${note}`)
+    results.notes.push(note)
+  }
+  return summary
+}
+
+/**
+ * Warm-up, then `rounds` rounds of bare → receiver → gateway (A B C A B C): each ratio compares runs
+ * seconds apart, so load from elsewhere on the machine hits the three alike.
+ */
+async function alternate(servers, pool, { rounds, messagesPerPost, label }) {
+  const perServer = new Map(servers.map((s) => [s, []]))
+  // What the gateway answered 200 and what was sent to it, warm-ups included, to check the store after.
+  const gatewayTotals = { answeredMessages: 0, sentMessages: 0 }
+  let gatewayRps = 0
+  const ensureFor = (server) => {
+    if (server.mode !== 'once') return 0
+    // Twice the gateway's best rate so far (the receiver's before the first gateway run): never wrap.
+    const rate = gatewayRps > 0 ? gatewayRps * 2 : Math.min(30_000 / messagesPerPost, 3 * median(perServer.get(servers[1]).map((r) => r.rps)) || 2000)
+    const need = Math.ceil(rate * opt.seconds) + opt.connections * 4
+    pool.ensure(need)
+    return need
+  }
+  for (const server of servers) {
+    const need = ensureFor(server)
+    const warm = await measure(server, pool, opt.warmup, { limit: server.mode === 'once' ? need : 0, label: `${label}-warmup-${server.kind}` })
+    if (server.kind === 'gateway') {
+      gatewayRps = warm.rps
+      gatewayTotals.answeredMessages += warm.requests * messagesPerPost
+      gatewayTotals.sentMessages += warm.sent * messagesPerPost
+    }
+    if (server.kind === 'receiver') perServer.get(server).push({ ...warm, warmup: true })
+  }
+  perServer.get(servers[1]).length = 0
+  for (let r = 1; r <= rounds; r++) {
+    const line = []
+    for (const server of servers) {
+      ensureFor(server)
+      const result = await measure(server, pool, opt.seconds, { label: `${label}-r${r}-${server.kind}` })
+      if (server.kind === 'gateway') {
+        gatewayRps = Math.max(gatewayRps, result.rps)
+        gatewayTotals.answeredMessages += result.requests * messagesPerPost
+        gatewayTotals.sentMessages += result.sent * messagesPerPost
+      }
+      perServer.get(server).push(result)
+      line.push(`${server.kind} ${Math.round(result.rps)}/s p99 ${(result.latency_us.p99 / 1000).toFixed(1)} ms`)
+    }
+    say(`  ${label} round ${r}/${rounds}: ${line.join(' | ')}`)
+  }
+  const [bare, receiver, gateway] = servers.map((s) => perServer.get(s))
+  const summarize = (runs) => ({
+    rps: round(median(runs.map((r) => r.rps))),
+    messagesPerSecond: round(median(runs.map((r) => r.rps)) * messagesPerPost),
+    p50Ms: round(median(runs.map((r) => r.latency_us.p50)) / 1000, 2),
+    p99Ms: round(median(runs.map((r) => r.latency_us.p99)) / 1000, 2),
+    worstP99Ms: round(Math.max(...runs.map((r) => r.latency_us.p99)) / 1000, 2),
+    cpu: round(median(runs.map((r) => r.cpu)), 2),
+    cpuUsPerRequest: round(median(runs.map((r) => r.cpuUsPerRequest)), 1),
+    errors: runs.reduce((sum, r) => sum + r.errorCount, 0),
+    runs: runs.map((r) => ({
+      rps: round(r.rps),
+      p50Ms: round(r.latency_us.p50 / 1000, 2),
+      p99Ms: round(r.latency_us.p99 / 1000, 2),
+      cpu: round(r.cpu, 2),
+      cpuUsPerRequest: round(r.cpuUsPerRequest, 1),
+      requests: r.requests,
+      errors: r.errors,
+    })),
+  })
+  // Ratios per round (runs seconds apart), then the median.
+  const ratio = (a, b) => round(median(a.map((x, i) => x.rps / b[i].rps)), 3)
+  return {
+    messagesPerPost,
+    bodyBytes: pool.meanBodyBytes,
+    bare: summarize(bare),
+    receiver: summarize(receiver),
+    gateway: {
+      ...summarize(gateway),
+      vsBare: ratio(gateway, bare),
+      vsReceiver: ratio(gateway, receiver),
+      // CPU time per request of the receiver over the gateway's: what the ratio would be if each had a
+      // whole core to itself and neither waited on a disk or a database. Far less noisy than req/s on a
+      // shared machine; not the target (the target is measured throughput).
+      cpuVsReceiver: round(median(receiver.map((r, i) => r.cpuUsPerRequest / gateway[i].cpuUsPerRequest)), 3),
+    },
+    receiverVsBare: ratio(receiver, bare),
+    gatewayTotals,
+  }
+}
+
+// --- end to end + memory ----------------------------------------------------------------------------
+/**
+ * Floods `n` messages through wrk (the Lua script stops at `n` and touches a marker), waits for the
+ * answers in flight (the stored count stops moving), stops wrk (it prints its summary on SIGINT), then
+ * waits until no job is pending or running. Returns the times and wrk's summary.
+ */
+async function floodAndDrain(gateway, pool, graph, n, label, onStats, deadline) {
+  pool.ensure(n + opt.connections * 4)
+  const marker = join(work, `${label}.done`)
+  const t0 = Date.now()
+  const statsBefore = await graph.stats()
+  const run = startWrk({
+    url: `http://127.0.0.1:${gateway.port}${WEBHOOK_PATH}`,
+    path: WEBHOOK_PATH,
+    file: pool.o.file,
+    startByte: pool.cursor.byte,
+    mode: 'once',
+    seconds: 3600,
+    connections: opt.connections,
+    cpu: LOAD_CPU,
+    limit: n,
+    marker,
+    logFile: logFile(`wrk-${label}`),
+  })
+  let ingestEnd = 0
+  let last = -1
+  for (;;) {
+    if (run.proc.child.exitCode !== null) break
+    if (ingestEnd === 0 && existsSync(marker)) ingestEnd = Date.now()
+    if (ingestEnd !== 0) {
+      const stored = await gateway.counter.count('inbound')
+      if (stored === last) break
+      last = stored
+      await sleep(200)
+    } else {
+      await sleep(20)
+    }
+    if (Date.now() > deadline) {
+      run.proc.signal('SIGINT')
+      throw new Error(`${label}: ingest of ${n} messages did not finish in time`)
+    }
+  }
+  run.proc.signal('SIGINT')
+  const load = await run.result()
+  pool.advance(load.sent, load.pos)
+  if (load.exhausted > 0) throw new Error(`${label}: the body pool ran out`)
+  let drained = false
+  let stats
+  while (Date.now() < deadline) {
+    stats = await graph.stats()
+    onStats(stats)
+    if ((await gateway.counter.count('jobsOpen')) === 0) {
+      drained = true
+      break
+    }
+    await sleep(100)
+  }
+  stats = await graph.stats()
+  onStats(stats)
+  return { t0, ingestEnd: ingestEnd || Date.now(), load, drained, stats, statsBefore }
+}
+
+/**
+ * End to end on a fresh `dist/main.js`: a calibration flood (`calibration` messages) gives this
+ * machine's end-to-end rate; the measured flood is then sized to fill `e2eSeconds` at that rate, up to
+ * `messages` (100,000 by default, the memory target's count). Both floods count for lost, duplicated
+ * and memory; the rate is the measured flood's.
+ */
+async function endToEnd(dialect, pool, graph) {
+  await graph.reset()
+  const gateway = await startGateway(dialect, 'main', graph)
+  const rss = []
+  let repliesSeen = 0
+  let sampling = true
+  const sampler = (async () => {
+    for (let i = 0; sampling; i++) {
+      const bytes = rssBytes(gateway.proc.pid)
+      if (bytes !== null) rss.push({ t: Date.now(), rssMb: round(bytes / MB, 1), replies: repliesSeen })
+      // Once a second, how many replies are in, for the memory timeline's third column.
+      if (i % 4 === 0) repliesSeen = (await graph.stats().catch(() => ({ unique: repliesSeen }))).unique
+      await sleep(250)
+    }
+  })()
+  const onStats = (stats) => {
+    repliesSeen = stats.unique
+  }
+  try {
+    const deadline = Date.now() + opt.drainTimeoutMs
+    const cpuStart = cpuSeconds(gateway.proc.pid)
+    const tStart = Date.now()
+    const calibrationCount = Math.min(opt.calibration, opt.messages)
+    const calibration = await floodAndDrain(gateway, pool, graph, calibrationCount, `e2e-${dialect}-calibration`, onStats, deadline)
+    const storedAfterCalibration = await gateway.counter.count('inbound')
+    const calibrationRate = calibration.stats.unique / Math.max(0.001, ((calibration.stats.lastAt || Date.now()) - calibration.t0) / 1000)
+    const rest = Math.max(0, Math.min(opt.messages - calibrationCount, Math.round(calibrationRate * opt.e2eSeconds)))
+    say(`  calibration: ${calibrationCount} messages at ${Math.round(calibrationRate)} msg/s; measured flood: ${rest} messages`)
+    const measured = rest > 0 ? await floodAndDrain(gateway, pool, graph, rest, `e2e-${dialect}`, onStats, deadline) : calibration
+    const cpuUsed = cpuSeconds(gateway.proc.pid) - cpuStart
+    // Let a straggling duplicate (there should be none) show up, and the idle RSS settle.
+    await sleep(1500)
+    const stats = await graph.stats()
+    onStats(stats)
+    await sleep(500)
+    sampling = false
+    await sampler
+    const counts = await gateway.counter.all()
+    const repliesInFlood = stats.unique - measured.statsBefore.unique
+    const storedInFlood = counts.inbound - (rest > 0 ? storedAfterCalibration : 0)
+    const lastReplyAt = stats.lastAt || Date.now()
+    const seconds = (lastReplyAt - measured.t0) / 1000
+    const firstSecond = Math.floor((measured.t0 - (stats.firstAt || measured.t0)) / 1000) + 1
+    const steady = stats.perSecond.slice(firstSecond, -1)
+    const rssValues = rss.map((s) => s.rssMb)
+    // Flat: the peak of the last quarter of the run is within 16 MB (or 10 %) of the peak of its second quarter.
+    const q = Math.floor(rss.length / 4)
+    const peak = (xs) => (xs.length ? Math.max(...xs) : NaN)
+    const secondQuarter = peak(rssValues.slice(q, 2 * q))
+    const lastQuarter = peak(rssValues.slice(3 * q))
+    const growthMb = lastQuarter - secondQuarter
+    const acknowledged = calibration.load.requests + (rest > 0 ? measured.load.requests : 0)
+    return {
+      messages: calibrationCount + rest,
+      calibrationMessages: calibrationCount,
+      calibrationMessagesPerSecond: round(calibrationRate),
+      acknowledged,
+      stored: counts.inbound,
+      replies: stats.sends,
+      uniqueReplies: stats.unique,
+      duplicates: stats.duplicates,
+      untagged: stats.untagged,
+      lost: counts.inbound - stats.unique,
+      drained: calibration.drained && measured.drained,
+      inboundProcessed: counts.inboundProcessed,
+      outboundSent: counts.outboundSent,
+      outbound: counts.outbound,
+      deadJobs: counts.jobsDead,
+      ingestMessagesPerSecond: round(storedInFlood / Math.max(0.001, (measured.ingestEnd - measured.t0) / 1000)),
+      ingestP99Ms: round(measured.load.latency_us.p99 / 1000, 2),
+      messagesPerSecond: round(repliesInFlood / seconds),
+      steadyRepliesPerSecond: round(median(steady)),
+      seconds: round(seconds, 1),
+      totalSeconds: round((lastReplyAt - tStart) / 1000, 1),
+      drainSeconds: round((lastReplyAt - measured.ingestEnd) / 1000, 1),
+      gatewayCpuSeconds: round(cpuUsed, 1),
+      cpuUsPerMessage: round((cpuUsed * 1e6) / Math.max(1, stats.unique), 1),
+      memory: {
+        messages: stats.unique,
+        minMb: round(Math.min(...rssValues), 1),
+        maxMb: round(peak(rssValues), 1),
+        finalMb: rssValues.at(-1) ?? null,
+        growthMb: round(growthMb, 1),
+        flat: growthMb < Math.max(16, secondQuarter * 0.1),
+        samples: rss.length,
+        timeline: rss.filter((_, i) => i % 4 === 0).map((s) => [round((s.t - tStart) / 1000, 1), s.rssMb, s.replies]),
+      },
+      repliesPerSecond: stats.perSecond,
+    }
+  } finally {
+    sampling = false
+    await sampler
+    await gateway.stop()
+  }
+}
+
+// --- the run ---------------------------------------------------------------------------------------
+const results = {
+  startedAt: startedAt.toISOString(),
+  machine: {
+    cpus: machineCpus,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    kernel: release(),
+    wrk: wrkVersion,
+    loadAverageAtStart: loadavg().map((x) => round(x, 2)),
+  },
+  method: {
+    loadGenerator: `wrk -t1 -c${opt.connections}, keep-alive, loopback, pre-signed unique bodies (bench/wrk/signed-bodies.lua)`,
+    pinning: hasTaskset ? `servers on core ${SERVER_CPU}; wrk, fake Graph API and runner on core ${LOAD_CPU}` : 'none (no taskset)',
+    seconds: opt.seconds,
+    rounds: opt.rounds,
+    batchRounds: opt.batchRounds,
+    warmupSeconds: opt.warmup,
+    numbers: opt.numbers,
+    users: opt.users,
+    e2eMessages: opt.messages,
+    sqlite: 'WAL, synchronous=FULL, on the machine disk (tmpdir)',
+    postgres: PG_ADMIN_URL.replace(/\/[^/]*$/, '/<fresh database>'),
+  },
+  ingest: {},
+  batch: {},
+  e2e: {},
+  notes: [],
+}
+
+async function main() {
+  if (opt.dbs.includes('postgres') && (await postgresAnswers())) {
+    const dropped = await dropLeftoverDatabases()
+    if (dropped.length > 0) say(`dropped ${dropped.length} database(s) left by an interrupted bench: ${dropped.join(', ')}`)
+  }
+  if (opt.dbs.includes('postgres') && !(await postgresAnswers())) {
+    const note = `PostgreSQL at ${PG_ADMIN_URL} does not answer: PostgreSQL scenarios SKIPPED`
+    say(`\n*** ${note} ***\n`)
+    results.notes.push(note)
+    opt.dbs = opt.dbs.filter((d) => d !== 'postgres')
+  }
+  say(`Switchboard bench: ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${process.version}, ${wrkVersion}`)
+  say(`work folder ${work}; load average ${results.machine.loadAverageAtStart.join(' ')}`)
+
+  const poolOf = (kind) => new BodyPool({ file: join(work, `${kind}.bodies`), kind, appSecret, runTag: `${runTag}${kind[0]}`, numbers, users: opt.users })
+  const single = poolOf('single')
+  const batch = poolOf('batch')
+  // The baselines read from the start of the files and wrap around; they need some bodies from the start.
+  single.grow(quick ? 10_000 : 40_000)
+  batch.grow(quick ? 300 : 1_000)
+  const graph = await startFakeGraph()
+  const bare = await startBaseline('bare')
+  const receiver = await startBaseline('receiver')
+
+  for (const dialect of opt.dbs) {
+    if (opt.scenarios.has('ingest') || opt.scenarios.has('batch')) {
+      say(`\n[${dialect}] ingest: gateway without its worker (bench/gateway.mjs), ${opt.numbers} channels`)
+      const gateway = await startGateway(dialect, 'ingest', graph)
+      try {
+        const storedBefore = await gateway.counter.count('inbound')
+        if (opt.scenarios.has('ingest')) {
+          results.ingest[dialect] = await alternate([bare, receiver, gateway], single, { rounds: opt.rounds, messagesPerPost: 1, label: `ingest-${dialect}` })
+        }
+        if (opt.scenarios.has('batch')) {
+          results.batch[dialect] = await alternate([bare, receiver, gateway], batch, { rounds: opt.batchRounds, messagesPerPost: 100, label: `batch-${dialect}` })
+        }
+        // Every 200 must have been committed: what is stored covers every message answered, and no more
+        // than was sent (a request in flight when wrk stopped may have been stored without its answer read).
+        const stored = (await gateway.counter.count('inbound')) - storedBefore
+        const answered = [results.ingest[dialect], results.batch[dialect]].reduce((sum, r) => sum + (r?.gatewayTotals.answeredMessages ?? 0), 0)
+        const sent = [results.ingest[dialect], results.batch[dialect]].reduce((sum, r) => sum + (r?.gatewayTotals.sentMessages ?? 0), 0)
+        const check = { stored, answered, sent, ok: stored >= answered && stored <= sent, gatewayRssMb: round(rssBytes(gateway.proc.pid) / MB, 1) }
+        results.ingestStoreCheck = { ...results.ingestStoreCheck, [dialect]: check }
+        say(`  store check: ${stored} messages stored, ${answered} answered 200, ${sent} sent: ${check.ok ? 'ok' : 'MISMATCH'}`)
+        if (!check.ok) throw new Error(`[${dialect}] ingest store check failed: ${JSON.stringify(check)}`)
+      } finally {
+        await gateway.stop()
+      }
+    }
+    if (opt.scenarios.has('e2e')) {
+      say(`\n[${dialect}] end to end: dist/main.js, echo bot, ${opt.numbers} channels at 1000 msg/s each, up to ${opt.messages} messages or ${opt.e2eSeconds} s`)
+      const e2e = await endToEnd(dialect, single, graph)
+      results.e2e[dialect] = e2e
+      say(
+        `  ${e2e.uniqueReplies}/${e2e.stored} replied, ${e2e.messagesPerSecond} msg/s end to end (ingest ${e2e.ingestMessagesPerSecond}/s, ` +
+          `drain ${e2e.drainSeconds} s), lost ${e2e.lost}, duplicated ${e2e.duplicates}, RSS ${e2e.memory.minMb}–${e2e.memory.maxMb} MB`,
+      )
+    }
+  }
+  await Promise.all([bare.proc.stop(), receiver.proc.stop(), graph.proc.stop()])
+}
+
+function targets() {
+  const out = []
+  for (const [dialect, r] of Object.entries(results.ingest)) {
+    out.push({
+      target: `ingest ≥ 0.6× minimal receiver, p99 < 50 ms (${dialect})`,
+      measured: `${r.gateway.vsReceiver}×, p99 ${r.gateway.p99Ms} ms`,
+      met: r.gateway.vsReceiver >= 0.6 && r.gateway.p99Ms < 50 && r.gateway.errors === 0,
+    })
+  }
+  for (const [dialect, r] of Object.entries(results.e2e)) {
+    const exact = r.lost === 0 && r.duplicates === 0 && r.untagged === 0 && r.drained && r.stored >= r.acknowledged
+    out.push({
+      target: dialect === 'sqlite' ? 'end to end ≥ 3,000 msg/s on SQLite, none lost or duplicated' : `end to end none lost or duplicated (${dialect}; no rate target)`,
+      measured: `${r.messagesPerSecond} msg/s, lost ${r.lost}, duplicated ${r.duplicates}${r.drained ? '' : ', NOT drained'}`,
+      met: exact && (dialect !== 'sqlite' || r.messagesPerSecond >= 3000),
+    })
+    out.push({
+      target: `memory flat, under 256 MB through 100,000 messages (${dialect})`,
+      measured: `${r.memory.minMb}–${r.memory.maxMb} MB, final ${r.memory.finalMb} MB, growth ${r.memory.growthMb} MB through ${r.memory.messages} messages`,
+      met: r.memory.maxMb < 256 && r.memory.flat && r.memory.messages >= 100_000,
+    })
+  }
+  return out
+}
+
+function table() {
+  const rows = [['scenario', 'db', 'server', 'req/s', 'msg/s', 'p50 ms', 'p99 ms', 'cores', 'cpu µs/req', '× bare', '× receiver', 'errors']]
+  for (const [name, group] of [['ingest', results.ingest], ['batch ×100', results.batch]]) {
+    for (const [dialect, r] of Object.entries(group)) {
+      for (const key of ['bare', 'receiver', 'gateway']) {
+        const s = r[key]
+        const vsBare = key === 'gateway' ? s.vsBare : key === 'receiver' ? r.receiverVsBare : 1
+        rows.push([name, dialect, key === 'gateway' ? 'switchboard' : key === 'bare' ? 'bare node:http' : 'minimal receiver', s.rps, s.messagesPerSecond, s.p50Ms, s.p99Ms, s.cpu, s.cpuUsPerRequest, vsBare, key === 'gateway' ? s.vsReceiver : key === 'receiver' ? 1 : '', s.errors || '']
+          .map((v) => (v === null || v === undefined ? '' : String(v))))
+      }
+    }
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  const lines = rows.map((r) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '))
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '))
+  const e2eRows = [['end to end', 'messages', 'stored', 'replied', 'lost', 'dup', 'msg/s', 'steady/s', 'ingest/s', 'drain s', 'cpu µs/msg', 'RSS min–max MB', 'flat']]
+  for (const [dialect, r] of Object.entries(results.e2e)) {
+    e2eRows.push([dialect, r.messages, r.stored, r.uniqueReplies, r.lost, r.duplicates, r.messagesPerSecond, r.steadyRepliesPerSecond, r.ingestMessagesPerSecond, r.drainSeconds, r.cpuUsPerMessage, `${r.memory.minMb}–${r.memory.maxMb}`, r.memory.flat ? 'yes' : 'NO'].map(String))
+  }
+  const w2 = e2eRows[0].map((_, i) => Math.max(...e2eRows.map((r) => r[i].length)))
+  const e2eLines = e2eRows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w2[i]) : c.padStart(w2[i]))).join('  '))
+  e2eLines.splice(1, 0, w2.map((w) => '-'.repeat(w)).join('  '))
+  return [...lines, '', ...(e2eRows.length > 1 ? e2eLines : [])].join('\n')
+}
+
+let failed = false
+try {
+  await main()
+} catch (error) {
+  failed = true
+  results.error = error instanceof Error ? error.message : String(error)
+  process.stderr.write(`\nbench: FAILED: ${results.error}\nlogs: ${logs}\n`)
+} finally {
+  killAll()
+  for (const cleanup of cleanups) await cleanup().catch(() => {})
+}
+results.machine.loadAverageAtEnd = loadavg().map((x) => round(x, 2))
+results.finishedAt = new Date().toISOString()
+results.seconds = round((Date.now() - startedAt.getTime()) / 1000, 1)
+results.targets = targets()
+// An interrupted run keeps the last complete results.
+if (aborting) await sleep(60_000)
+writeFileSync(args.out, `${JSON.stringify(results, null, 2)}\n`)
+say(`\n${table()}\n`)
+for (const t of results.targets) say(`${t.met ? 'MET    ' : 'NOT MET'}  ${t.target}: ${t.measured}`)
+say(`\nload average start ${results.machine.loadAverageAtStart.join(' ')}, end ${results.machine.loadAverageAtEnd.join(' ')} (other work on the machine shows here)`)
+say(`${results.seconds} s; results in ${args.out}${opt.cpuProf ? `; CPU profiles in ${profileDir}` : ''}`)
+if (!args.keep && !failed) rmSync(work, { recursive: true, force: true })
+else {
+  if (!args.keep) removeBulk()
+  say(`work folder kept: ${work}`)
+}
+process.exit(failed ? 1 : 0)
