@@ -24,6 +24,23 @@ export interface Config {
   workerConcurrency: number
   /** PostgreSQL connections per process. */
   databasePoolSize: number
+  /** Timing overrides; each one left unset keeps the gateway's default (`GatewayTuning` in gateway.ts). */
+  timings?: TimingOverrides
+}
+
+/**
+ * Queue and delivery timings an operator may change, e.g. a shorter lease so a dead instance's work is
+ * taken over sooner, and which the crash tests shorten so a real process can be killed and restarted
+ * within seconds. Milliseconds.
+ */
+export interface TimingOverrides {
+  leaseMs?: number
+  pollIntervalMs?: number
+  inDoubtWaitMs?: number
+  retryBaseMs?: number
+  retryMaxMs?: number
+  stopTimeoutMs?: number
+  providerTimeoutMs?: number
 }
 
 /** A configuration problem, reported as one line naming the variable. */
@@ -124,5 +141,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     workerConcurrency: read(env, 'SWITCHBOARD_WORKER_CONCURRENCY', integer(1, 1000), '32'),
     databasePoolSize: read(env, 'SWITCHBOARD_DB_POOL_SIZE', integer(1, 200), '10'),
+    timings: readTimings(env),
   }
+}
+
+/** The optional timing variables; only those set appear in the result. */
+function readTimings(env: NodeJS.ProcessEnv): TimingOverrides {
+  const optional = (variable: string, min: number, max: number): number | undefined =>
+    env[variable] === undefined || env[variable]!.trim() === '' ? undefined : read(env, variable, integer(min, max), '')
+  const hour = 3_600_000
+  const timings: TimingOverrides = {}
+  const set = (key: keyof TimingOverrides, value: number | undefined) => {
+    if (value !== undefined) timings[key] = value
+  }
+  // A lease must outlive a few heartbeats (renewed every third of it) even on a slow database.
+  set('leaseMs', optional('SWITCHBOARD_LEASE_MS', 500, hour))
+  set('pollIntervalMs', optional('SWITCHBOARD_POLL_INTERVAL_MS', 5, 60_000))
+  // 0 is allowed: no wait, an in-doubt send goes again at once (duplicates become likely after a crash).
+  set('inDoubtWaitMs', optional('SWITCHBOARD_IN_DOUBT_WAIT_MS', 0, 24 * hour))
+  set('retryBaseMs', optional('SWITCHBOARD_RETRY_BASE_MS', 1, hour))
+  set('retryMaxMs', optional('SWITCHBOARD_RETRY_MAX_MS', 1, 24 * hour))
+  set('stopTimeoutMs', optional('SWITCHBOARD_STOP_TIMEOUT_MS', 0, 10 * 60_000))
+  set('providerTimeoutMs', optional('SWITCHBOARD_PROVIDER_TIMEOUT_MS', 100, 10 * 60_000))
+  if (timings.retryBaseMs !== undefined && timings.retryMaxMs !== undefined && timings.retryMaxMs < timings.retryBaseMs) {
+    throw new ConfigError('SWITCHBOARD_RETRY_MAX_MS', `must be at least SWITCHBOARD_RETRY_BASE_MS (${timings.retryBaseMs})`)
+  }
+  return timings
 }

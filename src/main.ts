@@ -2,8 +2,21 @@
  * Entry point of `npm start`: read the configuration, build the gateway, listen, stop gracefully on
  * SIGTERM/SIGINT. A bad configuration stops start-up with one line naming the variable.
  */
-import { ConfigError, loadConfig, type Config } from './config.js'
-import { createGateway } from './gateway.js'
+import { ConfigError, loadConfig, type Config, type TimingOverrides } from './config.js'
+import { createGateway, type GatewayTuning } from './gateway.js'
+
+/** The timings the environment set, as the gateway's tuning; the rest keep the gateway's defaults. */
+function tuningFrom(timings: TimingOverrides = {}): Partial<GatewayTuning> {
+  const { retryBaseMs, retryMaxMs, ...rest } = timings
+  const tuning: Partial<GatewayTuning> = { ...rest }
+  if (retryBaseMs !== undefined || retryMaxMs !== undefined) {
+    tuning.retryBackoff = {
+      ...(retryBaseMs !== undefined ? { baseMs: retryBaseMs } : {}),
+      ...(retryMaxMs !== undefined ? { maxMs: retryMaxMs } : {}),
+    }
+  }
+  return tuning
+}
 
 async function main(): Promise<void> {
   let config: Config
@@ -17,7 +30,7 @@ async function main(): Promise<void> {
     throw error
   }
 
-  const gateway = await createGateway({ config })
+  const gateway = await createGateway({ config, tuning: tuningFrom(config.timings) })
   const { host, port } = await gateway.listen()
   if (gateway.generatedAdminToken) {
     // Printed once, on the start that created it; only its hash is stored.
@@ -32,9 +45,14 @@ async function main(): Promise<void> {
     if (stopping) return
     stopping = true
     gateway.logger.info({ signal }, 'gateway:stopping')
+    const started = performance.now()
     gateway
       .stop()
-      .then(() => process.exit(0))
+      .then(() => {
+        // The last line of a clean stop: work finished or released, database closed.
+        gateway.logger.info({ durationMs: Math.round(performance.now() - started) }, 'gateway:stopped')
+        process.exit(0)
+      })
       .catch((error: unknown) => {
         gateway.logger.error({ err: error }, 'gateway:stop:failed')
         process.exit(1)

@@ -43,7 +43,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     bodyLimit: options.bodyLimit ?? 3 * 1024 * 1024 + 64 * 1024,
     trustProxy: options.trustProxy ?? false,
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // Our onRequest hook answers 503 in our error shape once a stop begins.
+    return503OnClosing: false,
     // Long ids must reach our handlers (and get our 404), not Fastify's bare 414.
     routerOptions: { maxParamLength: 1000 },
     frameworkErrors: (error, _request, reply) => {

@@ -28,6 +28,12 @@ export interface OutboundPayload {
 
 export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache): Task {
   const { store, clock, metrics } = deps
+  // When this process began (it starts listening for status webhooks moments later). An in-doubt send
+  // waits `inDoubtWaitMs` counted from its mark or from here, whichever is later: counted from the mark
+  // alone, a gateway down for longer than the wait would resend everything in doubt the moment it came
+  // back, before the statuses Meta kept retrying meanwhile could arrive (measured: each of the 10 sends
+  // Meta held at a kill went out twice after 3.5 s down with a 2 s wait; test/crash/crash-restart.test.ts).
+  const hearingSinceMs = clock.now()
 
   return {
     // A late reply can be worse than none: fewer, shorter retries than inbound handling.
@@ -50,7 +56,7 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache)
 
       const capabilities = isProviderType(providerRow.type) ? providerKind(providerRow.type).capabilities : undefined
       if (message.sendStartedAt !== null && capabilities?.echoesCallbackData) {
-        const waitedMs = clock.now() - Date.parse(message.sendStartedAt)
+        const waitedMs = clock.now() - Math.max(Date.parse(message.sendStartedAt), hearingSinceMs)
         if (waitedMs < deps.inDoubtWaitMs) {
           return { retryInMs: Math.min(1000, deps.inDoubtWaitMs - waitedMs), reason: 'in doubt: waiting for a status webhook' }
         }
@@ -59,7 +65,12 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache)
 
       const provider = providers.clientFor(providerRow)
       await deps.pacer.take(channel.id, channel.throughputMps ?? provider.capabilities.defaultThroughputMps, context.signal)
-      await markSendStarted(store.db, message.id, clock.now())
+      // MUST: one worker per send. If the message changed since it was read here (another worker marked
+      // it: this job's lease lapsed and the job runs twice; or a status moved it on), step aside; the
+      // next run sees why.
+      if (!(await markSendStarted(store.db, message.id, message.sendStartedAt, clock.now()))) {
+        return { retryInMs: 1000, reason: 'the send was started elsewhere or has moved on' }
+      }
       const started = clock.now()
       try {
         const receipt = await provider.sendText({

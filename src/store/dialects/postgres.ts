@@ -8,9 +8,15 @@ import type { DialectSetup } from './dialect-setup.js'
 import { postgresJobs } from './postgres-jobs.js'
 
 export function createPostgresSetup(connectionString: string, poolSize: number): DialectSetup {
-  const pool = new pg.Pool({ connectionString, max: poolSize })
+  // No gateway transaction waits on anything but the database, so one idle for seconds belongs to a
+  // frozen process; ending it releases its locks, above all the job claim's advisory lock every
+  // instance waits on.
+  const pool = new pg.Pool({ connectionString, max: poolSize, idle_in_transaction_session_timeout: 5_000 })
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {})
+  // Nor a checked-out one: pg emits 'error' on the client itself and the pool listens only while it is
+  // idle. The query in flight fails on its own; the broken client is discarded at release.
+  pool.on('connect', (client) => client.on('error', () => {}))
   return {
     name: 'postgres',
     dialect: new PostgresDialect({ pool }),

@@ -213,10 +213,23 @@ export async function setInboundStatus(
   return Number(result.numUpdatedRows) > 0
 }
 
-/** Marks that a send is about to be attempted; a crash after this leaves the send visibly "in doubt". */
-export async function markSendStarted(executor: Executor, id: string, nowMs: number): Promise<void> {
+/**
+ * Marks that a send is about to be attempted; a crash after this leaves the send visibly "in doubt".
+ * A compare-and-set: it applies only while the message is still `queued` and its mark is still
+ * `expectedStartedAt` (what the caller read). Returns false when another worker changed either first:
+ * a job whose lease lapsed (a slow database, a stalled event loop) can be running in two workers at
+ * once, and only the one whose mark lands may call the provider.
+ */
+export async function markSendStarted(executor: Executor, id: string, expectedStartedAt: string | null, nowMs: number): Promise<boolean> {
   const nowIso = new Date(nowMs).toISOString()
-  await executor.updateTable('messages').set({ send_started_at: nowIso, updated_at: nowIso }).where('id', '=', id).execute()
+  const result = await executor
+    .updateTable('messages')
+    .set({ send_started_at: nowIso, updated_at: nowIso })
+    .where('id', '=', id)
+    .where('status', '=', 'queued')
+    .where((eb) => (expectedStartedAt === null ? eb('send_started_at', 'is', null) : eb('send_started_at', '=', expectedStartedAt)))
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
 }
 
 /** Clears the in-doubt mark after a call that certainly did not send (the provider answered with an error). */
