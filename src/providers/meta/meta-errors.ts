@@ -5,6 +5,7 @@
  */
 import { ProviderError, type RetryClass } from '../provider.js'
 import type { GraphErrorBody } from './meta-wire.js'
+import { describeNetworkError } from '../provider-http.js'
 
 const PROVIDER = 'meta_cloud_api'
 
@@ -129,15 +130,6 @@ export function metaNetworkError(origin: string, error: unknown): ProviderError 
   })
 }
 
-/** A short reason for a failed HTTP call, e.g. `connect ECONNREFUSED 127.0.0.1:9` or `no answer in time`. */
-export function describeNetworkError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
-  const code = (error as { code?: unknown }).code
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return `no answer in time (${code})`
-  }
-  return error.message !== '' ? error.message : typeof code === 'string' ? code : error.name
-}
 
 /**
  * The error with every occurrence of `secrets` masked. Graph quotes a malformed token back ("Malformed

@@ -8,7 +8,8 @@ import { GW_ERR_PROVIDER_NUMBER_NOT_FOUND, GW_ERR_PROVIDER_UNREACHABLE } from '.
 import { toE164 } from '../../core/phone.js'
 import type { NumberMatch, ProviderDeps } from '../provider.js'
 import type { MetaConfig } from './meta-config.js'
-import { classifyGraphError, describeNetworkError, readGraphError, redactProviderError, redactSecrets } from './meta-errors.js'
+import { classifyGraphError, readGraphError, redactProviderError, redactSecrets } from './meta-errors.js'
+import { describeNetworkError } from '../provider-http.js'
 import type { GraphPhoneNumber, GraphPhoneNumbersPage } from './meta-wire.js'
 
 /** Enough for 10,000 numbers at 100 a page; a bound so a paging loop at Meta cannot hold a request forever. */

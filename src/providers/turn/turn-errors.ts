@@ -5,6 +5,7 @@
  */
 import { ProviderError, type RetryClass } from '../provider.js'
 import type { TurnErrorBody } from './turn-wire.js'
+import { describeNetworkError, retryAfterToMs } from '../provider-http.js'
 
 const PROVIDER = 'turnio'
 
@@ -79,17 +80,4 @@ export function turnNetworkError(origin: string, error: unknown): ProviderError 
   })
 }
 
-function describeNetworkError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
-  const code = (error as { code?: unknown }).code
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return `no answer in time (${code})`
-  }
-  return error.message !== '' ? error.message : typeof code === 'string' ? code : error.name
-}
 
-function retryAfterToMs(value: string | string[] | undefined): number | undefined {
-  const first = Array.isArray(value) ? value[0] : value
-  if (first === undefined || !/^\d{1,6}$/.test(first.trim())) return undefined
-  return Number(first.trim()) * 1000
-}

@@ -4,6 +4,7 @@
  */
 import { ProviderError, type RetryClass } from '../provider.js'
 import type { TwilioErrorBody } from './twilio-wire.js'
+import { describeNetworkError, retryAfterToMs } from '../provider-http.js'
 
 const PROVIDER = 'twilio'
 
@@ -71,21 +72,4 @@ export function twilioNetworkError(origin: string, error: unknown): ProviderErro
     retry: 'later',
     cause: error,
   })
-}
-
-/** A short reason for a failed HTTP call. */
-export function describeNetworkError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
-  const code = (error as { code?: unknown }).code
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return `no answer in time (${code})`
-  }
-  return error.message !== '' ? error.message : typeof code === 'string' ? code : error.name
-}
-
-/** `Retry-After` in seconds → ms (the HTTP-date form is rare at Twilio and ignored). */
-function retryAfterToMs(value: string | string[] | undefined): number | undefined {
-  const first = Array.isArray(value) ? value[0] : value
-  if (first === undefined || !/^\d{1,6}$/.test(first.trim())) return undefined
-  return Number(first.trim()) * 1000
 }

@@ -8,7 +8,8 @@ import { GW_ERR_PROVIDER_NUMBER_NOT_FOUND, GW_ERR_PROVIDER_UNREACHABLE } from '.
 import { toE164 } from '../../core/phone.js'
 import type { NumberMatch, ProviderDeps } from '../provider.js'
 import type { TwilioConfig } from './twilio-config.js'
-import { classifyTwilioError, describeNetworkError, readTwilioError } from './twilio-errors.js'
+import { classifyTwilioError, readTwilioError } from './twilio-errors.js'
+import { describeNetworkError } from '../provider-http.js'
 import type { TwilioIncomingNumbersPage } from './twilio-wire.js'
 
 /** A bound on paging; the `PhoneNumber` filter normally leaves one short page. */
