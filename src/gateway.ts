@@ -23,12 +23,12 @@ import { createJobRoutes } from './api/jobs.js'
 import { createConsoleModule } from './console/console-module.js'
 import type { ApiDeps } from './api/api-deps.js'
 import type { ProviderDeps } from './providers/provider.js'
-import { createBot, type Bot, type BotType } from './bots/index.js'
 import { createJobQueue, createRunner, type JobQueue, type Runner } from './queue/index.js'
 import { RoutingCache } from './routing/routing-cache.js'
 import { createStoreRoutingSource } from './routing/store-routing-source.js'
+import { createSignatureFailureReporter } from './routing/health-reporter.js'
 import { createMetaWebhookModule, createTurnWebhookModule, createTwilioWebhookModule, type WebhookDeps } from './webhooks/index.js'
-import { createPacer, createTasks, INBOUND_TASK, inboundLane, OUTBOUND_TASK, outboundLane } from './tasks/index.js'
+import { createBotCache, createPacer, createTasks, INBOUND_TASK, inboundLane, OUTBOUND_TASK, outboundLane } from './tasks/index.js'
 
 /** Timings tests shorten; production uses the defaults. */
 export interface GatewayTuning {
@@ -150,19 +150,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const channels = createChannelsRepo({ store, clock })
   const providers = createProvidersRepo({ store, secretBox, clock })
   const bots = createBotsRepo({ store, secretBox, clock })
-  const routing = new RoutingCache(createStoreRoutingSource({ channels, providers, clock }), clock, tuning.routingTtlMs)
+  const routing = new RoutingCache(createStoreRoutingSource({ channels, providers, bots, clock }), clock, tuning.routingTtlMs)
 
-  // Bots are built once per stored version of their config.
-  const botCache = new Map<string, { updatedAt: string; bot: Bot }>()
-  const botFor = async (botId: string): Promise<Bot | undefined> => {
-    const row = await bots.findByIdWithConfig(botId)
-    if (!row) return undefined
-    const cached = botCache.get(botId)
-    if (cached && cached.updatedAt === row.updatedAt) return cached.bot
-    const bot = createBot(row.type as BotType, row.config, { dispatcher })
-    botCache.set(botId, { updatedAt: row.updatedAt, bot })
-    return bot
-  }
+  const botFor = createBotCache(routing, dispatcher)
 
   let runner: Runner | undefined
   const wakeWorker = () => runner?.wake()
@@ -203,19 +193,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     runner.events.on('runner:error', ({ error, during }) => logger.error({ err: error.message, during }, 'runner:error'))
   }
 
-  // Signature failures are recorded at most every 10 s per provider: a flood of forged webhooks must
-  // not turn into a flood of writes. A token_invalid hold is never overwritten by them.
-  const lastSignatureReport = new Map<string, number>()
-  const reportSignatureFailure = (providerId: string, message: string) => {
-    const now = clock.now()
-    if ((lastSignatureReport.get(providerId) ?? 0) > now - 10_000) return
-    lastSignatureReport.set(providerId, now)
-    void (async () => {
-      const provider = await routing.providerById(providerId)
-      if (provider?.health === 'token_invalid') return
-      await routing.recordProviderHealth(providerId, 'signature_failures', message)
-    })().catch((error: unknown) => logger.warn({ err: String(error), providerId }, 'provider:health:write-failed'))
-  }
+  const reportSignatureFailure = createSignatureFailureReporter(routing, clock, (providerId, error) =>
+    logger.warn({ err: String(error), providerId }, 'provider:health:write-failed'),
+  )
 
   const apiDeps: ApiDeps = { store, secretBox, clock, logger, publicUrl: config.publicUrl, providerDeps }
   const generatedAdminToken = await bootstrapAdmin(apiDeps, config.adminToken)

@@ -30,6 +30,14 @@ export interface ProviderWithConfig {
   configVersion: number
 }
 
+/** A bot with its decrypted config and the time it last changed. Never log it. */
+export interface BotWithConfig {
+  id: string
+  type: string
+  config: Record<string, string>
+  updatedAt: string
+}
+
 export type ProviderHealthStatus = 'ok' | 'token_invalid' | 'signature_failures' | 'unsigned_webhooks'
 
 /** The lookups behind routing; the composition root adapts the store's repos to it. */
@@ -37,6 +45,7 @@ export interface RoutingSource {
   channelByRoute(providerType: string, fromIdentifier: string): Promise<RoutedChannel | undefined>
   channelById(id: string): Promise<RoutedChannel | undefined>
   providerById(id: string): Promise<ProviderWithConfig | undefined>
+  botById(id: string): Promise<BotWithConfig | undefined>
   providerIdsByVerifyTokenHash(hash: string): Promise<string[]>
   /**
    * Records a provider problem. With `configVersion`, only while the config is still that version, so a
@@ -88,6 +97,11 @@ export class RoutingCache implements RoutingSource {
 
   providerById(id: string): Promise<ProviderWithConfig | undefined> {
     return this.#cached(`provider:${id}`, () => this.#source.providerById(id))
+  }
+
+  botById(id: string): Promise<BotWithConfig | undefined> {
+    // Cached like providers: the worker would otherwise read and decrypt the bot row for every message.
+    return this.#cached(`bot:${id}`, () => this.#source.botById(id))
   }
 
   providerIdsByVerifyTokenHash(hash: string): Promise<string[]> {

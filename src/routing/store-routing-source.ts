@@ -4,6 +4,7 @@
 import { isoNow, type Clock } from '../core/clock.js'
 import type { ChannelsRepo, Channel } from '../store/repos/channels.js'
 import type { ProvidersRepo } from '../store/repos/providers.js'
+import type { BotsRepo } from '../store/repos/bots.js'
 import type { RoutedChannel, RoutingSource } from './routing-cache.js'
 
 function toRouted(channel: Channel | undefined): RoutedChannel | undefined {
@@ -22,7 +23,12 @@ function toRouted(channel: Channel | undefined): RoutedChannel | undefined {
   }
 }
 
-export function createStoreRoutingSource(deps: { channels: ChannelsRepo; providers: ProvidersRepo; clock: Clock }): RoutingSource {
+export function createStoreRoutingSource(deps: {
+  channels: ChannelsRepo
+  providers: ProvidersRepo
+  bots: BotsRepo
+  clock: Clock
+}): RoutingSource {
   return {
     async channelByRoute(providerType, fromIdentifier) {
       return toRouted(await deps.channels.findByRoute(providerType, fromIdentifier))
@@ -40,6 +46,10 @@ export function createStoreRoutingSource(deps: { channels: ChannelsRepo; provide
         health: provider.health.status,
         configVersion: provider.configVersion,
       }
+    },
+    async botById(id) {
+      const bot = await deps.bots.findByIdWithConfig(id)
+      return bot ? { id: bot.id, type: bot.type, config: bot.config, updatedAt: bot.updatedAt } : undefined
     },
     providerIdsByVerifyTokenHash(hash) {
       return deps.providers.findIdsByVerifyTokenHash(hash)

@@ -17,3 +17,4 @@ export function createTasks(deps: TaskDeps): Record<string, Task> {
     [OUTBOUND_TASK]: createSendOutboundTask(deps, providers),
   }
 }
+export { createBotCache } from './bot-cache.js'
