@@ -201,7 +201,12 @@ function parseMessage(item: unknown, contacts: ContactIndex): InboundMessage | n
   // A message nobody can be named for cannot join a conversation.
   if (from.phone === null && from.bsuid === null) return null
   const payload: Record<string, unknown> = {}
-  for (const [key, detail] of Object.entries(message)) if (!ENVELOPE_FIELDS.has(key)) payload[key] = detail
+  for (const [key, detail] of Object.entries(message)) {
+    // A text message's `text` object holds only its body, which is the message's text already: kept once,
+    // a text message is half the bytes to store (the bot's request never carried it twice either).
+    if (ENVELOPE_FIELDS.has(key) || (key === 'text' && type === 'text')) continue
+    payload[key] = detail
+  }
   return { providerMessageId: id, type, text: textOfMessage(message, type), sentAtMs, from, payload, forBot: BOT_TYPES.has(type) }
 }
 

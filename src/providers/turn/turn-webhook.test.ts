@@ -19,7 +19,8 @@ describe('parseTurnWebhook', () => {
         text: 'Hello, I need help with my clinic appointment',
         sentAtMs: 1_768_474_512_000,
         from: { phone: '+27821234567', bsuid: null, name: 'Thandi Mokoena' },
-        payload: { text: { body: 'Hello, I need help with my clinic appointment' } },
+        // The body is the message's text; the payload does not carry it a second time.
+        payload: {},
         forBot: true,
       },
     ])
