@@ -11,11 +11,9 @@ import { loadOrCreateKeyFile } from './key-file.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { createStore, type Store } from './store/db.js'
-import { createGroupCommitter } from './store/group-commit.js'
 import { createChannelsRepo } from './store/repos/channels.js'
 import { createProvidersRepo } from './store/repos/providers.js'
 import { createBotsRepo } from './store/repos/bots.js'
-import { insertJobs } from './store/repos/jobs.js'
 import { buildApp, type App } from './http/app.js'
 import { bootstrapAdmin, createApiModule } from './api/index.js'
 import { createConversationRoutes } from './api/conversations.js'
@@ -28,7 +26,7 @@ import { RoutingCache } from './routing/routing-cache.js'
 import { createStoreRoutingSource } from './routing/store-routing-source.js'
 import { createSignatureFailureReporter } from './routing/health-reporter.js'
 import { createMetaWebhookModule, createTurnWebhookModule, createTwilioWebhookModule, type WebhookDeps } from './webhooks/index.js'
-import { createBotCache, createPacer, createTasks, INBOUND_TASK, inboundLane, OUTBOUND_TASK, outboundLane } from './tasks/index.js'
+import { createBotCache, createPacer, createTasks, INBOUND_JOB, INBOUND_TASK, inboundLane, OUTBOUND_TASK, outboundLane } from './tasks/index.js'
 
 /** Timings tests shorten; production uses the defaults. */
 export interface GatewayTuning {
@@ -126,6 +124,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const store = createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize })
   await store.migrate()
+  // The hot path answers before anything is served (on SQLite: its thread is up).
+  await store.flow.ping()
   const queue = createJobQueue(store, clock)
   const recovered = await queue.recoverOrphans()
   if (recovered > 0) logger.warn({ jobs: recovered }, 'queue:orphans:recovered')
@@ -165,7 +165,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     routing,
     botFor,
     providerDeps,
-    insertJobs: (trx, specs, nowMs) => insertJobs(trx, specs, nowMs),
     onJobsEnqueued: wakeWorker,
     pacer: createPacer(clock),
     inDoubtWaitMs: tuning.inDoubtWaitMs,
@@ -200,20 +199,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const apiDeps: ApiDeps = { store, secretBox, clock, logger, publicUrl: config.publicUrl, providerDeps }
   const generatedAdminToken = await bootstrapAdmin(apiDeps, config.adminToken)
 
-  const committer = createGroupCommitter(store.db)
+  const inboundJob = { ...INBOUND_JOB, maxAttempts: tuning.inboundMaxAttempts }
   // Every provider's webhook endpoint gets the same wiring; only the metrics label names the provider.
   const webhookDeps = (providerType: string): WebhookDeps => ({
     clock,
     metrics,
     routing,
-    committer,
-    insertJobs: (trx, specs, nowMs) => insertJobs(trx, specs, nowMs),
-    inboundJob: ({ messageId, conversationId }) => ({
-      task: INBOUND_TASK,
-      payload: { messageId },
-      lane: inboundLane(conversationId),
-      maxAttempts: tuning.inboundMaxAttempts,
-    }),
+    ingest: (routed, nowMs) =>
+      // Only what the store needs of each channel crosses to the SQLite flow thread.
+      store.flow.ingest({ nowMs, routes: routed.map(({ channel, events }) => ({ channel: { id: channel.id, teamId: channel.teamId }, events })), inboundJob }),
     onJobsEnqueued: wakeWorker,
     reportSignatureFailure,
     recordIngest: (_provider, result) => {

@@ -275,7 +275,7 @@ export function createRunner(options: RunnerOptions): Runner {
     renewing = true
     let held: Set<string>
     try {
-      held = await extendJobLeases(store.db, workerId, ids, clock.now() + leaseMs)
+      held = await extendJobLeases(store, workerId, ids, clock.now() + leaseMs)
     } catch (error) {
       reportError(error, 'heartbeat')
       return

@@ -39,7 +39,7 @@ export function createSettlementWriter(options: {
   async function write(batch: typeof queued): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const settled = await settleJobs(store.db, workerId, batch.map((item) => item.settlement), clock.now())
+        const settled = await settleJobs(store, workerId, batch.map((item) => item.settlement), clock.now())
         for (const item of batch) item.resolve(settled.has(item.settlement.id) ? 'settled' : 'lost')
         return
       } catch (error) {

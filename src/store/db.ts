@@ -2,14 +2,15 @@
  * Opens the store: the only file that names the concrete dialects. Everything else receives a `Store`.
  */
 import { join } from 'node:path'
-import { Kysely, Migrator, sql, type Selectable } from 'kysely'
-import type { Database, JobsTable } from './schema.js'
-import type { ClaimJobsInput, DialectName, DialectSetup } from './dialects/dialect-setup.js'
+import { Kysely, Migrator, sql } from 'kysely'
+import type { Database } from './schema.js'
+import type { DialectName, DialectSetup } from './dialects/dialect-setup.js'
 import { createSqliteSetup } from './dialects/sqlite.js'
 import { createPostgresSetup } from './dialects/postgres.js'
 import { migrationProvider } from './migrations/index.js'
+import type { FlowStore } from './flow/flow-store.js'
 
-export type { ClaimJobsInput }
+export type { FlowStore }
 
 export interface StoreOptions {
   /** `postgres://…` selects PostgreSQL; undefined selects SQLite at `sqliteFile`. */
@@ -20,7 +21,10 @@ export interface StoreOptions {
 }
 
 export interface Store {
+  /** Kysely, for the admin API, migrations and other cold paths. */
   readonly db: Kysely<Database>
+  /** The hot path: what each message writes on its way through (flow/flow-store.ts). */
+  readonly flow: FlowStore
   readonly dialect: DialectName
   isUniqueViolation(error: unknown): boolean
   /** Whether a thrown error means the database is unreachable or busy: answer 503, retry later. */
@@ -30,8 +34,6 @@ export interface Store {
    * crash. False for PostgreSQL, where they may belong to a live process and wait out their lease.
    */
   readonly isSingleProcess: boolean
-  /** The queue's claim, whose SQL differs by dialect; `store/repos/jobs.ts` is its only caller. */
-  claimJobs(input: ClaimJobsInput): Promise<Selectable<JobsTable>[]>
   /** Applies pending migrations; safe to run from several processes at once (Kysely takes a lock). */
   migrate(): Promise<void>
   /** True when the database answers and every migration is applied. */
@@ -49,11 +51,11 @@ export function createStore(options: StoreOptions): Store {
 
   return {
     db,
+    flow: setup.flow,
     dialect: setup.name,
     isUniqueViolation: setup.isUniqueViolation,
     isUnavailable: setup.isUnavailable,
     isSingleProcess: setup.isSingleProcess,
-    claimJobs: (input) => setup.jobs.claimJobs(db, input),
     async migrate() {
       const { error, results } = await migrator.migrateToLatest()
       if (error) {
@@ -64,6 +66,7 @@ export function createStore(options: StoreOptions): Store {
     async isReady() {
       try {
         await sql`select 1`.execute(db)
+        await setup.flow.ping()
         const migrations = await migrator.getMigrations()
         return migrations.every((m) => m.executedAt !== undefined)
       } catch {
@@ -73,6 +76,7 @@ export function createStore(options: StoreOptions): Store {
     async close() {
       if (closed) return
       closed = true
+      await setup.flow.close()
       await db.destroy()
     },
   }

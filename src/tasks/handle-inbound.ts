@@ -9,12 +9,10 @@
 import { isGatewayError } from '../core/errors.js'
 import { splitText } from '../core/text-split.js'
 import { providerKind, isProviderType } from '../providers/index.js'
-import { findConversation } from '../store/repos/conversations.js'
-import { findMessage, insertOutbound, setInboundStatus } from '../store/repos/messages.js'
-import type { EnqueueSpec, Task } from '../queue/job.js'
+import type { Task } from '../queue/job.js'
 import type { BotRequest } from '../bots/index.js'
 import type { TaskDeps } from './task-deps.js'
-import { OUTBOUND_TASK, outboundLane } from './lanes.js'
+import { OUTBOUND_JOB } from './lanes.js'
 
 /** Payload of an `inbound.handle` job. */
 export interface InboundPayload {
@@ -29,12 +27,12 @@ export function createHandleInboundTask(deps: TaskDeps): Task {
 
     async run(payload, context) {
       const { messageId } = payload as InboundPayload
-      const message = await findMessage(store.db, messageId)
+      const found = await store.flow.messageContext(messageId)
       // Gone (channel deleted) or already handled by an earlier attempt: nothing to do.
-      if (!message || message.status !== 'received') return
+      if (!found || found.message.status !== 'received') return
+      const { message, participant } = found
       const channel = await deps.routing.channelById(message.channelId)
-      const conversation = await findConversation(store.db, message.teamId, message.conversationId)
-      if (!channel || !conversation) return
+      if (!channel) return
 
       let texts: string[]
       if (!channel.enabled) {
@@ -44,9 +42,9 @@ export function createHandleInboundTask(deps: TaskDeps): Task {
         const bot = await deps.botFor(channel.botId)
         if (!bot) throw new Error(`bot ${channel.botId} of channel ${channel.id} no longer exists`)
         const request: BotRequest = {
-          conversationId: conversation.id,
+          conversationId: message.conversationId,
           channelId: channel.id,
-          participant: conversation.participant,
+          participant,
           message: { id: message.id, type: message.type, text: message.text, payload: message.payload },
         }
         const started = clock.now()
@@ -64,27 +62,17 @@ export function createHandleInboundTask(deps: TaskDeps): Task {
         ? providerKind(channel.providerType).capabilities.maxTextLength
         : 4096
       const parts = texts.flatMap((text) => splitText(text, maxLength)).filter((part) => part.length > 0)
-      const nowMs = clock.now()
-      const committed = await store.db.transaction().execute(async (trx) => {
-        // The status guard makes this commit happen once even if two attempts raced to here.
-        const claimed = await setInboundStatus(trx, { id: message.id, status: 'processed', nowMs })
-        if (!claimed) return false
-        const jobs: EnqueueSpec[] = []
-        for (const text of parts) {
-          const outboundId = await insertOutbound(trx, {
-            teamId: message.teamId,
-            channelId: channel.id,
-            conversationId: conversation.id,
-            text,
-            replyToId: message.id,
-            nowMs,
-          })
-          jobs.push({ task: OUTBOUND_TASK, payload: { messageId: outboundId }, lane: outboundLane(conversation.id) })
-        }
-        if (jobs.length > 0) await deps.insertJobs(trx, jobs, nowMs)
-        return true
+      // The status guard makes this commit happen once even if two attempts raced to here.
+      const replyIds = await store.flow.completeInbound({
+        messageId: message.id,
+        teamId: message.teamId,
+        channelId: channel.id,
+        conversationId: message.conversationId,
+        replies: parts,
+        outboundJob: OUTBOUND_JOB,
+        nowMs: clock.now(),
       })
-      if (!committed) return
+      if (replyIds === null) return
       metrics.messages.inc({ direction: 'in', status: 'processed' })
       if (parts.length > 0) {
         metrics.messages.inc({ direction: 'out', status: 'queued' }, parts.length)
@@ -94,15 +82,11 @@ export function createHandleInboundTask(deps: TaskDeps): Task {
 
     async onGiveUp(payload, error) {
       const { messageId } = payload as InboundPayload
-      const failed = await setInboundStatus(store.db, {
-        id: messageId,
-        status: 'failed',
-        error: {
-          code: isGatewayError(error) ? error.apiCode : 'processing_failed',
-          message: error.message,
-        },
-        nowMs: clock.now(),
-      })
+      const failed = await store.flow.failInbound(
+        messageId,
+        { code: isGatewayError(error) ? error.apiCode : 'processing_failed', message: error.message },
+        clock.now(),
+      )
       if (failed) metrics.messages.inc({ direction: 'in', status: 'failed' })
     },
   }

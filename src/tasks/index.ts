@@ -6,7 +6,7 @@ import { INBOUND_TASK, OUTBOUND_TASK } from './lanes.js'
 import { ProviderCache } from './provider-cache.js'
 import type { TaskDeps } from './task-deps.js'
 
-export { INBOUND_TASK, OUTBOUND_TASK, inboundLane, outboundLane } from './lanes.js'
+export { INBOUND_JOB, INBOUND_TASK, OUTBOUND_JOB, OUTBOUND_TASK, inboundLane, outboundLane } from './lanes.js'
 export { createPacer, type Pacer } from './pacer.js'
 export type { TaskDeps } from './task-deps.js'
 

@@ -15,8 +15,6 @@
  */
 import { ProviderError } from '../providers/provider.js'
 import { isProviderType, providerKind } from '../providers/index.js'
-import { findConversation } from '../store/repos/conversations.js'
-import { clearSendStarted, findMessage, markOutboundFailed, markSendStarted, markSent } from '../store/repos/messages.js'
 import { RetryLaterError, type Task } from '../queue/job.js'
 import type { TaskDeps } from './task-deps.js'
 import type { ProviderCache } from './provider-cache.js'
@@ -41,12 +39,12 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache)
 
     async run(payload, context) {
       const { messageId } = payload as OutboundPayload
-      const message = await findMessage(store.db, messageId)
+      const found = await store.flow.messageContext(messageId)
       // Gone, or already moved on (a status webhook recorded it, or it failed): nothing to send.
-      if (!message || message.status !== 'queued') return
+      if (!found || found.message.status !== 'queued') return
+      const { message, participant } = found
       const channel = await deps.routing.channelById(message.channelId)
-      const conversation = await findConversation(store.db, message.teamId, message.conversationId)
-      if (!channel || !conversation) return
+      if (!channel) return
       const providerRow = await deps.routing.providerById(channel.providerId)
       if (!providerRow) return
 
@@ -68,19 +66,19 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache)
       // MUST: one worker per send. If the message changed since it was read here (another worker marked
       // it: this job's lease lapsed and the job runs twice; or a status moved it on), step aside; the
       // next run sees why.
-      if (!(await markSendStarted(store.db, message.id, message.sendStartedAt, clock.now()))) {
+      if (!(await store.flow.markSendStarted(message.id, message.sendStartedAt, clock.now()))) {
         return { retryInMs: 1000, reason: 'the send was started elsewhere or has moved on' }
       }
       const started = clock.now()
       try {
         const receipt = await provider.sendText({
           channel: { channelId: channel.id, number: channel.number, fromIdentifier: channel.fromIdentifier },
-          to: { phone: conversation.participant.phone, bsuid: conversation.participant.bsuid },
+          to: { phone: participant.phone, bsuid: participant.bsuid },
           text: message.text ?? '',
           gatewayMessageId: message.id,
         })
         metrics.sendDuration.observe({ provider: providerRow.type, outcome: 'ok' }, (clock.now() - started) / 1000)
-        await markSent(store.db, message.id, receipt.providerMessageId, clock.now())
+        await store.flow.markSent(message.id, receipt.providerMessageId, clock.now())
         metrics.messages.inc({ direction: 'out', status: 'sent' })
         return
       } catch (error) {
@@ -88,9 +86,9 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache)
         if (!(error instanceof ProviderError)) throw error
         const { retry, providerCode, retryAfterMs, recipientScoped } = error.details
         // The provider answered: the message certainly did not go out, so it is no longer in doubt.
-        if (providerCode !== 'network') await clearSendStarted(store.db, message.id, clock.now())
+        if (providerCode !== 'network') await store.flow.clearSendStarted(message.id, clock.now())
         if (retry === 'never') {
-          await markOutboundFailed(store.db, { id: message.id, code: providerCode, message: error.message, nowMs: clock.now() })
+          await store.flow.failOutbound(message.id, { code: providerCode, message: error.message }, clock.now())
           metrics.messages.inc({ direction: 'out', status: 'failed' })
           return
         }
@@ -112,7 +110,7 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache)
     async onGiveUp(payload, error) {
       const { messageId } = payload as OutboundPayload
       const code = error instanceof ProviderError ? error.details.providerCode : 'send_failed'
-      await markOutboundFailed(store.db, { id: messageId, code, message: error.message, nowMs: clock.now() })
+      await store.flow.failOutbound(messageId, { code, message: error.message }, clock.now())
       metrics.messages.inc({ direction: 'out', status: 'failed' })
     },
   }

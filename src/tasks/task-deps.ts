@@ -1,11 +1,8 @@
 /** What the job handlers receive from the composition root. */
-import type { Transaction } from 'kysely'
 import type { Clock } from '../core/clock.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { Store } from '../store/db.js'
-import type { Database } from '../store/schema.js'
-import type { EnqueueSpec } from '../queue/job.js'
 import type { Bot } from '../bots/index.js'
 import type { Provider, ProviderDeps } from '../providers/provider.js'
 import type { RoutingSource, ProviderWithConfig } from '../routing/routing-cache.js'
@@ -20,7 +17,6 @@ export interface TaskDeps {
   /** The bot of a channel, built from its stored config (cached by the composition root). */
   botFor(botId: string): Promise<Bot | undefined>
   providerDeps: ProviderDeps
-  insertJobs(trx: Transaction<Database>, specs: EnqueueSpec[], nowMs: number): Promise<void>
   /** Called after new jobs were committed, so the worker claims them at once. */
   onJobsEnqueued(): void
   pacer: Pacer

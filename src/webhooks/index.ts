@@ -2,5 +2,4 @@
 export { createMetaWebhookModule, META_WEBHOOK_PATH } from './meta-webhook-routes.js'
 export { createTwilioWebhookModule, TWILIO_WEBHOOK_PATH, type TwilioWebhookOptions } from './twilio-webhook-routes.js'
 export { createTurnWebhookModule, TURN_WEBHOOK_PATH } from './turn-webhook-routes.js'
-export { ingestEvents, type IngestResult, type InboundJobFactory, type JobInserter } from './ingest.js'
-export type { WebhookDeps } from './webhook-deps.js'
+export type { RoutedWebhook, WebhookDeps } from './webhook-deps.js'

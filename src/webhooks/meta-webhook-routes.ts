@@ -12,11 +12,8 @@ import {
   GW_ERR_WEBHOOK_SIGNATURE,
   GW_ERR_WEBHOOK_VERIFY_FAILED,
 } from '../core/errors.js'
-import type { RoutedEvents } from '../core/message.js'
-import type { RoutedChannel } from '../routing/routing-cache.js'
 import { errorBody } from '../http/app.js'
-import type { WebhookDeps } from './webhook-deps.js'
-import { ingestEvents } from './ingest.js'
+import type { RoutedWebhook, WebhookDeps } from './webhook-deps.js'
 
 export const META_WEBHOOK_PATH = '/channels/whatsapp/meta/incoming_message'
 const PROVIDER_TYPE = 'meta_cloud_api'
@@ -84,7 +81,7 @@ export function createMetaWebhookModule(deps: WebhookDeps): FastifyPluginAsync {
       }
 
       // Route every value; unknown numbers are skipped (counted, logged), the rest still lands.
-      const routed: Array<{ channel: RoutedChannel; events: RoutedEvents }> = []
+      const routed: RoutedWebhook = []
       const unknown: string[] = []
       for (const events of parsed.routes) {
         const channel = await deps.routing.channelByRoute(PROVIDER_TYPE, events.fromIdentifier)
@@ -123,9 +120,7 @@ export function createMetaWebhookModule(deps: WebhookDeps): FastifyPluginAsync {
       }
 
       const nowMs = deps.clock.now()
-      const result = await deps.committer.run((trx) =>
-        ingestEvents(trx, { routed, nowMs, inboundJob: deps.inboundJob, insertJobs: deps.insertJobs }),
-      )
+      const result = await deps.ingest(routed, nowMs)
       if (result.jobs > 0) deps.onJobsEnqueued()
       deps.recordIngest('meta', result)
       count(result.stored === 0 && result.duplicates > 0 && result.statuses.applied === 0 ? 'duplicate' : 'accepted')

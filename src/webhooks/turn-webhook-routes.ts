@@ -11,7 +11,6 @@ import { GW_ERR_WEBHOOK_ENCODING, GW_ERR_WEBHOOK_MALFORMED, GW_ERR_WEBHOOK_SIGNA
 import type { ProviderWithConfig } from '../routing/routing-cache.js'
 import { errorBody } from '../http/app.js'
 import type { WebhookDeps } from './webhook-deps.js'
-import { ingestEvents } from './ingest.js'
 
 /** SPEC §5: one endpoint per Turn.io channel, named by its id. */
 export const TURN_WEBHOOK_PATH = '/channels/whatsapp/turn/:channelId/incoming_message'
@@ -130,9 +129,7 @@ export function createTurnWebhookModule(deps: WebhookDeps): FastifyPluginAsync {
 
       const nowMs = deps.clock.now()
       const events = { fromIdentifier: channel.fromIdentifier, messages: parsed.messages, statuses: parsed.statuses }
-      const result = await deps.committer.run((trx) =>
-        ingestEvents(trx, { routed: [{ channel, events }], nowMs, inboundJob: deps.inboundJob, insertJobs: deps.insertJobs }),
-      )
+      const result = await deps.ingest([{ channel, events }], nowMs)
       if (result.jobs > 0) deps.onJobsEnqueued()
       deps.recordIngest(PROVIDER_TYPE, result)
       count(result.stored === 0 && result.duplicates > 0 && result.statuses.applied === 0 ? 'duplicate' : 'accepted')

@@ -18,7 +18,6 @@ import {
 } from '../core/errors.js'
 import { errorBody } from '../http/app.js'
 import type { WebhookDeps } from './webhook-deps.js'
-import { ingestEvents } from './ingest.js'
 
 /** SPEC §5: one endpoint for every Twilio channel (messages and status callbacks). */
 export const TWILIO_WEBHOOK_PATH = '/channels/whatsapp/twilio/incoming_message'
@@ -108,9 +107,7 @@ export function createTwilioWebhookModule(deps: WebhookDeps, options: TwilioWebh
 
       if (parsed.skipped > 0) request.log.info({ messageSid: form.fields.get('MessageSid'), status: form.fields.get('MessageStatus') }, 'webhook:twilio:status:untracked')
       const nowMs = deps.clock.now()
-      const result = await deps.committer.run((trx) =>
-        ingestEvents(trx, { routed: [{ channel, events: parsed.events }], nowMs, inboundJob: deps.inboundJob, insertJobs: deps.insertJobs }),
-      )
+      const result = await deps.ingest([{ channel, events: parsed.events }], nowMs)
       if (result.jobs > 0) deps.onJobsEnqueued()
       deps.recordIngest(PROVIDER_TYPE, result)
       count(result.stored === 0 && result.duplicates > 0 && result.statuses.applied === 0 ? 'duplicate' : 'accepted')

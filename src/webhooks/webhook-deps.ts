@@ -1,17 +1,22 @@
 /** What the webhook routes receive from the composition root. */
 import type { Clock } from '../core/clock.js'
+import type { RoutedEvents } from '../core/message.js'
 import type { Metrics } from '../metrics.js'
-import type { GroupCommitter } from '../store/group-commit.js'
-import type { RoutingSource } from '../routing/routing-cache.js'
-import type { InboundJobFactory, IngestResult, JobInserter } from './ingest.js'
+import type { IngestResult } from '../store/flow/flow-store.js'
+import type { RoutedChannel, RoutingSource } from '../routing/routing-cache.js'
+
+/** One webhook's events, by the channel they belong to. */
+export type RoutedWebhook = Array<{ channel: RoutedChannel; events: RoutedEvents }>
 
 export interface WebhookDeps {
   clock: Clock
   metrics: Metrics
   routing: RoutingSource
-  committer: GroupCommitter
-  inboundJob: InboundJobFactory
-  insertJobs: JobInserter
+  /**
+   * Stores every message (deduplicated) and status of the webhook, with the jobs that hand new messages
+   * to the bot; resolves once that is committed (webhooks of one event-loop turn share the commit).
+   */
+  ingest(routed: RoutedWebhook, nowMs: number): Promise<IngestResult>
   /** Called after a commit that added jobs, so the worker starts at once instead of at its next poll. */
   onJobsEnqueued(): void
   /** Marks a provider's health after a failed signature (throttled by the receiver). */

@@ -33,7 +33,7 @@ for (const dialect of dialects) {
         claimMs += performance.now() - before
         if (jobs.length === 0) break
         claims += 1
-        await settleJobs(store.db, 'bench', jobs.map((j) => ({ id: j.id, outcome: 'complete' as const })), systemClock.now())
+        await settleJobs(store, 'bench', jobs.map((j) => ({ id: j.id, outcome: 'complete' as const })), systemClock.now())
       }
       const seconds = (performance.now() - started) / 1000
       console.log(
@@ -54,11 +54,11 @@ for (const dialect of dialects) {
         const jobs = await claimJobs(store, { workerId: 'bench', limit: 8, leaseMs: 30_000, nowMs: systemClock.now() })
         claims += 1
         claimed += jobs.length
-        await settleJobs(store.db, 'bench', jobs.map((j) => ({ id: j.id, outcome: 'complete' as const })), systemClock.now())
+        await settleJobs(store, 'bench', jobs.map((j) => ({ id: j.id, outcome: 'complete' as const })), systemClock.now())
       }
       const ms = performance.now() - started
       console.log(`${dialect} hot lane: ${(ms / claims).toFixed(2)} ms per claim+complete of 8 behind a blocked backlog of 4,999 (${Math.round((claimed / ms) * 1000)} jobs/s)`)
-      await settleJobs(store.db, 'hot', [{ id: head!.id, outcome: 'complete' }], systemClock.now())
+      await settleJobs(store, 'hot', [{ id: head!.id, outcome: 'complete' }], systemClock.now())
       await store.db.deleteFrom('jobs').execute()
     }
     for (const concurrency of [8, 32]) {

@@ -74,7 +74,7 @@ for (const dialect of DIALECTS) {
       assert.equal(row?.lockedUntil, isoAt(T0 + LEASE))
 
       assert.deepEqual(await claim('w2', T0 + 1), [], 'a2 waits for a1; "later" is not due')
-      await settleJobs(store.db, 'w1', [{ id: first[0]!.id, outcome: 'complete' }], T0 + 2)
+      await settleJobs(store, 'w1', [{ id: first[0]!.id, outcome: 'complete' }], T0 + 2)
       assert.deepEqual(payloads(await claim('w2', T0 + 3)), ['a2'])
       assert.deepEqual(payloads(await claim('w2', T0 + 500)), ['later'])
     })
@@ -92,7 +92,7 @@ for (const dialect of DIALECTS) {
         { task: 't', payload: { n: 'a2' }, lane: 'A' },
       ])
       const [a1] = await claim('w', T0)
-      await settleJobs(store.db, 'w', [{ id: a1!.id, outcome: 'retry', runAtMs: T0 + 1_000, lastError: 'bot down' }], T0)
+      await settleJobs(store, 'w', [{ id: a1!.id, outcome: 'retry', runAtMs: T0 + 1_000, lastError: 'bot down' }], T0)
       await enqueue([{ task: 't', payload: { n: 'b1' }, lane: 'B' }])
       assert.deepEqual(payloads(await claim('w', T0 + 10)), ['b1'])
       assert.deepEqual(payloads(await claim('w', T0 + 1_000)), ['a1'])
@@ -108,10 +108,10 @@ for (const dialect of DIALECTS) {
       const [taken] = await claim('w2', T0 + LEASE + 1)
       assert.equal(taken?.id, job!.id)
       assert.equal(taken?.attempts, 2, 'the crashed attempt counts')
-      const stale = await settleJobs(store.db, 'dead-worker', [{ id: job!.id, outcome: 'complete' }], T0 + LEASE + 2)
+      const stale = await settleJobs(store, 'dead-worker', [{ id: job!.id, outcome: 'complete' }], T0 + LEASE + 2)
       assert.equal(stale.size, 0)
       assert.equal(await findJob(store.db, job!.id).then((r) => r?.lockedBy), 'w2')
-      const ok = await settleJobs(store.db, 'w2', [{ id: job!.id, outcome: 'complete' }], T0 + LEASE + 3)
+      const ok = await settleJobs(store, 'w2', [{ id: job!.id, outcome: 'complete' }], T0 + LEASE + 3)
       assert.deepEqual([...ok], [job!.id])
       assert.deepEqual(await allIds(), [])
     })
@@ -143,7 +143,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await claim('w2', T0 + 1), [], 'never two of one lane at once')
       // Once the lease of the running one lapsed, the smaller id goes first and alone.
       assert.deepEqual(payloads(await claim('w2', T0 + LEASE + 1)), ['late'])
-      await settleJobs(store.db, 'w2', [{ id: lateId, outcome: 'complete' }], T0 + LEASE + 2)
+      await settleJobs(store, 'w2', [{ id: lateId, outcome: 'complete' }], T0 + LEASE + 2)
       const [retaken] = await claim('w3', T0 + LEASE + 3)
       assert.equal(retaken?.id, running!.id)
     })
@@ -153,7 +153,7 @@ for (const dialect of DIALECTS) {
       const jobs = await claim('w', T0)
       const [d, r, f, x] = jobs.map((j) => j.id) as [string, string, string, string]
       const settled = await settleJobs(
-        store.db,
+        store,
         'w',
         [
           { id: d, outcome: 'defer', runAtMs: T0 + 500 },
@@ -236,18 +236,18 @@ for (const dialect of DIALECTS) {
     it('extends only the leases a worker still holds', { skip }, async () => {
       await enqueue(['a', 'b'].map((n) => ({ task: 't', payload: { n }, lane: n })))
       const [a, b] = await claim('w', T0)
-      await settleJobs(store.db, 'w', [{ id: b!.id, outcome: 'complete' }], T0)
-      const held = await extendJobLeases(store.db, 'w', [a!.id, b!.id], T0 + 9_000)
+      await settleJobs(store, 'w', [{ id: b!.id, outcome: 'complete' }], T0)
+      const held = await extendJobLeases(store, 'w', [a!.id, b!.id], T0 + 9_000)
       assert.deepEqual([...held], [a!.id])
       assert.equal((await findJob(store.db, a!.id))?.lockedUntil, isoAt(T0 + 9_000))
-      assert.equal((await extendJobLeases(store.db, 'other', [a!.id], T0 + 20_000)).size, 0)
+      assert.equal((await extendJobLeases(store, 'other', [a!.id], T0 + 20_000)).size, 0)
     })
 
     it('counts by state, pages dead jobs newest first, and retries a dead one', { skip }, async () => {
       await enqueue(Array.from({ length: 5 }, (_, i) => ({ task: 't', payload: { n: `d${i}` }, lane: `L${i}` })))
       const jobs = await claim('w', T0)
       await settleJobs(
-        store.db,
+        store,
         'w',
         jobs.slice(0, 4).map((j) => ({ id: j.id, outcome: 'dead' as const, lastError: `err ${(j.payload as { n: string }).n}` })),
         T0,

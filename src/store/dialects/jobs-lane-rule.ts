@@ -10,15 +10,14 @@
  * covers that case. Rule 1 lets through only a lane's smallest live id, so one claim never takes two jobs
  * of a lane. Both are index seeks on `jobs_lane_state_idx (lane, state, id)`, which dead rows never slow.
  */
-import { sql, type RawBuilder } from 'kysely'
 
-/** `true` when the candidate `j` is free to start under the lane rule at `nowIso`. */
-export function laneIsFree(nowIso: string): RawBuilder<unknown> {
+/** `true` when the candidate `j` is free to start under the lane rule; `now` is the parameter holding the time. */
+export function laneIsFree(now: string): string {
   // Rule 1 for pending rows is one covering seek; rule 1 for running rows and rule 2 share one seek on
   // the lane's running rows, which are few (one, unless a lease expired or ids came in late).
-  return sql`(j.lane is null or (
+  return `(j.lane is null or (
       not exists (select 1 from jobs p where p.lane = j.lane and p.state = 'pending' and p.id < j.id)
-      and not exists (select 1 from jobs r where r.lane = j.lane and r.state = 'running' and r.id <> j.id
-        and (r.id < j.id or r.locked_until >= ${nowIso}))
+      and not exists (select 1 from jobs q where q.lane = j.lane and q.state = 'running' and q.id <> j.id
+        and (q.id < j.id or q.locked_until >= ${now}))
     ))`
 }

@@ -26,13 +26,17 @@
  * lock is not held through a WAL flush: a claim lost in a database crash only leaves its jobs claimable
  * again, the same outcome as a worker crash (at least once), never a lost job.
  */
-import { sql, type Kysely, type Selectable } from 'kysely'
-import type { Database, JobsTable } from '../schema.js'
-import type { ClaimJobsInput, JobsDialect } from './dialect-setup.js'
+import type { ClaimedJobRow, ClaimJobsInput } from '../flow/flow-store.js'
+import type { SqlExecutor } from '../flow/sql-executor.js'
 import { laneIsFree } from './jobs-lane-rule.js'
 
 /** Advisory lock key of the claim, as two int4 (the namespace is per database): 'SwBd', 1. */
-const CLAIM_LOCK = sql`${sql.lit(0x53774264)}, ${sql.lit(1)}`
+const CLAIM_LOCK = `${0x53774264}, 1`
+
+// One round trip for the settings and the lock; the claiming statement MUST come after the lock.
+const LOCK = `select set_config('synchronous_commit', 'off', true),
+  set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+  pg_advisory_xact_lock(${CLAIM_LOCK})`
 
 /**
  * The candidates come from two bounded scans (expired leases, then due jobs in `run_at` order off
@@ -46,42 +50,34 @@ const CLAIM_LOCK = sql`${sql.lit(0x53774264)}, ${sql.lit(1)}`
  * here (SQLite: ~0.6 µs): behind one lane's backlog of 5,000, a claim takes ~39 ms, and claims are
  * serialized, so such a backlog slows every process's claims.
  */
-async function claimJobs(db: Kysely<Database>, input: ClaimJobsInput): Promise<Selectable<JobsTable>[]> {
-  const { workerId, limit, nowIso, lockedUntilIso } = input
-  return db.transaction().execute(async (trx) => {
-    // One round trip for the settings and the lock; the claiming statement MUST come after the lock.
-    await sql`select set_config('synchronous_commit', 'off', true),
-      set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
-      pg_advisory_xact_lock(${CLAIM_LOCK})`.execute(trx)
-    const result = await sql<Selectable<JobsTable>>`
-      with candidates as (
-        (select j.id from jobs j
-          where j.state = 'running' and j.locked_until < ${nowIso} and ${laneIsFree(nowIso)}
-          order by j.id
-          limit ${limit})
-        union all
-        (select j.id from jobs j
-          where j.state = 'pending' and j.run_at <= ${nowIso} and ${laneIsFree(nowIso)}
-          order by j.run_at
-          limit ${limit})
-      ),
-      picked as (
-        select j.id from jobs j
-        where j.id in (select id from candidates)
-          and ((j.state = 'pending' and j.run_at <= ${nowIso}) or (j.state = 'running' and j.locked_until < ${nowIso}))
-        order by j.id
-        limit ${limit}
-        for update of j skip locked
-      )
-      update jobs
-      set state = 'running', locked_by = ${workerId}, locked_until = ${lockedUntilIso},
-          attempts = jobs.attempts + 1, updated_at = ${nowIso}
-      from picked
-      where jobs.id = picked.id
-      returning jobs.*`.execute(trx)
-    return result.rows
-  })
-}
+const CLAIM = `
+  with candidates as (
+    (select j.id from jobs j
+      where j.state = 'running' and j.locked_until < $3 and ${laneIsFree('$3')}
+      order by j.id
+      limit $4)
+    union all
+    (select j.id from jobs j
+      where j.state = 'pending' and j.run_at <= $3 and ${laneIsFree('$3')}
+      order by j.run_at
+      limit $4)
+  ),
+  picked as (
+    select j.id from jobs j
+    where j.id in (select id from candidates)
+      and ((j.state = 'pending' and j.run_at <= $3) or (j.state = 'running' and j.locked_until < $3))
+    order by j.id
+    limit $4
+    for update of j skip locked
+  )
+  update jobs
+  set state = 'running', locked_by = $1, locked_until = $2, attempts = jobs.attempts + 1, updated_at = $3
+  from picked
+  where jobs.id = picked.id
+  returning jobs.id, jobs.task, jobs.payload, jobs.lane, jobs.attempts, jobs.max_attempts`
 
-/** PostgreSQL's implementation of the queue operations that differ by database. */
-export const postgresJobs: JobsDialect = { claimJobs }
+/** Claims jobs; MUST run inside a transaction of its own (the lock and settings last until its end). */
+export async function claimPostgresJobs(executor: SqlExecutor, input: ClaimJobsInput): Promise<ClaimedJobRow[]> {
+  await executor.all(LOCK, [])
+  return executor.all<ClaimedJobRow>(CLAIM, [input.workerId, input.lockedUntilIso, input.nowIso, input.limit])
+}

@@ -1,11 +1,12 @@
 /**
- * PostgreSQL: the store for several gateway instances sharing one database. A pool per process; job
- * claims use `FOR UPDATE SKIP LOCKED` so instances never take the same job.
+ * PostgreSQL: the store for several gateway instances sharing one database. A pool per process, shared
+ * by Kysely (cold paths) and the hot path (`postgres-flow.ts`); job claims use `FOR UPDATE SKIP LOCKED`
+ * so instances never take the same job.
  */
 import pg from 'pg'
 import { PostgresDialect } from 'kysely'
 import type { DialectSetup } from './dialect-setup.js'
-import { postgresJobs } from './postgres-jobs.js'
+import { createPostgresFlow } from './postgres-flow.js'
 
 export function createPostgresSetup(connectionString: string, poolSize: number): DialectSetup {
   // No gateway transaction waits on anything but the database, so one idle for seconds belongs to a
@@ -20,6 +21,7 @@ export function createPostgresSetup(connectionString: string, poolSize: number):
   return {
     name: 'postgres',
     dialect: new PostgresDialect({ pool }),
+    flow: createPostgresFlow(pool),
     isUnavailable: (error) => {
       const code = typeof error === 'object' && error !== null ? String((error as { code?: unknown }).code) : ''
       const message = error instanceof Error ? error.message : ''
@@ -34,6 +36,5 @@ export function createPostgresSetup(connectionString: string, poolSize: number):
     isUniqueViolation: (error) =>
       typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505',
     isSingleProcess: false,
-    jobs: postgresJobs,
   }
 }

@@ -1,13 +1,15 @@
 /**
- * SQLite: one file, one writer. WAL lets readers run beside the writer; `synchronous=FULL` makes each
- * commit survive power loss, which is affordable because commits of concurrent webhooks are grouped.
+ * SQLite: one file, one process. Two connections write it: the flow thread's, for the hot path
+ * (`sqlite-flow.ts`), and this one, Kysely's, for the admin API and other cold paths. WAL lets readers
+ * run beside the writer, and each writer waits for the other (`busy_timeout`).
  */
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement } from 'kysely'
+import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement } from 'kysely'
 import type { DialectSetup } from './dialect-setup.js'
-import { sqliteJobs } from './sqlite-jobs.js'
+import { createSqliteFlow } from './sqlite-flow.js'
+import { applySqlitePragmas } from './sqlite-flow-protocol.js'
 
 /**
  * Kysely's SQLite driver prepares every statement anew; compiling the SQL cost ~10 % of the webhook
@@ -34,16 +36,36 @@ function withStatementCache(database: SqliteDatabase.Database, max = 512): Kysel
   }
 }
 
+/**
+ * Kysely begins transactions with a deferred `BEGIN`. With a second writing connection (the flow
+ * thread) a deferred transaction that reads and then writes fails with SQLITE_BUSY_SNAPSHOT whenever the
+ * other committed in between; `BEGIN IMMEDIATE` takes the write lock first and waits for it instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #database: KyselySqliteDatabase
+  constructor(database: KyselySqliteDatabase) {
+    super({ database })
+    this.#database = database
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver({ database: this.#database })
+  }
+}
+
 export function createSqliteSetup(file: string): DialectSetup {
   mkdirSync(dirname(file), { recursive: true })
   const database = new SqliteDatabase(file)
-  database.pragma('journal_mode = WAL')
-  database.pragma('synchronous = FULL')
-  database.pragma('foreign_keys = ON')
-  database.pragma('busy_timeout = 5000')
+  applySqlitePragmas(database)
   return {
     name: 'sqlite',
-    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+    dialect: new ImmediateSqliteDialect(withStatementCache(database)),
+    flow: createSqliteFlow(file),
     isUnavailable: (error) =>
       typeof error === 'object' &&
       error !== null &&
@@ -51,6 +73,5 @@ export function createSqliteSetup(file: string): DialectSetup {
     isUniqueViolation: (error) =>
       typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT_UNIQUE'),
     isSingleProcess: true,
-    jobs: sqliteJobs,
   }
 }

@@ -8,6 +8,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely'
 import { isoAt } from '../../core/clock.js'
 import { newId } from '../../core/ids.js'
 import type { Store } from '../db.js'
+import type { ClaimedJobRow, JobSettlement } from '../flow/flow-store.js'
 import type { Database, JobsTable } from '../schema.js'
 
 type JobRow = Selectable<JobsTable>
@@ -51,18 +52,7 @@ export interface JobRecord extends ClaimedJob {
   updatedAt: string
 }
 
-/** How a worker ends its hold on a claimed job. */
-export type JobSettlement =
-  /** Done: the row is deleted. */
-  | { id: string; outcome: 'complete' }
-  /** Failed, will run again at `runAtMs`; the attempt is spent. */
-  | { id: string; outcome: 'retry'; runAtMs: number; lastError: string }
-  /** Asked to run again at `runAtMs` without spending the attempt. */
-  | { id: string; outcome: 'defer'; runAtMs: number }
-  /** Given up: kept as `dead` for an operator to inspect or retry. */
-  | { id: string; outcome: 'dead'; lastError: string }
-  /** Not finished (graceful stop): pending again at once, attempt not spent. */
-  | { id: string; outcome: 'release' }
+export type { JobSettlement }
 
 /** Job counts by state. */
 export interface JobDepth {
@@ -117,7 +107,7 @@ export async function claimJobs(
   input: { workerId: string; limit: number; leaseMs: number; nowMs: number },
 ): Promise<ClaimedJob[]> {
   if (input.limit <= 0) return []
-  const rows = await store.claimJobs({
+  const rows = await store.flow.claimJobs({
     workerId: input.workerId,
     limit: input.limit,
     nowIso: isoAt(input.nowMs),
@@ -132,80 +122,24 @@ export async function claimJobs(
  * Returns the ids that were settled.
  */
 export async function settleJobs(
-  db: Kysely<Database>,
+  store: Store,
   workerId: string,
   settlements: readonly JobSettlement[],
   nowMs: number,
 ): Promise<Set<string>> {
-  const settled = new Set<string>()
-  if (settlements.length === 0) return settled
-  const now = isoAt(nowMs)
-  const completed = settlements.filter((s) => s.outcome === 'complete').map((s) => s.id)
-  const released = settlements.filter((s) => s.outcome === 'release').map((s) => s.id)
-  await db.transaction().execute(async (trx) => {
-    for (let i = 0; i < completed.length; i += CHUNK) {
-      const rows = await trx
-        .deleteFrom('jobs')
-        .where('id', 'in', completed.slice(i, i + CHUNK))
-        .where('state', '=', 'running')
-        .where('locked_by', '=', workerId)
-        .returning('id')
-        .execute()
-      for (const { id } of rows) settled.add(id)
-    }
-    for (let i = 0; i < released.length; i += CHUNK) {
-      const rows = await trx
-        .updateTable('jobs')
-        .set((eb) => ({ state: 'pending', attempts: eb('attempts', '-', 1), locked_by: null, locked_until: null, updated_at: now }))
-        .where('id', 'in', released.slice(i, i + CHUNK))
-        .where('state', '=', 'running')
-        .where('locked_by', '=', workerId)
-        .returning('id')
-        .execute()
-      for (const { id } of rows) settled.add(id)
-    }
-    for (const s of settlements) {
-      if (s.outcome === 'complete' || s.outcome === 'release') continue
-      const update = trx.updateTable('jobs')
-      const changed =
-        s.outcome === 'retry'
-          ? update.set({ state: 'pending', run_at: isoAt(s.runAtMs), last_error: s.lastError })
-          : s.outcome === 'defer'
-            ? update.set((eb) => ({ state: 'pending', run_at: isoAt(s.runAtMs), attempts: eb('attempts', '-', 1) }))
-            : update.set({ state: 'dead', last_error: s.lastError })
-      const row = await changed
-        .set({ locked_by: null, locked_until: null, updated_at: now })
-        .where('id', '=', s.id)
-        .where('state', '=', 'running')
-        .where('locked_by', '=', workerId)
-        .returning('id')
-        .executeTakeFirst()
-      if (row) settled.add(row.id)
-    }
-  })
-  return settled
+  if (settlements.length === 0) return new Set()
+  return new Set(await store.flow.settleJobs(workerId, settlements, nowMs))
 }
 
 /** Extends the leases of `workerId`'s running jobs to `lockedUntilMs`; returns the ids it still holds. */
 export async function extendJobLeases(
-  db: Kysely<Database>,
+  store: Store,
   workerId: string,
   ids: readonly string[],
   lockedUntilMs: number,
 ): Promise<Set<string>> {
-  const held = new Set<string>()
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const rows = await db
-      .updateTable('jobs')
-      .set({ locked_until: isoAt(lockedUntilMs) })
-      .where('id', 'in', ids.slice(i, i + CHUNK))
-      .where('state', '=', 'running')
-      .where('locked_by', '=', workerId)
-      .returning('id')
-      .execute()
-    for (const { id } of rows) held.add(id)
-  }
-  return held
+  if (ids.length === 0) return new Set()
+  return new Set(await store.flow.extendJobLeases(workerId, ids, lockedUntilMs))
 }
 
 /**
@@ -267,7 +201,7 @@ export async function findJob(db: Kysely<Database>, id: string): Promise<JobReco
   return row && toJobRecord(row)
 }
 
-function toClaimedJob(row: JobRow): ClaimedJob {
+function toClaimedJob(row: ClaimedJobRow | JobRow): ClaimedJob {
   return {
     id: row.id,
     task: row.task,

@@ -10,9 +10,13 @@ import type { Database, MessagesTable } from '../schema.js'
 
 type Executor = Kysely<Database> | Transaction<Database>
 
-/** PostgreSQL text cannot hold NUL; a webhook may carry one. Replace it rather than fail the batch. */
+/**
+ * Text both databases store as given: PostgreSQL text cannot hold NUL, and a lone UTF-16 surrogate (a
+ * webhook may carry one, `\ud83d` without its pair) is not valid UTF-8 nor JSON that PostgreSQL accepts.
+ * Both become U+FFFD rather than fail the batch.
+ */
 export function storableText(text: string | null): string | null {
-  return text === null ? null : text.replace(/\u0000/g, '\uFFFD')
+  return text === null ? null : text.toWellFormed().replace(/\u0000/g, '\uFFFD')
 }
 
 /** A stored message as the API and tasks see it. */
@@ -34,7 +38,8 @@ export interface StoredMessage {
   updatedAt: string
 }
 
-function toMessage(row: MessagesTable): StoredMessage {
+/** A stored row as the API and tasks see it. */
+export function toStoredMessage(row: MessagesTable): StoredMessage {
   return {
     id: row.id,
     teamId: row.team_id,
@@ -180,7 +185,7 @@ export async function applyStatus(
 /** One message by id (internal, not team-scoped). */
 export async function findMessage(executor: Executor, id: string): Promise<StoredMessage | undefined> {
   const row = await executor.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst()
-  return row ? toMessage(row) : undefined
+  return row ? toStoredMessage(row) : undefined
 }
 
 /** A page of a conversation's messages, oldest first. */
@@ -191,7 +196,7 @@ export async function listMessages(
   let query = executor.selectFrom('messages').selectAll().where('conversation_id', '=', input.conversationId)
   if (input.afterId !== null) query = query.where('id', '>', input.afterId)
   const rows = await query.orderBy('id').limit(input.limit).execute()
-  return rows.map(toMessage)
+  return rows.map(toStoredMessage)
 }
 
 /** Sets an inbound message's status (received → processed | failed), with the reason for a failure. */

@@ -1,0 +1,88 @@
+/**
+ * The hot path on PostgreSQL, over the same pool as Kysely. Statements are named prepared statements
+ * (parsed and planned once per connection). The webhooks of one event-loop turn share one transaction
+ * of set-based statements: a group costs a few round trips, not a few per message. Every other
+ * operation runs on its own connection (autocommit for one statement, a transaction for several), so
+ * the worker's writes proceed in parallel across the pool: grouping them measured slower here
+ * (BENCHMARKS.md), where on SQLite it is what makes them fast.
+ */
+import type pg from 'pg'
+import { createBatcher } from '../flow/batcher.js'
+import { createFlowSql } from '../flow/flow-sql.js'
+import * as ops from '../flow/flow-ops.js'
+import type { FlowStore, IngestResult, IngestUnit } from '../flow/flow-store.js'
+import type { SqlExecutor } from '../flow/sql-executor.js'
+import { claimPostgresJobs } from './postgres-jobs.js'
+
+const sql = createFlowSql({ jsonRows: (param) => `json_array_elements(${param}::json) as r(value)` })
+
+/** Prepared statement names by text: one name per distinct text, so each connection parses it once. */
+const names = new Map<string, string>()
+function nameOf(text: string): string {
+  let name = names.get(text)
+  if (name === undefined) {
+    name = `sb_flow_${names.size + 1}`
+    names.set(text, name)
+  }
+  return name
+}
+
+function executorOf(client: pg.PoolClient | pg.Pool): SqlExecutor {
+  return {
+    async all<Row>(text: string, params: readonly unknown[]) {
+      const result = await client.query({ text, values: params as unknown[], name: nameOf(text) })
+      return result.rows as Row[]
+    },
+    async run(text: string, params: readonly unknown[]) {
+      const result = await client.query({ text, values: params as unknown[], name: nameOf(text) })
+      return result.rowCount ?? 0
+    },
+  }
+}
+
+export function createPostgresFlow(pool: pg.Pool): FlowStore {
+  /** One statement, autocommitted on any free connection. */
+  const direct = executorOf(pool)
+
+  async function transaction<T>(work: (executor: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await pool.connect()
+    let broken = false
+    try {
+      await client.query('begin')
+      const result = await work(executorOf(client))
+      await client.query('commit')
+      return result
+    } catch (error) {
+      // A connection that cannot even roll back is discarded rather than handed to the next caller.
+      await client.query('rollback').catch(() => {
+        broken = true
+      })
+      throw error
+    } finally {
+      client.release(broken)
+    }
+  }
+
+  const ingests = createBatcher<IngestUnit, IngestResult>((units) =>
+    ops.ingestGroup((group) => transaction((executor) => ops.ingestUnits(executor, sql, group)), units),
+  )
+
+  return {
+    ingest: (unit) => ingests.add(unit),
+    claimJobs: (input) => transaction((executor) => claimPostgresJobs(executor, input)),
+    settleJobs: (workerId, settlements, nowMs) => transaction((executor) => ops.settleJobs(executor, sql, workerId, settlements, nowMs)),
+    extendJobLeases: (workerId, ids, lockedUntilMs) => ops.extendJobLeases(direct, sql, workerId, ids, lockedUntilMs),
+    messageContext: (messageId) => ops.messageContext(direct, sql, messageId),
+    completeInbound: (completion) => transaction((executor) => ops.completeInbound(executor, sql, completion)),
+    failInbound: (messageId, error, nowMs) => ops.failInbound(direct, sql, messageId, error, nowMs),
+    markSendStarted: (messageId, expected, nowMs) => ops.markSendStarted(direct, sql, messageId, expected, nowMs),
+    markSent: (messageId, providerMessageId, nowMs) => ops.markSent(direct, sql, messageId, providerMessageId, nowMs),
+    clearSendStarted: (messageId, nowMs) => ops.clearSendStarted(direct, sql, messageId, nowMs),
+    failOutbound: (messageId, error, nowMs) => ops.failOutbound(direct, sql, messageId, error, nowMs),
+    ping: async () => {
+      await direct.run('select 1', [])
+    },
+    // The pool belongs to the store, which ends it after this.
+    close: () => ingests.drained(),
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The hot path's SQL, one text per statement for both databases. Parameters are `$1, $2, …` (PostgreSQL's
+ * form; SQLite reads `$1` as a named parameter, which its executor binds by number). Set-based statements
+ * take their rows as ONE parameter, a JSON array of arrays, read back with `r.value ->> i`: the text
+ * stays the same whatever the row count (prepared once per connection), and a batch of any size is one
+ * statement, one round trip on PostgreSQL. The dialect supplies only the table function that turns the
+ * JSON parameter into rows (`json_each` or `json_array_elements`).
+ */
+
+/** What the statements need from the dialect. */
+export interface FlowSqlDialect {
+  /** The rows of JSON array parameter `param` as a table aliased `r`, each row's array in `r.value`. */
+  jsonRows(param: string): string
+}
+
+/** The column of row field `i` (JSON text or null). */
+const f = (i: number) => `r.value ->> ${i}`
+
+/** Delivery statuses a status update may move a message out of (core/status.ts `statusesBefore`). */
+const FROM_STATUSES: Record<'sent' | 'delivered' | 'read' | 'failed', string> = {
+  sent: `('queued')`,
+  delivered: `('queued', 'sent')`,
+  read: `('queued', 'sent', 'delivered')`,
+  failed: `('queued', 'sent', 'delivered')`,
+}
+
+export type FlowSql = ReturnType<typeof createFlowSql>
+
+/** Builds the statements for one dialect (once, at start-up). */
+export function createFlowSql(dialect: FlowSqlDialect) {
+  const rows = dialect.jsonRows
+
+  /** Status updates, one statement set per target status (the allowed previous states are literals). */
+  const statusUpdates = (status: keyof typeof FROM_STATUSES) => {
+    // A `failed` status also records the provider's error, from the two parameters after `now`.
+    const error = (code: string, message: string) =>
+      status === 'failed' ? `, error_code = coalesce(${code}, error_code), error_message = coalesce(${message}, error_message)` : ''
+    return {
+      /**
+       * By the gateway id the provider echoed; also records the provider id (an in-doubt send learns here
+       * that it went out). Parameters: channel, provider id, gateway id, now [, error code, error message].
+       */
+      byGatewayId: `update messages set status = '${status}', provider_message_id = $2, updated_at = $4${error('$5', '$6')}
+        where id = $3 and channel_id = $1 and direction = 'out' and status in ${FROM_STATUSES[status]}`,
+      /** By the provider's id. Parameters: channel, provider id, now [, error code, error message]. */
+      byProviderId: `update messages set status = '${status}', updated_at = $3${error('$4', '$5')}
+        where channel_id = $1 and direction = 'out' and provider_message_id = $2 and status in ${FROM_STATUSES[status]}`,
+    }
+  }
+
+  return {
+    /**
+     * Finds or creates each conversation and refreshes what we know of the participant. Rows: id, team,
+     * channel, key, participant id, phone, bsuid, name, last inbound (or null), now. A new fact only
+     * replaces an unknown one or an older one; `last_inbound_at` never moves back.
+     */
+    upsertConversations: `
+      insert into conversations (id, team_id, channel_id, participant_key, participant_id, participant_phone,
+        participant_bsuid, participant_name, last_inbound_at, created_at, updated_at)
+      select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, ${f(4)}, ${f(5)}, ${f(6)}, ${f(7)}, ${f(8)}, ${f(9)}, ${f(9)}
+      from ${rows('$1')} where true
+      on conflict (channel_id, participant_key) do update set
+        participant_phone = coalesce(excluded.participant_phone, conversations.participant_phone),
+        participant_bsuid = coalesce(excluded.participant_bsuid, conversations.participant_bsuid),
+        participant_name = coalesce(excluded.participant_name, conversations.participant_name),
+        last_inbound_at = case when excluded.last_inbound_at > coalesce(conversations.last_inbound_at, '')
+          then excluded.last_inbound_at else conversations.last_inbound_at end,
+        updated_at = excluded.updated_at
+      returning id, channel_id, participant_key`,
+
+    /** Which of the (channel, key) rows already have a conversation. */
+    conversationsByKey: `
+      select c.channel_id, c.participant_key from conversations c
+      join ${rows('$1')} on c.channel_id = ${f(0)} and c.participant_key = ${f(1)}`,
+
+    /** Conversations of (channel, phone) rows, oldest first (a participant known by phone before a BSUID). */
+    conversationsByPhone: `
+      select c.id, c.channel_id, c.participant_phone from conversations c
+      join ${rows('$1')} on c.channel_id = ${f(0)} and c.participant_phone = ${f(1)}
+      order by c.id`,
+
+    /** Re-keys a conversation found by phone to the participant's BSUID. */
+    rekeyConversation: `update conversations set participant_key = $2, updated_at = $3 where id = $1`,
+
+    /**
+     * Inbound messages, skipping any already stored for the channel (a provider's retry). Rows: id, team,
+     * channel, conversation, type, text, payload, status, provider id, now. Returns the ids inserted.
+     */
+    insertInbound: `
+      insert into messages (id, team_id, channel_id, conversation_id, direction, type, text, payload, status,
+        provider_message_id, error_code, error_message, reply_to_id, send_started_at, created_at, updated_at)
+      select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, 'in', ${f(4)}, ${f(5)}, ${f(6)}, ${f(7)}, ${f(8)},
+        null, null, null, null, ${f(9)}, ${f(9)}
+      from ${rows('$1')} where true
+      on conflict (channel_id, direction, provider_message_id) do nothing
+      returning id`,
+
+    /** Queued outbound text messages. Rows: id, team, channel, conversation, text, reply-to id, now. */
+    insertOutbound: `
+      insert into messages (id, team_id, channel_id, conversation_id, direction, type, text, payload, status,
+        provider_message_id, error_code, error_message, reply_to_id, send_started_at, created_at, updated_at)
+      select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, 'out', 'text', ${f(4)}, '{}', 'queued',
+        null, null, null, ${f(5)}, null, ${f(6)}, ${f(6)}
+      from ${rows('$1')}`,
+
+    /** Jobs; a row whose key exists is skipped. Rows: id, task, payload, lane, key, run at, max attempts, now. */
+    insertJobs: `
+      insert into jobs (id, task, payload, lane, key, state, run_at, attempts, max_attempts, last_error,
+        locked_by, locked_until, created_at, updated_at)
+      select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, ${f(4)}, 'pending', ${f(5)}, 0, cast(${f(6)} as integer),
+        null, null, null, ${f(7)}, ${f(7)}
+      from ${rows('$1')} where true
+      on conflict (key) do nothing`,
+
+    statusUpdates: {
+      sent: statusUpdates('sent'),
+      delivered: statusUpdates('delivered'),
+      read: statusUpdates('read'),
+      failed: statusUpdates('failed'),
+    },
+    /** Whether the channel has an outbound message a status names (to tell `stale` from `unknown`). */
+    outboundKnown: `select id from messages where channel_id = $1 and direction = 'out'
+      and (provider_message_id = $2 or id = $3)`,
+
+    messageContext: `
+      select m.*, c.participant_id, c.participant_phone, c.participant_bsuid, c.participant_name
+      from messages m join conversations c on c.id = m.conversation_id
+      where m.id = $1`,
+
+    /** The inbound status guard: `received → processed`, once. */
+    markProcessed: `update messages set status = 'processed', error_code = null, error_message = null, updated_at = $2
+      where id = $1 and status = 'received'`,
+    markInboundFailed: `update messages set status = 'failed', error_code = $2, error_message = $3, updated_at = $4
+      where id = $1 and status = 'received'`,
+    markSendStarted: `update messages set send_started_at = $2, updated_at = $2
+      where id = $1 and status = 'queued' and send_started_at is null`,
+    markSendRestarted: `update messages set send_started_at = $2, updated_at = $2
+      where id = $1 and status = 'queued' and send_started_at = $3`,
+    markSent: `update messages set provider_message_id = coalesce(provider_message_id, $2),
+      status = case when status = 'queued' then 'sent' else status end, updated_at = $3
+      where id = $1`,
+    clearSendStarted: `update messages set send_started_at = null, updated_at = $2 where id = $1`,
+    markOutboundFailed: `update messages set status = 'failed', error_code = $2, error_message = $3, updated_at = $4
+      where id = $1 and status = 'queued'`,
+
+    /** Completed jobs leave the table. Rows: [id]. */
+    deleteJobs: `delete from jobs where id in (select ${f(0)} from ${rows('$1')})
+      and state = 'running' and locked_by = $2 returning id`,
+    /** Released jobs are pending again at once, the attempt not spent. Rows: [id]. */
+    releaseJobs: `update jobs set state = 'pending', attempts = attempts - 1, locked_by = null, locked_until = null,
+      updated_at = $3 where id in (select ${f(0)} from ${rows('$1')}) and state = 'running' and locked_by = $2
+      returning id`,
+    retryJob: `update jobs set state = 'pending', run_at = $3, last_error = $4, locked_by = null, locked_until = null,
+      updated_at = $5 where id = $1 and state = 'running' and locked_by = $2 returning id`,
+    deferJob: `update jobs set state = 'pending', run_at = $3, attempts = attempts - 1, locked_by = null,
+      locked_until = null, updated_at = $4 where id = $1 and state = 'running' and locked_by = $2 returning id`,
+    buryJob: `update jobs set state = 'dead', last_error = $3, locked_by = null, locked_until = null, updated_at = $4
+      where id = $1 and state = 'running' and locked_by = $2 returning id`,
+    /** Rows: [id]. */
+    extendLeases: `update jobs set locked_until = $3 where id in (select ${f(0)} from ${rows('$1')})
+      and state = 'running' and locked_by = $2 returning id`,
+  }
+}

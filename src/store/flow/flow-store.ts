@@ -1,0 +1,145 @@
+/**
+ * The store's hot path: every write (and the few reads) a message makes on its way through the
+ * gateway, from the webhook to the provider's acceptance of the reply. The admin API and other cold
+ * paths keep using Kysely and the repos; these statements run thousands of times a second, so they are
+ * fixed SQL texts (prepared once per connection) with set-based forms where a batch shares one
+ * transaction, and they never pay Kysely's per-query build (~16 µs against ~4 µs for the statement
+ * itself on SQLite, BENCHMARKS.md).
+ *
+ * One implementation of the logic (`flow-ops.ts`) serves both databases; the dialects decide where it
+ * runs: SQLite in a thread of its own that owns the write connection (so its commits and fsyncs leave
+ * the event loop free), PostgreSQL on the pool.
+ */
+import type { RoutedEvents } from '../../core/message.js'
+import type { StoredMessage } from '../repos/messages.js'
+
+/**
+ * The job a new message gets, as data (it crosses a thread): jobs that serve one message carry
+ * `{ messageId }`, and `lane` names the lane with `{conversationId}` standing for the conversation's id.
+ */
+export interface JobTemplate {
+  task: string
+  lane: string
+  maxAttempts?: number
+}
+
+/** The placeholder a `JobTemplate.lane` uses for the conversation id. */
+export const CONVERSATION_ID_PLACEHOLDER = '{conversationId}'
+
+/** What one webhook carried, routed to our channels, to be stored in one go. */
+export interface IngestUnit {
+  /** When the webhook arrived (ms): the rows' timestamps. */
+  nowMs: number
+  routes: Array<{ channel: { id: string; teamId: string }; events: RoutedEvents }>
+  /** The job each new message for the bot gets. */
+  inboundJob: JobTemplate
+}
+
+/** The outcome of applying one status update. */
+export type StatusOutcome = 'applied' | 'stale' | 'unknown'
+
+/** What one webhook's events did to the store. */
+export interface IngestResult {
+  stored: number
+  duplicates: number
+  /** New messages for the bot (each got a job). */
+  forBot: number
+  statuses: Record<StatusOutcome, number>
+  /** Statuses applied, by the status they set (for metrics). */
+  appliedStatuses: string[]
+  jobs: number
+}
+
+/** A message with the participant of its conversation: what a task reads before it works. */
+export interface MessageContext {
+  message: StoredMessage
+  participant: { id: string; phone: string | null; bsuid: string | null; name: string | null }
+}
+
+/** What one claim asks for. Times are ISO text, like every stored timestamp, taken from the caller's Clock. */
+export interface ClaimJobsInput {
+  workerId: string
+  /** At most this many jobs, never two of one lane. */
+  limit: number
+  nowIso: string
+  /** The lease given to each claimed job: `now + leaseMs`. */
+  lockedUntilIso: string
+}
+
+/** A claimed job's row, as stored (payload is JSON text). */
+export interface ClaimedJobRow {
+  id: string
+  task: string
+  payload: string
+  lane: string | null
+  attempts: number
+  max_attempts: number
+}
+
+/** How a worker ends its hold on a claimed job. */
+export type JobSettlement =
+  /** Done: the row is deleted. */
+  | { id: string; outcome: 'complete' }
+  /** Failed, will run again at `runAtMs`; the attempt is spent. */
+  | { id: string; outcome: 'retry'; runAtMs: number; lastError: string }
+  /** Asked to run again at `runAtMs` without spending the attempt. */
+  | { id: string; outcome: 'defer'; runAtMs: number }
+  /** Given up: kept as `dead` for an operator to inspect or retry. */
+  | { id: string; outcome: 'dead'; lastError: string }
+  /** Not finished (graceful stop): pending again at once, attempt not spent. */
+  | { id: string; outcome: 'release' }
+
+/** The replies an inbound message produced, to store with its `processed` mark. */
+export interface InboundCompletion {
+  messageId: string
+  teamId: string
+  channelId: string
+  conversationId: string
+  /** Texts already split to the provider's limit, in order. */
+  replies: string[]
+  outboundJob: JobTemplate
+  nowMs: number
+}
+
+/** The hot-path operations. Every method commits before it resolves. */
+export interface FlowStore {
+  /**
+   * Stores every message (deduplicated on channel + provider id) and status of one webhook, with the
+   * jobs of its new messages. Units arriving together share one transaction.
+   */
+  ingest(unit: IngestUnit): Promise<IngestResult>
+  /**
+   * Marks up to `limit` claimable jobs running for `workerId` (attempts + 1, lease until
+   * `lockedUntilIso`) and returns them. Claimable: ready (pending and due, or running with an expired
+   * lease) and at the head of its lane; each dialect states why no two jobs of a lane run at once.
+   */
+  claimJobs(input: ClaimJobsInput): Promise<ClaimedJobRow[]>
+  /** Applies settlements of `workerId`'s jobs; returns the ids settled (others were taken over). */
+  settleJobs(workerId: string, settlements: readonly JobSettlement[], nowMs: number): Promise<string[]>
+  /** Extends the leases of `workerId`'s running jobs; returns the ids it still holds. */
+  extendJobLeases(workerId: string, ids: readonly string[], lockedUntilMs: number): Promise<string[]>
+  /** A message and its conversation's participant, or undefined when either is gone. */
+  messageContext(messageId: string): Promise<MessageContext | undefined>
+  /**
+   * `received → processed`, storing the replies (`queued`) and their jobs in the same transaction.
+   * Returns the reply ids, or null when the message was no longer `received` (handled already).
+   */
+  completeInbound(completion: InboundCompletion): Promise<string[] | null>
+  /** `received → failed` with the reason; false when it was no longer `received`. */
+  failInbound(messageId: string, error: { code: string; message: string }, nowMs: number): Promise<boolean>
+  /**
+   * Marks that a send is about to be attempted (a crash after this leaves it visibly "in doubt"). A
+   * compare-and-set: only while the message is `queued` and its mark is still `expectedStartedAt`.
+   */
+  markSendStarted(messageId: string, expectedStartedAt: string | null, nowMs: number): Promise<boolean>
+  /** Records the provider's acceptance: its id, and `sent` unless a status already moved it further. */
+  markSent(messageId: string, providerMessageId: string, nowMs: number): Promise<void>
+  /** Clears the in-doubt mark after a call that certainly did not send (the provider answered an error). */
+  clearSendStarted(messageId: string, nowMs: number): Promise<void>
+  /** Fails a `queued` outbound message with the provider's (or the gateway's) code and message. */
+  failOutbound(messageId: string, error: { code: string; message: string }, nowMs: number): Promise<void>
+  /** Resolves when the hot path answers (its thread is up, its connection works); for start-up and `/readyz`. */
+  ping(): Promise<void>
+  /** Finishes what is queued, then releases the connection (and the SQLite thread). */
+  close(): Promise<void>
+}
