@@ -66,7 +66,7 @@ export function createFlowSql(dialect: FlowSqlDialect) {
         last_inbound_at = case when excluded.last_inbound_at > coalesce(conversations.last_inbound_at, '')
           then excluded.last_inbound_at else conversations.last_inbound_at end,
         updated_at = excluded.updated_at
-      returning id, channel_id, participant_key`,
+      returning id, channel_id, participant_key, participant_id, participant_phone, participant_bsuid, participant_name`,
 
     /** Which of the (channel, key) rows already have a conversation. */
     conversationsByKey: `
@@ -103,14 +103,21 @@ export function createFlowSql(dialect: FlowSqlDialect) {
         null, null, null, ${f(5)}, null, ${f(6)}, ${f(6)}
       from ${rows('$1')}`,
 
-    /** Jobs; a row whose key exists is skipped. Rows: id, task, payload, lane, key, run at, max attempts, now. */
+    /**
+     * Jobs; a row whose key exists is skipped. Rows: id, task, payload, lane, key, run at, max attempts,
+     * now, state, attempts, locked by, locked until (the last four for a job created already claimed).
+     */
     insertJobs: `
       insert into jobs (id, task, payload, lane, key, state, run_at, attempts, max_attempts, last_error,
         locked_by, locked_until, created_at, updated_at)
-      select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, ${f(4)}, 'pending', ${f(5)}, 0, cast(${f(6)} as integer),
-        null, null, null, ${f(7)}, ${f(7)}
+      select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, ${f(4)}, ${f(8)}, ${f(5)}, cast(${f(9)} as integer),
+        cast(${f(6)} as integer), null, ${f(10)}, ${f(11)}, ${f(7)}, ${f(7)}
       from ${rows('$1')} where true
       on conflict (key) do nothing`,
+
+    /** Which of the lanes (rows: [lane]) have a live job: a job created in them must wait its turn. */
+    busyLanes: `select distinct j.lane from jobs j
+      where j.lane in (select ${f(0)} from ${rows('$1')}) and j.state in ('pending', 'running')`,
 
     statusUpdates: {
       sent: statusUpdates('sent'),
@@ -143,12 +150,15 @@ export function createFlowSql(dialect: FlowSqlDialect) {
     markOutboundFailed: `update messages set status = 'failed', error_code = $2, error_message = $3, updated_at = $4
       where id = $1 and status = 'queued'`,
 
-    /** Completed jobs leave the table. Rows: [id]. */
+    /**
+     * Completed jobs leave the table. Rows: [id]. (`coalesce(state, '')` keeps the state index out: SQLite
+     * cannot size the JSON rows and otherwise walks every running job instead of looking up each id.)
+     */
     deleteJobs: `delete from jobs where id in (select ${f(0)} from ${rows('$1')})
-      and state = 'running' and locked_by = $2 returning id`,
+      and coalesce(state, '') = 'running' and locked_by = $2 returning id`,
     /** Released jobs are pending again at once, the attempt not spent. Rows: [id]. */
     releaseJobs: `update jobs set state = 'pending', attempts = attempts - 1, locked_by = null, locked_until = null,
-      updated_at = $3 where id in (select ${f(0)} from ${rows('$1')}) and state = 'running' and locked_by = $2
+      updated_at = $3 where id in (select ${f(0)} from ${rows('$1')}) and coalesce(state, '') = 'running' and locked_by = $2
       returning id`,
     retryJob: `update jobs set state = 'pending', run_at = $3, last_error = $4, locked_by = null, locked_until = null,
       updated_at = $5 where id = $1 and state = 'running' and locked_by = $2 returning id`,
@@ -158,6 +168,6 @@ export function createFlowSql(dialect: FlowSqlDialect) {
       where id = $1 and state = 'running' and locked_by = $2 returning id`,
     /** Rows: [id]. */
     extendLeases: `update jobs set locked_until = $3 where id in (select ${f(0)} from ${rows('$1')})
-      and state = 'running' and locked_by = $2 returning id`,
+      and coalesce(state, '') = 'running' and locked_by = $2 returning id`,
   }
 }
