@@ -21,7 +21,7 @@ import { createJobRoutes } from './api/jobs.js'
 import { createConsoleModule } from './console/console-module.js'
 import type { ApiDeps } from './api/api-deps.js'
 import type { ProviderDeps } from './providers/provider.js'
-import { createJobQueue, createRunner, type JobQueue, type Runner } from './queue/index.js'
+import { createHandOver, createJobQueue, createRunner, type JobQueue, type Runner } from './queue/index.js'
 import { RoutingCache } from './routing/routing-cache.js'
 import { createStoreRoutingSource } from './routing/store-routing-source.js'
 import { createSignatureFailureReporter } from './routing/health-reporter.js'
@@ -156,6 +156,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   let runner: Runner | undefined
   const wakeWorker = () => runner?.wake()
+  const handOver = createHandOver(() => runner, store.flow.handsOverJobs)
 
   const tasks = createTasks({
     store,
@@ -166,6 +167,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     botFor,
     providerDeps,
     onJobsEnqueued: wakeWorker,
+    handOver,
     pacer: createPacer(clock),
     inDoubtWaitMs: tuning.inDoubtWaitMs,
     holdRecheckMs: tuning.holdRecheckMs,
@@ -205,9 +207,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     clock,
     metrics,
     routing,
-    ingest: (routed, nowMs) =>
+    ingest: (routed, nowMs) => {
       // Only what the store needs of each channel crosses to the SQLite flow thread.
-      store.flow.ingest({ nowMs, routes: routed.map(({ channel, events }) => ({ channel: { id: channel.id, teamId: channel.teamId }, events })), inboundJob }),
+      const routes = routed.map(({ channel, events }) => ({ channel: { id: channel.id, teamId: channel.teamId }, events }))
+      const messages = routes.reduce((sum, route) => sum + route.events.messages.length, 0)
+      return handOver(messages, (handOverTo) => store.flow.ingest({ nowMs, routes, inboundJob, ...(handOverTo ? { handOver: handOverTo } : {}) }))
+    },
     onJobsEnqueued: wakeWorker,
     reportSignatureFailure,
     recordIngest: (_provider, result) => {

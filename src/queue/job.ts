@@ -12,6 +12,11 @@ export interface Job {
   /** Attempts so far, including this one (raised at claim, so a crash counts as an attempt). */
   attempts: number
   maxAttempts: number
+  /**
+   * For a job handed over at its creation (`Runner.adopt`): what the code that created it already knew
+   * and its task would otherwise read first. Never stored: a job claimed later has none.
+   */
+  prefetched?: unknown
 }
 
 /** What to add to the queue. */

@@ -55,6 +55,15 @@ export interface RunnerEvents {
   'runner:error': [{ error: Error; during: 'claim' | 'settle' | 'heartbeat' }]
 }
 
+/** Slots set aside for jobs about to be created already claimed by this runner (`reserve`, `adopt`). */
+export interface JobReservation {
+  readonly workerId: string
+  /** The lease to create the jobs with. */
+  readonly lockedUntilMs: number
+  /** How many jobs may be handed over. */
+  readonly slots: number
+}
+
 /** A running worker loop. */
 export interface Runner {
   readonly workerId: string
@@ -70,6 +79,14 @@ export interface Runner {
   stop(options?: { timeoutMs?: number }): Promise<void>
   /** Claims now instead of at the next poll; call after committing new jobs. */
   wake(): void
+  /**
+   * Sets aside up to `count` free slots for jobs this process is about to create already claimed for
+   * this runner (no claim has to find them); undefined when no slot is free or the runner is stopping.
+   * MUST be followed by `adopt`, with the jobs created or none.
+   */
+  reserve(count: number): JobReservation | undefined
+  /** Runs the jobs created under `reservation` (already running for this runner) and frees the slots left. */
+  adopt(reservation: JobReservation, jobs: readonly Job[]): void
 }
 
 interface InFlight {
@@ -118,6 +135,14 @@ export function createRunner(options: RunnerOptions): Runner {
 
   let started = false
   let stopping = false
+  /** Slots promised to jobs being created already claimed (see `reserve`). */
+  let reserved = 0
+  /**
+   * Jobs whose task is still running: what `concurrency` bounds. A job whose outcome is being written
+   * frees its slot already (the writes of many jobs share one commit, and waiting for it would hold a
+   * slot through one more database round trip); it stays in `inFlight`, its lease kept, until written.
+   */
+  let working = 0
   let loopDone: Promise<void> = Promise.resolve()
   let stopDone: Promise<void> | undefined
   let heartbeat: NodeJS.Timeout | undefined
@@ -170,6 +195,7 @@ export function createRunner(options: RunnerOptions): Runner {
   function startJob(job: Job): void {
     const entry: InFlight = { job, controller: new AbortController(), phase: 'running', released: false, done: Promise.resolve() }
     inFlight.set(job.id, entry)
+    working += 1
     entry.done = execute(entry).catch((error: unknown) => {
       // execute() handles every failure itself; this only guards the invariant against a bug there.
       logger.error({ err: error, jobId: job.id }, 'runner:job:crashed')
@@ -178,11 +204,17 @@ export function createRunner(options: RunnerOptions): Runner {
 
   async function execute(entry: InFlight): Promise<void> {
     const { job } = entry
-    const decision = await decide(entry)
+    let decision: Decision
+    try {
+      decision = await decide(entry)
+    } finally {
+      working -= 1
+      signal() // a slot is free
+    }
     if (entry.released) return // stop() released it and owns its settlement
     const result = await settle(toSettlement(job.id, decision))
     if (inFlight.get(job.id) === entry) inFlight.delete(job.id)
-    signal() // a slot is free, and the job's lane may have a next job
+    signal() // the job's lane may have a next job
     if (result === 'lost') {
       logger.warn({ jobId: job.id, task: job.task, workerId }, 'job:lease:lost')
       return
@@ -295,7 +327,7 @@ export function createRunner(options: RunnerOptions): Runner {
   async function loop(): Promise<void> {
     let failures = 0
     while (!stopping) {
-      const free = concurrency - inFlight.size
+      const free = concurrency - working - reserved
       if (free > 0) {
         let claimed: Job[]
         try {
@@ -374,6 +406,21 @@ export function createRunner(options: RunnerOptions): Runner {
       return stopDone
     },
     wake: signal,
+    reserve(count) {
+      if (!started || stopping) return undefined
+      const slots = Math.min(Math.floor(count), concurrency - working - reserved)
+      if (slots <= 0) return undefined
+      reserved += slots
+      return { workerId, lockedUntilMs: clock.now() + leaseMs, slots }
+    },
+    adopt(reservation, jobs) {
+      reserved -= reservation.slots
+      if (jobs.length > reservation.slots) logger.error({ slots: reservation.slots, jobs: jobs.length }, 'runner:adopt:over-reservation')
+      // MUST: a job handed over still ends in a settlement; a stopping runner releases it at once.
+      if (stopping) void releaseJobs([...jobs])
+      else for (const job of jobs) startJob(job)
+      if (jobs.length < reservation.slots) signal()
+    },
   }
 }
 

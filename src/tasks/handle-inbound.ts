@@ -10,6 +10,7 @@ import { isGatewayError } from '../core/errors.js'
 import { splitText } from '../core/text-split.js'
 import { providerKind, isProviderType } from '../providers/index.js'
 import type { Task } from '../queue/job.js'
+import type { MessageContext } from '../store/flow/flow-store.js'
 import type { BotRequest } from '../bots/index.js'
 import type { TaskDeps } from './task-deps.js'
 import { OUTBOUND_JOB } from './lanes.js'
@@ -27,7 +28,8 @@ export function createHandleInboundTask(deps: TaskDeps): Task {
 
     async run(payload, context) {
       const { messageId } = payload as InboundPayload
-      const found = await store.flow.messageContext(messageId)
+      // A job handed over at its creation carries its message; one claimed later reads it.
+      const found = (context.job.prefetched as MessageContext | undefined) ?? (await store.flow.messageContext(messageId))
       // Gone (channel deleted) or already handled by an earlier attempt: nothing to do.
       if (!found || found.message.status !== 'received') return
       const { message, participant } = found
@@ -62,17 +64,23 @@ export function createHandleInboundTask(deps: TaskDeps): Task {
         ? providerKind(channel.providerType).capabilities.maxTextLength
         : 4096
       const parts = texts.flatMap((text) => splitText(text, maxLength)).filter((part) => part.length > 0)
-      // The status guard makes this commit happen once even if two attempts raced to here.
-      const replyIds = await store.flow.completeInbound({
-        messageId: message.id,
-        teamId: message.teamId,
-        channelId: channel.id,
-        conversationId: message.conversationId,
-        replies: parts,
-        outboundJob: OUTBOUND_JOB,
-        nowMs: clock.now(),
+      // The status guard makes this commit happen once even if two attempts raced to here. The replies
+      // share a lane, so only the first one's job can be handed over.
+      const completed = await deps.handOver(parts.length > 0 ? 1 : 0, async (handOver) => {
+        const stored = await store.flow.completeInbound({
+          messageId: message.id,
+          teamId: message.teamId,
+          channelId: channel.id,
+          conversationId: message.conversationId,
+          participant,
+          replies: parts,
+          outboundJob: OUTBOUND_JOB,
+          nowMs: clock.now(),
+          ...(handOver ? { handOver } : {}),
+        })
+        return stored ?? { replyIds: null, handedOver: [] }
       })
-      if (replyIds === null) return
+      if (completed.replyIds === null) return
       metrics.messages.inc({ direction: 'in', status: 'processed' })
       if (parts.length > 0) {
         metrics.messages.inc({ direction: 'out', status: 'queued' }, parts.length)

@@ -16,6 +16,7 @@
 import { ProviderError } from '../providers/provider.js'
 import { isProviderType, providerKind } from '../providers/index.js'
 import { RetryLaterError, type Task } from '../queue/job.js'
+import type { MessageContext } from '../store/flow/flow-store.js'
 import type { TaskDeps } from './task-deps.js'
 import type { ProviderCache } from './provider-cache.js'
 
@@ -39,7 +40,8 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache)
 
     async run(payload, context) {
       const { messageId } = payload as OutboundPayload
-      const found = await store.flow.messageContext(messageId)
+      // A job handed over at its creation carries its message; one claimed later reads it.
+      const found = (context.job.prefetched as MessageContext | undefined) ?? (await store.flow.messageContext(messageId))
       // Gone, or already moved on (a status webhook recorded it, or it failed): nothing to send.
       if (!found || found.message.status !== 'queued') return
       const { message, participant } = found

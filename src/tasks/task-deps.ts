@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { Store } from '../store/db.js'
 import type { Bot } from '../bots/index.js'
+import type { HandOverFn } from '../queue/index.js'
 import type { Provider, ProviderDeps } from '../providers/provider.js'
 import type { RoutingSource, ProviderWithConfig } from '../routing/routing-cache.js'
 import type { Pacer } from './pacer.js'
@@ -19,6 +20,8 @@ export interface TaskDeps {
   providerDeps: ProviderDeps
   /** Called after new jobs were committed, so the worker claims them at once. */
   onJobsEnqueued(): void
+  /** Hands the reply's job straight to this process's runner where the store can (queue/hand-over.ts). */
+  handOver: HandOverFn
   pacer: Pacer
   /**
    * How long a send left in doubt by a crash waits for a status webhook carrying its id before it is

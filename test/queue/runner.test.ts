@@ -13,7 +13,7 @@ import {
   type Runner,
   type TaskContext,
 } from '../../src/queue/index.js'
-import { claimJobs, findJob } from '../../src/store/repos/jobs.js'
+import { claimJobs, findJob, insertJobs } from '../../src/store/repos/jobs.js'
 import type { Store } from '../../src/store/db.js'
 import { DIALECTS, createTestStore, skipReason } from '../helpers/dialects.js'
 import { sleep, startRunner, task, waitFor } from './queue-harness.js'
@@ -419,6 +419,67 @@ for (const dialect of DIALECTS) {
       } finally {
         await second.close()
       }
+    })
+
+    /** Jobs created already running for `runner` under `reservation`, as a hand-over makes them. */
+    const createHandedOver = async (runner: Runner, lockedUntilMs: number, names: string[]): Promise<Job[]> => {
+      const nowMs = systemClock.now()
+      const lanes = names.map((n) => `H-${n}`)
+      // In one transaction, as the store creates them: no claim ever sees them pending.
+      const rows = await store.db.transaction().execute(async (trx) => {
+        await insertJobs(trx, names.map((n, i) => ({ task: 'record', payload: { n }, lane: lanes[i] })), nowMs)
+        await trx
+          .updateTable('jobs')
+          .set({ state: 'running', attempts: 1, locked_by: runner.workerId, locked_until: new Date(lockedUntilMs).toISOString() })
+          .where('lane', 'in', lanes)
+          .execute()
+        return trx.selectFrom('jobs').selectAll().where('lane', 'in', lanes).orderBy('id').execute()
+      })
+      return rows.map((r) => ({ id: r.id, task: r.task, payload: JSON.parse(r.payload) as unknown, lane: r.lane, attempts: 1, maxAttempts: Number(r.max_attempts), prefetched: { note: `for ${(JSON.parse(r.payload) as { n: string }).n}` } }))
+    }
+
+    it('runs jobs handed over at their creation in reserved slots, which claims leave alone meanwhile', { skip }, async () => {
+      const ran: string[] = []
+      const seen: unknown[] = []
+      const runner = run(
+        {
+          record: task(async (payload, context) => {
+            ran.push((payload as { n: string }).n)
+            seen.push(context.job.prefetched)
+          }),
+        },
+        { concurrency: 3 },
+      )
+      // Past the claim the runner makes as it starts (a claim already in flight counts slots as it found them).
+      await sleep(100)
+      const reservation = runner.reserve(5)
+      assert.equal(reservation?.slots, 3, 'every free slot, and no more')
+      assert.equal(runner.reserve(1), undefined, 'nothing left to reserve')
+      await queue.enqueue([{ task: 'record', payload: { n: 'claimed' } }])
+      runner.wake()
+      await sleep(150)
+      assert.deepEqual(ran, [], 'a claim does not take reserved slots')
+      const handed = await createHandedOver(runner, reservation!.lockedUntilMs, ['a', 'b'])
+      runner.adopt(reservation!, handed)
+      await waitFor(() => ran.length === 3, 3_000, 'the handed-over jobs, then the claimed one')
+      assert.deepEqual(ran.slice(0, 2).sort(), ['a', 'b'])
+      assert.equal(ran[2], 'claimed')
+      assert.deepEqual(seen.slice(0, 2).map(String).length, 2)
+      assert.ok(seen.some((p) => (p as { note?: string } | undefined)?.note === 'for a'), 'the task sees what was handed over with the job')
+      assert.equal(seen[2], undefined, 'a claimed job carries nothing prefetched')
+      await waitFor(drained, 3_000, 'settled')
+    })
+
+    it('releases jobs handed to a runner that is stopping, attempt not spent', { skip }, async () => {
+      const runner = run({ record: task(async () => {}) }, { concurrency: 2 })
+      const reservation = runner.reserve(1)!
+      const handed = await createHandedOver(runner, reservation.lockedUntilMs, ['late'])
+      const stopping = runner.stop({ timeoutMs: 200 })
+      runner.adopt(reservation, handed)
+      await stopping
+      await waitFor(async () => (await findJob(store.db, handed[0]!.id))?.state === 'pending', 3_000, 'the release')
+      const row = await findJob(store.db, handed[0]!.id)
+      assert.deepEqual([row?.state, row?.attempts, row?.lockedBy], ['pending', 0, null])
     })
 
     it('survives database errors in the loop: logs, emits runner:error, backs off, loses nothing', { skip }, async () => {

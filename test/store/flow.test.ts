@@ -234,11 +234,12 @@ for (const dialect of DIALECTS) {
         teamId: 'team_1',
         channelId: 'ch_a',
         conversationId: message!.conversation_id,
+        participant: context!.participant,
         replies: ['first part', 'second part'],
         outboundJob: OUTBOUND,
         nowMs: T0 + 10,
       }
-      const ids = await store.flow.completeInbound(completion)
+      const ids = (await store.flow.completeInbound(completion))?.replyIds
       assert.equal(ids?.length, 2)
       assert.equal(await store.flow.completeInbound(completion), null, 'a second completion finds it processed')
       const outbound = await store.db.selectFrom('messages').selectAll().where('direction', '=', 'out').orderBy('id').execute()
@@ -262,10 +263,11 @@ for (const dialect of DIALECTS) {
         teamId: 'team_1',
         channelId: 'ch_a',
         conversationId: message!.conversation_id,
+        participant: { id: 'pt', phone: '+27820000001', bsuid: null, name: null },
         replies: ['hi'],
         outboundJob: OUTBOUND,
         nowMs: T0,
-      }))!
+      }))!.replyIds
       assert.equal(await store.flow.markSendStarted(replyId!, null, T0 + 1), true)
       assert.equal(await store.flow.markSendStarted(replyId!, null, T0 + 2), false, 'someone else marked it')
       const mark = (await store.flow.messageContext(replyId!))!.message.sendStartedAt
@@ -298,10 +300,11 @@ for (const dialect of DIALECTS) {
         teamId: 'team_1',
         channelId: 'ch_a',
         conversationId: message!.conversation_id,
+        participant: { id: 'pt', phone: '+27820000001', bsuid: null, name: null },
         replies: ['hi'],
         outboundJob: OUTBOUND,
         nowMs: T0,
-      }))!
+      }))!.replyIds
       await store.flow.markSendStarted(replyId!, null, T0)
       const update: StatusUpdate = { providerMessageId: 'wamid.d1', status: 'sent', atMs: T0, gatewayMessageId: replyId!, error: null }
       const result = await store.flow.ingest(unit([[CHANNELS[0]!, [], [update]]]))
@@ -312,6 +315,54 @@ for (const dialect of DIALECTS) {
       await store.flow.ingest(unit([[CHANNELS[0]!, [], [{ ...update, status: 'failed', error: { code: '131047', message: 'Re-engagement message' } }]]]))
       const failed = (await store.flow.messageContext(replyId!))!.message
       assert.deepEqual([failed.status, failed.error], ['failed', { code: '131047', message: 'Re-engagement message' }])
+    })
+
+    it('creates jobs already claimed where it may: the first of each free lane, up to the limit, with their message', { skip }, async () => {
+      const handOver = { workerId: 'w-local', lockedUntilIso: new Date(T0 + 30_000).toISOString(), limit: 2 }
+      const ana = { phone: '+27820000001', name: 'Ana' }
+      const result = await store.flow.ingest({
+        ...unit([[CHANNELS[0]!, [inbound('h1', ana), inbound('h2', ana), inbound('h3', { phone: '+27820000002' }), inbound('h4', { phone: '+27820000003' })]]]),
+        handOver,
+      })
+      const jobs = await store.db.selectFrom('jobs').selectAll().orderBy('id').execute()
+      if (!store.flow.handsOverJobs) {
+        // Several instances share PostgreSQL: every job is created pending, and claimed.
+        assert.equal(result.handedOver.length, 0)
+        assert.deepEqual(jobs.map((j) => j.state), ['pending', 'pending', 'pending', 'pending'])
+        return
+      }
+      // h1 and h3 (h2 waits behind h1 in Ana's lane; h4 is past the limit of two).
+      assert.deepEqual(
+        result.handedOver.map((h) => h.context.message.providerMessageId),
+        ['h1', 'h3'],
+      )
+      assert.deepEqual(
+        jobs.map((j) => [j.state, j.locked_by, Number(j.attempts)]),
+        [['running', 'w-local', 1], ['pending', null, 0], ['running', 'w-local', 1], ['pending', null, 0]],
+      )
+      const [first] = result.handedOver
+      const stored = await store.flow.messageContext(first!.context.message.id)
+      assert.deepEqual(first!.context, stored, 'the context handed over is what a task would read')
+      assert.equal(first!.job.id, jobs[0]!.id)
+
+      // A reply's job is handed over only when its lane is free.
+      const completion = {
+        messageId: first!.context.message.id,
+        teamId: 'team_1',
+        channelId: 'ch_a',
+        conversationId: first!.context.message.conversationId,
+        participant: first!.context.participant,
+        replies: ['one', 'two'],
+        outboundJob: OUTBOUND,
+        nowMs: T0 + 5,
+        handOver: { ...handOver, limit: 1 },
+      }
+      const completed = await store.flow.completeInbound(completion)
+      assert.deepEqual(completed?.handedOver.map((h) => h.context.message.text), ['one'])
+      const reply = completed!.handedOver[0]!
+      assert.deepEqual(reply.context, await store.flow.messageContext(reply.context.message.id))
+      const replyJobs = await store.db.selectFrom('jobs').selectAll().where('task', '=', 'outbound.send').orderBy('id').execute()
+      assert.deepEqual(replyJobs.map((j) => j.state), ['running', 'pending'])
     })
   })
 }

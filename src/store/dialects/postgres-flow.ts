@@ -68,12 +68,14 @@ export function createPostgresFlow(pool: pg.Pool): FlowStore {
   )
 
   return {
-    ingest: (unit) => ingests.add(unit),
+    // Another instance could claim a lane between a hand-over's lane check and its insert.
+    handsOverJobs: false,
+    ingest: (unit) => ingests.add({ ...unit, handOver: undefined }),
     claimJobs: (input) => transaction((executor) => claimPostgresJobs(executor, input)),
     settleJobs: (workerId, settlements, nowMs) => transaction((executor) => ops.settleJobs(executor, sql, workerId, settlements, nowMs)),
     extendJobLeases: (workerId, ids, lockedUntilMs) => ops.extendJobLeases(direct, sql, workerId, ids, lockedUntilMs),
     messageContext: (messageId) => ops.messageContext(direct, sql, messageId),
-    completeInbound: (completion) => transaction((executor) => ops.completeInbound(executor, sql, completion)),
+    completeInbound: (completion) => transaction((executor) => ops.completeInbound(executor, sql, { ...completion, handOver: undefined })),
     failInbound: (messageId, error, nowMs) => ops.failInbound(direct, sql, messageId, error, nowMs),
     markSendStarted: (messageId, expected, nowMs) => ops.markSendStarted(direct, sql, messageId, expected, nowMs),
     markSent: (messageId, providerMessageId, nowMs) => ops.markSent(direct, sql, messageId, providerMessageId, nowMs),

@@ -149,6 +149,9 @@ export function createSqliteFlow(file: string): FlowStore {
   ensureThread().unref()
 
   return {
+    // One process owns the file, and SQLite writes one transaction at a time: nothing can start a job of
+    // a lane between a hand-over's lane check and its insert.
+    handsOverJobs: true,
     ingest: (unit) => call('ingest', unit),
     claimJobs: (input) => call('claimJobs', input),
     settleJobs: (workerId, settlements, nowMs) => call('settleJobs', workerId, settlements, nowMs),

@@ -7,11 +7,15 @@ import { isoAt } from '../../core/clock.js'
 import { newId } from '../../core/ids.js'
 import type { InboundMessage, Sender, StatusUpdate } from '../../core/message.js'
 import { DEFAULT_MAX_ATTEMPTS } from '../repos/jobs.js'
-import { storableText, toStoredMessage } from '../repos/messages.js'
+import { storableText, toStoredMessage, type StoredMessage } from '../repos/messages.js'
 import type { MessagesTable } from '../schema.js'
 import type { FlowSql } from './flow-sql.js'
 import {
   CONVERSATION_ID_PLACEHOLDER,
+  type ClaimedJobRow,
+  type HandOver,
+  type HandedOverJob,
+  type InboundCompleted,
   type InboundCompletion,
   type IngestResult,
   type IngestUnit,
@@ -37,22 +41,88 @@ function participantKeyOf(sender: Sender): string {
 }
 
 function emptyResult(): IngestResult {
-  return { stored: 0, duplicates: 0, forBot: 0, statuses: { applied: 0, stale: 0, unknown: 0 }, appliedStatuses: [], jobs: 0 }
+  return { stored: 0, duplicates: 0, forBot: 0, statuses: { applied: 0, stale: 0, unknown: 0 }, appliedStatuses: [], jobs: 0, handedOver: [] }
 }
 
-/** A job row for `insertJobs`, serving one message. */
-function jobRow(template: JobTemplate, messageId: string, conversationId: string, nowMs: number): unknown[] {
-  const now = isoAt(nowMs)
-  return [
-    newId('job', nowMs),
-    template.task,
-    JSON.stringify({ messageId }),
-    template.lane.replace(CONVERSATION_ID_PLACEHOLDER, conversationId),
-    null,
-    now,
-    template.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-    now,
-  ]
+/** A job to create for one message; `handOver` set when it starts claimed (see `HandOver`). */
+interface PlannedJob {
+  id: string
+  task: string
+  messageId: string
+  lane: string
+  maxAttempts: number
+  nowMs: number
+  handOver?: HandOver
+}
+
+function planJob(template: JobTemplate, messageId: string, conversationId: string, nowMs: number): PlannedJob {
+  return {
+    id: newId('job', nowMs),
+    task: template.task,
+    messageId,
+    lane: template.lane.replace(CONVERSATION_ID_PLACEHOLDER, conversationId),
+    maxAttempts: template.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    nowMs,
+  }
+}
+
+/**
+ * Picks the jobs to hand over: in order, each the first job of a lane with no live job, up to the
+ * limit of the hand-over it belongs to (`handOverOf`). Lanes are checked once for the whole set.
+ */
+async function pickHandOvers(
+  executor: SqlExecutor,
+  sql: FlowSql,
+  jobs: readonly PlannedJob[],
+  handOverOf: (job: PlannedJob) => HandOver | undefined,
+): Promise<void> {
+  const candidates = jobs.filter((job) => handOverOf(job) !== undefined)
+  if (candidates.length === 0) return
+  const lanes = [...new Set(candidates.map((job) => job.lane))]
+  const taken = new Set<string>()
+  for (const part of chunks(lanes.map((lane) => [lane]))) {
+    for (const row of await executor.all<{ lane: string }>(sql.busyLanes, [JSON.stringify(part)])) taken.add(row.lane)
+  }
+  const left = new Map<HandOver, number>()
+  for (const job of jobs) {
+    const handOver = handOverOf(job)
+    const free = handOver === undefined ? 0 : (left.get(handOver) ?? handOver.limit)
+    // Whatever happens to this job, a later job of its lane waits behind it.
+    if (taken.has(job.lane)) continue
+    taken.add(job.lane)
+    if (handOver === undefined || free <= 0) continue
+    left.set(handOver, free - 1)
+    job.handOver = handOver
+  }
+}
+
+async function insertPlannedJobs(executor: SqlExecutor, sql: FlowSql, jobs: readonly PlannedJob[]): Promise<void> {
+  for (const part of chunks(jobs)) {
+    const rows = part.map((job) => {
+      const now = isoAt(job.nowMs)
+      const claimed = job.handOver
+      return [
+        job.id,
+        job.task,
+        JSON.stringify({ messageId: job.messageId }),
+        job.lane,
+        null,
+        now,
+        job.maxAttempts,
+        now,
+        claimed ? 'running' : 'pending',
+        // A claim counts an attempt (so a job that kills its worker runs out of attempts); so does this.
+        claimed ? 1 : 0,
+        claimed?.workerId ?? null,
+        claimed?.lockedUntilIso ?? null,
+      ]
+    })
+    await executor.run(sql.insertJobs, [JSON.stringify(rows)])
+  }
+}
+
+function claimedRow(job: PlannedJob): ClaimedJobRow {
+  return { id: job.id, task: job.task, payload: JSON.stringify({ messageId: job.messageId }), lane: job.lane, attempts: 1, max_attempts: job.maxAttempts }
 }
 
 /** What the group knows of one conversation: the last fact of each kind, and the newest inbound time. */
@@ -64,6 +134,8 @@ interface ConversationFacts {
   lastInboundAt: string | null
   nowIso: string
   id?: string
+  /** The participant as stored, once known. */
+  participant?: MessageContext['participant']
   /** Set when another entry of the group turned out to be the same participant (see `mergeByPhone`). */
   mergedInto?: ConversationFacts
 }
@@ -189,8 +261,8 @@ export async function ingestUnits(executor: SqlExecutor, sql: FlowSql, units: re
   }
 
   // Jobs in arrival order: their ids are each lane's FIFO order.
-  const jobs: unknown[][] = []
-  for (const { id, item } of [...messageRows].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+  const jobs: Array<{ job: PlannedJob; unit: number; row: unknown[]; item: PendingMessage }> = []
+  for (const { id, item, row } of [...messageRows].sort((a, b) => (a.id < b.id ? -1 : 1))) {
     const result = results[item.unit]!
     if (!inserted.has(id)) {
       result.duplicates += 1
@@ -200,9 +272,33 @@ export async function ingestUnits(executor: SqlExecutor, sql: FlowSql, units: re
     if (!item.message.forBot) continue
     result.forBot += 1
     result.jobs += 1
-    jobs.push(jobRow(units[item.unit]!.inboundJob, id, resolved(item.facts).id!, item.nowMs))
+    jobs.push({ job: planJob(units[item.unit]!.inboundJob, id, resolved(item.facts).id!, item.nowMs), unit: item.unit, row, item })
   }
-  for (const part of chunks(jobs)) await executor.run(sql.insertJobs, [JSON.stringify(part)])
+  const unitOf = new Map(jobs.map(({ job, unit }) => [job, unit]))
+  await pickHandOvers(executor, sql, jobs.map(({ job }) => job), (job) => units[unitOf.get(job)!]!.handOver)
+  await insertPlannedJobs(executor, sql, jobs.map(({ job }) => job))
+  for (const { job, unit, row, item } of jobs) {
+    if (!job.handOver) continue
+    const [id, teamId, channelId, conversationId, type, text, , status, providerMessageId, nowIso] = row as string[]
+    const message: StoredMessage = {
+      id: id!,
+      teamId: teamId!,
+      channelId: channelId!,
+      conversationId: conversationId!,
+      direction: 'in',
+      type: type!,
+      text: text ?? null,
+      payload: item.message.payload,
+      status: status!,
+      providerMessageId: providerMessageId!,
+      error: null,
+      replyToId: null,
+      sendStartedAt: null,
+      createdAt: nowIso!,
+      updatedAt: nowIso!,
+    }
+    results[unit]!.handedOver.push({ job: claimedRow(job), context: { message, participant: resolved(item.facts).participant! } })
+  }
 
   // Statuses one by one, in the order they came: each may depend on the one before (sent, then read).
   for (const [index, unit] of units.entries()) {
@@ -292,12 +388,21 @@ async function resolveConversations(executor: SqlExecutor, sql: FlowSql, all: Co
       c.lastInboundAt,
       c.nowIso,
     ])
-    const stored = await executor.all<{ id: string; channel_id: string; participant_key: string }>(sql.upsertConversations, [
-      JSON.stringify(rows),
-    ])
+    type Row = {
+      id: string
+      channel_id: string
+      participant_key: string
+      participant_id: string
+      participant_phone: string | null
+      participant_bsuid: string | null
+      participant_name: string | null
+    }
+    const stored = await executor.all<Row>(sql.upsertConversations, [JSON.stringify(rows)])
     for (const row of stored) {
       const facts = byKey.get(`${row.channel_id}\u0000${row.participant_key}`)
-      if (facts) facts.id = row.id
+      if (!facts) continue
+      facts.id = row.id
+      facts.participant = { id: row.participant_id, phone: row.participant_phone, bsuid: row.participant_bsuid, name: row.participant_name }
     }
   }
   const missing = all.find((c) => c.id === undefined)
@@ -346,16 +451,40 @@ export async function messageContext(executor: SqlExecutor, sql: FlowSql, messag
 }
 
 /** `received → processed` with the replies and their jobs; null when it was handled already. */
-export async function completeInbound(executor: SqlExecutor, sql: FlowSql, input: InboundCompletion): Promise<string[] | null> {
+export async function completeInbound(executor: SqlExecutor, sql: FlowSql, input: InboundCompletion): Promise<InboundCompleted | null> {
   const nowIso = isoAt(input.nowMs)
   if ((await executor.run(sql.markProcessed, [input.messageId, nowIso])) === 0) return null
-  if (input.replies.length === 0) return []
-  const ids = input.replies.map(() => newId('msg', input.nowMs))
-  const rows = input.replies.map((text, index) => [ids[index], input.teamId, input.channelId, input.conversationId, storableText(text), input.messageId, nowIso])
+  if (input.replies.length === 0) return { replyIds: [], handedOver: [] }
+  const texts = input.replies.map((text) => storableText(text)!)
+  const ids = texts.map(() => newId('msg', input.nowMs))
+  const rows = texts.map((text, index) => [ids[index], input.teamId, input.channelId, input.conversationId, text, input.messageId, nowIso])
   await executor.run(sql.insertOutbound, [JSON.stringify(rows)])
-  const jobs = ids.map((id) => jobRow(input.outboundJob, id, input.conversationId, input.nowMs))
-  await executor.run(sql.insertJobs, [JSON.stringify(jobs)])
-  return ids
+  const jobs = ids.map((id) => planJob(input.outboundJob, id, input.conversationId, input.nowMs))
+  await pickHandOvers(executor, sql, jobs, () => input.handOver)
+  await insertPlannedJobs(executor, sql, jobs)
+  const handedOver: HandedOverJob[] = []
+  jobs.forEach((job, index) => {
+    if (!job.handOver) return
+    const message: StoredMessage = {
+      id: ids[index]!,
+      teamId: input.teamId,
+      channelId: input.channelId,
+      conversationId: input.conversationId,
+      direction: 'out',
+      type: 'text',
+      text: texts[index]!,
+      payload: {},
+      status: 'queued',
+      providerMessageId: null,
+      error: null,
+      replyToId: input.messageId,
+      sendStartedAt: null,
+      createdAt: nowIso,
+      updatedAt: nowIso,
+    }
+    handedOver.push({ job: claimedRow(job), context: { message, participant: input.participant } })
+  })
+  return { replyIds: ids, handedOver }
 }
 
 export async function failInbound(

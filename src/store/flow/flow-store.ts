@@ -26,6 +26,23 @@ export interface JobTemplate {
 /** The placeholder a `JobTemplate.lane` uses for the conversation id. */
 export const CONVERSATION_ID_PLACEHOLDER = '{conversationId}'
 
+/**
+ * Jobs to create already claimed by this process's runner (only where `FlowStore.handsOverJobs`): up to
+ * `limit` of them, each the only live job of its lane, start `running` for `workerId` with this lease, so
+ * no claim has to find them. The others are created pending, as usual.
+ */
+export interface HandOver {
+  workerId: string
+  lockedUntilIso: string
+  limit: number
+}
+
+/** A job created already claimed, with what its task would otherwise read first. */
+export interface HandedOverJob {
+  job: ClaimedJobRow
+  context: MessageContext
+}
+
 /** What one webhook carried, routed to our channels, to be stored in one go. */
 export interface IngestUnit {
   /** When the webhook arrived (ms): the rows' timestamps. */
@@ -33,6 +50,7 @@ export interface IngestUnit {
   routes: Array<{ channel: { id: string; teamId: string }; events: RoutedEvents }>
   /** The job each new message for the bot gets. */
   inboundJob: JobTemplate
+  handOver?: HandOver
 }
 
 /** The outcome of applying one status update. */
@@ -48,6 +66,8 @@ export interface IngestResult {
   /** Statuses applied, by the status they set (for metrics). */
   appliedStatuses: string[]
   jobs: number
+  /** The jobs created already claimed (see `HandOver`). */
+  handedOver: HandedOverJob[]
 }
 
 /** A message with the participant of its conversation: what a task reads before it works. */
@@ -95,14 +115,28 @@ export interface InboundCompletion {
   teamId: string
   channelId: string
   conversationId: string
+  /** Who the replies go to (the context of a reply job handed over). */
+  participant: MessageContext['participant']
   /** Texts already split to the provider's limit, in order. */
   replies: string[]
   outboundJob: JobTemplate
   nowMs: number
+  handOver?: HandOver
+}
+
+/** What `completeInbound` stored: the replies, in order, and their jobs handed over (see `HandOver`). */
+export interface InboundCompleted {
+  replyIds: string[]
+  handedOver: HandedOverJob[]
 }
 
 /** The hot-path operations. Every method commits before it resolves. */
 export interface FlowStore {
+  /**
+   * Whether jobs can be created already claimed (`HandOver`): where one process owns the database
+   * (SQLite), so no other can claim a lane between the check and the insert. PostgreSQL instances claim.
+   */
+  readonly handsOverJobs: boolean
   /**
    * Stores every message (deduplicated on channel + provider id) and status of one webhook, with the
    * jobs of its new messages. Units arriving together share one transaction.
@@ -122,9 +156,9 @@ export interface FlowStore {
   messageContext(messageId: string): Promise<MessageContext | undefined>
   /**
    * `received → processed`, storing the replies (`queued`) and their jobs in the same transaction.
-   * Returns the reply ids, or null when the message was no longer `received` (handled already).
+   * Returns what it stored, or null when the message was no longer `received` (handled already).
    */
-  completeInbound(completion: InboundCompletion): Promise<string[] | null>
+  completeInbound(completion: InboundCompletion): Promise<InboundCompleted | null>
   /** `received → failed` with the reason; false when it was no longer `received`. */
   failInbound(messageId: string, error: { code: string; message: string }, nowMs: number): Promise<boolean>
   /**

@@ -201,7 +201,8 @@ export async function findJob(db: Kysely<Database>, id: string): Promise<JobReco
   return row && toJobRecord(row)
 }
 
-function toClaimedJob(row: ClaimedJobRow | JobRow): ClaimedJob {
+/** A claimed job's row as the queue's job. */
+export function toClaimedJob(row: ClaimedJobRow | JobRow): ClaimedJob {
   return {
     id: row.id,
     task: row.task,
