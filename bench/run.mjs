@@ -32,6 +32,7 @@ import { benchNumbers } from './lib/numbers.mjs'
 import { freePort, hasTaskset, killAll, rssBytes, start, waitForHttp, waitForPort } from './lib/procs.mjs'
 import { configureGateway } from './lib/setup.mjs'
 import { requireWrk, startWrk } from './lib/wrk.mjs'
+import { startNodeOptions } from './lib/start-command.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const WEBHOOK_PATH = '/channels/whatsapp/meta/incoming_message'
@@ -186,7 +187,8 @@ async function startFakeGraph() {
 
 /**
  * A gateway on a fresh database, configured through the admin API. `entry` 'main' runs `dist/main.js`
- * exactly as `npm start` does; 'ingest' runs bench/gateway.mjs, the same composition without the worker.
+ * exactly as `npm start` does (with its node options); 'ingest' runs bench/gateway.mjs, the same
+ * composition without the worker.
  */
 async function startGateway(dialect, entry, graph) {
   const port = await freePort()
@@ -211,7 +213,11 @@ async function startGateway(dialect, entry, graph) {
     ...(database ? { DATABASE_URL: database.url } : { DATABASE_URL: '' }),
   }
   const script = entry === 'main' ? join(ROOT, 'dist', 'main.js') : join(ROOT, 'bench', 'gateway.mjs')
-  const nodeArgs = opt.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${dialect}-${entry}-${Date.now()}.cpuprofile`] : []
+  // Both entries get the node options `npm start` uses (its heap cap shapes the RSS measured).
+  const nodeArgs = [
+    ...startNodeOptions(join(ROOT, 'package.json')),
+    ...(opt.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${dialect}-${entry}-${Date.now()}.cpuprofile`] : []),
+  ]
   const proc = start(`gateway-${dialect}-${entry}`, 'node', [...nodeArgs, script], { cpu: SERVER_CPU, env, logFile: logFile(`gateway-${dialect}-${entry}`) })
   const baseUrl = `http://127.0.0.1:${port}`
   await waitForHttp(proc, `${baseUrl}/readyz`, 60_000)

@@ -139,7 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       }),
       'info',
     ),
-    workerConcurrency: read(env, 'SWITCHBOARD_WORKER_CONCURRENCY', integer(1, 1000), '32'),
+    workerConcurrency: read(env, 'SWITCHBOARD_WORKER_CONCURRENCY', integer(1, 1000), '256'),
     databasePoolSize: read(env, 'SWITCHBOARD_DB_POOL_SIZE', integer(1, 200), '10'),
     timings: readTimings(env),
   }
