@@ -40,7 +40,12 @@ function executorOf(client: pg.PoolClient | pg.Pool): SqlExecutor {
   }
 }
 
-export function createPostgresFlow(pool: pg.Pool): FlowStore {
+/**
+ * `pool` serves every operation but lease renewals, which get `leasePool` (one connection): a renewal
+ * waiting in the queue of a busy pool can come after the lease ran out, and another instance takes the
+ * job over while it still runs here.
+ */
+export function createPostgresFlow(pool: pg.Pool, leasePool: pg.Pool): FlowStore {
   /** One statement, autocommitted on any free connection. */
   const direct = executorOf(pool)
 
@@ -73,9 +78,10 @@ export function createPostgresFlow(pool: pg.Pool): FlowStore {
     ingest: (unit) => ingests.add({ ...unit, handOver: undefined }),
     claimJobs: (input) => transaction((executor) => claimPostgresJobs(executor, input)),
     settleJobs: (workerId, settlements, nowMs) => transaction((executor) => ops.settleJobs(executor, sql, workerId, settlements, nowMs)),
-    extendJobLeases: (workerId, ids, lockedUntilMs) => ops.extendJobLeases(direct, sql, workerId, ids, lockedUntilMs),
+    extendJobLeases: (workerId, ids, lockedUntilMs) => ops.extendJobLeases(executorOf(leasePool), sql, workerId, ids, lockedUntilMs),
     messageContext: (messageId) => ops.messageContext(direct, sql, messageId),
     completeInbound: (completion) => transaction((executor) => ops.completeInbound(executor, sql, { ...completion, handOver: undefined })),
+    queueOutbound: (start) => transaction((executor) => ops.queueOutbound(executor, sql, start)),
     failInbound: (messageId, error, nowMs) => ops.failInbound(direct, sql, messageId, error, nowMs),
     markSendStarted: (messageId, expected, nowMs) => ops.markSendStarted(direct, sql, messageId, expected, nowMs),
     markSent: (messageId, providerMessageId, nowMs) => ops.markSent(direct, sql, messageId, providerMessageId, nowMs),
@@ -84,7 +90,10 @@ export function createPostgresFlow(pool: pg.Pool): FlowStore {
     ping: async () => {
       await direct.run('select 1', [])
     },
-    // The pool belongs to the store, which ends it after this.
-    close: () => ingests.drained(),
+    // The pool belongs to the store (Kysely's), which ends it after this; the lease pool is ours.
+    close: async () => {
+      await ingests.drained()
+      await leasePool.end()
+    },
   }
 }

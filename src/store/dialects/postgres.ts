@@ -12,16 +12,22 @@ export function createPostgresSetup(connectionString: string, poolSize: number):
   // No gateway transaction waits on anything but the database, so one idle for seconds belongs to a
   // frozen process; ending it releases its locks, above all the job claim's advisory lock every
   // instance waits on.
-  const pool = new pg.Pool({ connectionString, max: poolSize, idle_in_transaction_session_timeout: 5_000 })
-  // An idle client losing its connection (database restart) must not crash the process.
-  pool.on('error', () => {})
-  // Nor a checked-out one: pg emits 'error' on the client itself and the pool listens only while it is
-  // idle. The query in flight fails on its own; the broken client is discarded at release.
-  pool.on('connect', (client) => client.on('error', () => {}))
+  const openPool = (max: number) => {
+    const pool = new pg.Pool({ connectionString, max, idle_in_transaction_session_timeout: 5_000 })
+    // An idle client losing its connection (database restart) must not crash the process.
+    pool.on('error', () => {})
+    // Nor a checked-out one: pg emits 'error' on the client itself and the pool listens only while it is
+    // idle. The query in flight fails on its own; the broken client is discarded at release.
+    pool.on('connect', (client) => client.on('error', () => {}))
+    return pool
+  }
+  const pool = openPool(poolSize)
   return {
     name: 'postgres',
     dialect: new PostgresDialect({ pool }),
-    flow: createPostgresFlow(pool),
+    // Leases are renewed on a connection of their own: behind a busy pool's queue a renewal came too late,
+    // and jobs still running here were taken over by other instances (test/crash/scale-out.test.ts).
+    flow: createPostgresFlow(pool, openPool(1)),
     isUnavailable: (error) => {
       const code = typeof error === 'object' && error !== null ? String((error as { code?: unknown }).code) : ''
       const message = error instanceof Error ? error.message : ''
