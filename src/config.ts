@@ -139,7 +139,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       }),
       'info',
     ),
-    workerConcurrency: read(env, 'SWITCHBOARD_WORKER_CONCURRENCY', integer(1, 1000), '256'),
+    // SQLite's operations are batched by one thread, so many jobs in flight make bigger, cheaper batches
+    // (the end-to-end rate peaked at 256, BENCHMARKS.md); on PostgreSQL each operation takes one of the
+    // pool's connections, and jobs far beyond the pool only queue for them.
+    workerConcurrency: read(env, 'SWITCHBOARD_WORKER_CONCURRENCY', integer(1, 1000), databaseUrl === undefined ? '256' : '32'),
     databasePoolSize: read(env, 'SWITCHBOARD_DB_POOL_SIZE', integer(1, 200), '10'),
     timings: readTimings(env),
   }
