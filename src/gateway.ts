@@ -26,7 +26,7 @@ import { RoutingCache } from './routing/routing-cache.js'
 import { createStoreRoutingSource } from './routing/store-routing-source.js'
 import { createSignatureFailureReporter } from './routing/health-reporter.js'
 import { createMetaWebhookModule, createTurnWebhookModule, createTwilioWebhookModule, type WebhookDeps } from './webhooks/index.js'
-import { createBotCache, createPacer, createTasks, INBOUND_JOB, INBOUND_TASK, inboundLane, OUTBOUND_TASK, outboundLane } from './tasks/index.js'
+import { createBotCache, createPacer, createTasks, INBOUND_JOB, INBOUND_TASK, inboundLane, OUTBOUND_JOB, OUTBOUND_TASK, outboundLane } from './tasks/index.js'
 
 /** Timings tests shorten; production uses the defaults. */
 export interface GatewayTuning {
@@ -229,14 +229,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     modules: [
       forgetRoutesOnChange(routing),
       createApiModule(apiDeps, [
-        createConversationRoutes({
-          outboundJob: ({ messageId, conversationId }) => ({
-            task: OUTBOUND_TASK,
-            payload: { messageId },
-            lane: outboundLane(conversationId),
-          }),
-          onJobsEnqueued: wakeWorker,
-        }),
+        createConversationRoutes({ outboundJob: OUTBOUND_JOB, onJobsEnqueued: wakeWorker }),
         createJobRoutes({
           queue,
           // The tasks' payloads name their message; the API learns that here, not from tasks/.

@@ -10,10 +10,9 @@ import { GW_ERR_API_RECIPIENT_INVALID } from '../core/errors.js'
 import { isBsuid, toE164 } from '../core/phone.js'
 import { splitText } from '../core/text-split.js'
 import { isProviderType, providerKind } from '../providers/index.js'
-import { findConversation, listConversations, upsertConversation, type Conversation } from '../store/repos/conversations.js'
-import { findMessage, insertOutbound, listMessages, type StoredMessage } from '../store/repos/messages.js'
-import { insertJobs } from '../store/repos/jobs.js'
-import type { EnqueueSpec } from '../queue/job.js'
+import { findConversation, listConversations, type Conversation } from '../store/repos/conversations.js'
+import { findMessage, listMessages, type StoredMessage } from '../store/repos/messages.js'
+import type { JobTemplate } from '../store/flow/flow-store.js'
 import { callerOf } from './auth.js'
 import { idParam, notFound, type ApiRoutes } from './api-context.js'
 import { parsePageQuery, probe, toPage } from './pagination.js'
@@ -78,8 +77,8 @@ function messageDto(message: StoredMessage): MessageDto {
 }
 
 export interface ConversationRoutesOptions {
-  /** The job that sends one queued outbound message. */
-  outboundJob(input: { messageId: string; conversationId: string }): EnqueueSpec
+  /** The job that sends one queued outbound message (the API names no task). */
+  outboundJob: JobTemplate
   /** Called after new jobs committed, so the worker claims them at once. */
   onJobsEnqueued(): void
 }
@@ -130,30 +129,13 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
       }
       const maxLength = isProviderType(channel.providerType) ? providerKind(channel.providerType).capabilities.maxTextLength : 4096
       const parts = splitText(body.text, maxLength)
-      const nowMs = clock.now()
-      const ids = await store.db.transaction().execute(async (trx) => {
-        const conversation = await upsertConversation(trx, {
-          teamId: caller.teamId,
-          channelId,
-          sender: { phone, bsuid, name: null },
-          nowMs,
-        })
-        const created: string[] = []
-        const jobs: EnqueueSpec[] = []
-        for (const text of parts) {
-          const id = await insertOutbound(trx, {
-            teamId: caller.teamId,
-            channelId,
-            conversationId: conversation.id,
-            text,
-            replyToId: null,
-            nowMs,
-          })
-          created.push(id)
-          jobs.push(options.outboundJob({ messageId: id, conversationId: conversation.id }))
-        }
-        await insertJobs(trx, jobs, nowMs)
-        return created
+      const ids = await store.flow.queueOutbound({
+        teamId: caller.teamId,
+        channelId,
+        to: { phone, bsuid },
+        texts: parts,
+        outboundJob: options.outboundJob,
+        nowMs: clock.now(),
       })
       options.onJobsEnqueued()
       context.deps.logger.info({ channelId, parts: ids.length }, 'api:message:queued')

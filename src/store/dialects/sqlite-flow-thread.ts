@@ -66,13 +66,14 @@ const executor: SqlExecutor = {
  * statement are atomic by themselves; the others run in a savepoint (`MULTI_STATEMENT`), which costs
  * two more statements, so only they pay for it.
  */
-const MULTI_STATEMENT = new Set(['settleJobs', 'extendJobLeases', 'completeInbound'])
+const MULTI_STATEMENT = new Set(['settleJobs', 'extendJobLeases', 'completeInbound', 'queueOutbound'])
 const OPERATIONS: Record<string, (...args: never[]) => Promise<unknown>> = {
   claimJobs: (input: Parameters<typeof claimSqliteJobs>[1]) => claimSqliteJobs(executor, input),
   settleJobs: (...args: [string, never[], number]) => ops.settleJobs(executor, sql, ...args),
   extendJobLeases: (...args: [string, string[], number]) => ops.extendJobLeases(executor, sql, ...args),
   messageContext: (messageId: string) => ops.messageContext(executor, sql, messageId),
   completeInbound: (completion: Parameters<typeof ops.completeInbound>[2]) => ops.completeInbound(executor, sql, completion),
+  queueOutbound: (start: Parameters<typeof ops.queueOutbound>[2]) => ops.queueOutbound(executor, sql, start),
   failInbound: (...args: [string, { code: string; message: string }, number]) => ops.failInbound(executor, sql, ...args),
   markSendStarted: (...args: [string, string | null, number]) => ops.markSendStarted(executor, sql, ...args),
   markSent: (...args: [string, string, number]) => ops.markSent(executor, sql, ...args),

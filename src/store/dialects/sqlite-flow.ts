@@ -158,6 +158,7 @@ export function createSqliteFlow(file: string): FlowStore {
     extendJobLeases: (workerId, ids, lockedUntilMs) => call('extendJobLeases', workerId, ids, lockedUntilMs),
     messageContext: (messageId) => call('messageContext', messageId),
     completeInbound: (completion) => call('completeInbound', completion),
+    queueOutbound: (start) => call('queueOutbound', start),
     failInbound: (messageId, error, nowMs) => call('failInbound', messageId, error, nowMs),
     markSendStarted: (messageId, expected, nowMs) => call('markSendStarted', messageId, expected, nowMs),
     markSent: (messageId, providerMessageId, nowMs) => call('markSent', messageId, providerMessageId, nowMs),

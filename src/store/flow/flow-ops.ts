@@ -22,6 +22,7 @@ import {
   type JobSettlement,
   type JobTemplate,
   type MessageContext,
+  type OutboundStart,
   type StatusOutcome,
 } from './flow-store.js'
 import type { SqlExecutor } from './sql-executor.js'
@@ -485,6 +486,26 @@ export async function completeInbound(executor: SqlExecutor, sql: FlowSql, input
     handedOver.push({ job: claimedRow(job), context: { message, participant: input.participant } })
   })
   return { replyIds: ids, handedOver }
+}
+
+/** Queues texts to a recipient, in their conversation (created if new). */
+export async function queueOutbound(executor: SqlExecutor, sql: FlowSql, input: OutboundStart): Promise<string[]> {
+  const nowIso = isoAt(input.nowMs)
+  const sender: Sender = { phone: storableText(input.to.phone), bsuid: storableText(input.to.bsuid), name: null }
+  const facts: ConversationFacts = {
+    channelId: input.channelId,
+    teamId: input.teamId,
+    key: participantKeyOf(sender),
+    sender,
+    lastInboundAt: null,
+    nowIso,
+  }
+  await resolveConversations(executor, sql, [facts])
+  const ids = input.texts.map(() => newId('msg', input.nowMs))
+  const rows = input.texts.map((text, index) => [ids[index], input.teamId, input.channelId, facts.id, storableText(text), null, nowIso])
+  await executor.run(sql.insertOutbound, [JSON.stringify(rows)])
+  await insertPlannedJobs(executor, sql, ids.map((id) => planJob(input.outboundJob, id, facts.id!, input.nowMs)))
+  return ids
 }
 
 export async function failInbound(

@@ -130,6 +130,18 @@ export interface InboundCompleted {
   handedOver: HandedOverJob[]
 }
 
+/** Texts the team (or its bot) starts a conversation with, through the admin API. */
+export interface OutboundStart {
+  teamId: string
+  channelId: string
+  /** The recipient: E.164 phone or BSUID (the other null). */
+  to: { phone: string | null; bsuid: string | null }
+  /** Texts already split to the provider's limit, in order. */
+  texts: string[]
+  outboundJob: JobTemplate
+  nowMs: number
+}
+
 /** The hot-path operations. Every method commits before it resolves. */
 export interface FlowStore {
   /**
@@ -161,6 +173,11 @@ export interface FlowStore {
   completeInbound(completion: InboundCompletion): Promise<InboundCompleted | null>
   /** `received → failed` with the reason; false when it was no longer `received`. */
   failInbound(messageId: string, error: { code: string; message: string }, nowMs: number): Promise<boolean>
+  /**
+   * Finds or creates the recipient's conversation (as a webhook from them would) and queues the texts
+   * with their jobs; returns the message ids, in order.
+   */
+  queueOutbound(start: OutboundStart): Promise<string[]>
   /**
    * Marks that a send is about to be attempted (a crash after this leaves it visibly "in doubt"). A
    * compare-and-set: only while the message is `queued` and its mark is still `expectedStartedAt`.

@@ -1,11 +1,11 @@
 /**
- * Messages, inbound and outbound, and their delivery states. Inbound rows are deduplicated on
- * (channel, direction, provider id): a provider's retry inserts nothing. Status updates only move forward.
+ * Messages as the admin API reads them, and the copies a retry of a dead job makes. Everything else a
+ * message goes through (stored, deduplicated, processed, sent, its statuses) is the hot path's
+ * (flow/flow-ops.ts).
  */
 import type { Kysely, Transaction } from 'kysely'
 import { newId } from '../../core/ids.js'
-import type { DeliveryStatus, InboundMessage, StatusUpdate } from '../../core/message.js'
-import { statusesBefore, type OutboundStatus } from '../../core/status.js'
+import type { InboundMessage } from '../../core/message.js'
 import type { Database, MessagesTable } from '../schema.js'
 
 type Executor = Kysely<Database> | Transaction<Database>
@@ -125,63 +125,6 @@ export async function insertOutbound(
   return id
 }
 
-/** The outcome of applying one status update. */
-export type StatusOutcome = 'applied' | 'stale' | 'unknown'
-
-/**
- * Applies a delivery status to an outbound message of the channel, found by the gateway id the provider
- * echoed (when present) or by the provider's message id. Only forward moves apply, so a late or repeated
- * status is a no-op; a `failed` records the provider's error. Also records the provider id when the send's
- * own answer was lost (a crash mid-call), which is how an in-doubt send learns it went out.
- */
-export async function applyStatus(
-  executor: Executor,
-  input: { channelId: string; update: StatusUpdate; nowMs: number },
-): Promise<StatusOutcome> {
-  const { update } = input
-  const nowIso = new Date(input.nowMs).toISOString()
-  const patch: Partial<MessagesTable> = { status: update.status, updated_at: nowIso }
-  if (update.status === 'failed' && update.error) {
-    patch.error_code = storableText(update.error.code)
-    patch.error_message = storableText(update.error.message)
-  }
-  const allowedFrom = statusesBefore(update.status)
-
-  if (update.gatewayMessageId !== null) {
-    const byGatewayId = await executor
-      .updateTable('messages')
-      .set({ ...patch, provider_message_id: update.providerMessageId })
-      .where('id', '=', update.gatewayMessageId)
-      .where('channel_id', '=', input.channelId)
-      .where('direction', '=', 'out')
-      .where('status', 'in', allowedFrom)
-      .executeTakeFirst()
-    if (Number(byGatewayId.numUpdatedRows) > 0) return 'applied'
-  }
-  const byProviderId = await executor
-    .updateTable('messages')
-    .set(patch)
-    .where('channel_id', '=', input.channelId)
-    .where('direction', '=', 'out')
-    .where('provider_message_id', '=', update.providerMessageId)
-    .where('status', 'in', allowedFrom)
-    .executeTakeFirst()
-  if (Number(byProviderId.numUpdatedRows) > 0) return 'applied'
-
-  const known = await executor
-    .selectFrom('messages')
-    .select('id')
-    .where('channel_id', '=', input.channelId)
-    .where('direction', '=', 'out')
-    .where((eb) =>
-      update.gatewayMessageId !== null
-        ? eb.or([eb('provider_message_id', '=', update.providerMessageId), eb('id', '=', update.gatewayMessageId)])
-        : eb('provider_message_id', '=', update.providerMessageId),
-    )
-    .executeTakeFirst()
-  return known ? 'stale' : 'unknown'
-}
-
 /** One message by id (internal, not team-scoped). */
 export async function findMessage(executor: Executor, id: string): Promise<StoredMessage | undefined> {
   const row = await executor.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst()
@@ -199,82 +142,3 @@ export async function listMessages(
   return rows.map(toStoredMessage)
 }
 
-/** Sets an inbound message's status (received → processed | failed), with the reason for a failure. */
-export async function setInboundStatus(
-  executor: Executor,
-  input: { id: string; status: 'processed' | 'failed'; error?: { code: string; message: string }; nowMs: number },
-): Promise<boolean> {
-  const result = await executor
-    .updateTable('messages')
-    .set({
-      status: input.status,
-      error_code: input.error?.code ?? null,
-      error_message: input.error?.message ?? null,
-      updated_at: new Date(input.nowMs).toISOString(),
-    })
-    .where('id', '=', input.id)
-    .where('status', '=', 'received')
-    .executeTakeFirst()
-  return Number(result.numUpdatedRows) > 0
-}
-
-/**
- * Marks that a send is about to be attempted; a crash after this leaves the send visibly "in doubt".
- * A compare-and-set: it applies only while the message is still `queued` and its mark is still
- * `expectedStartedAt` (what the caller read). Returns false when another worker changed either first:
- * a job whose lease lapsed (a slow database, a stalled event loop) can be running in two workers at
- * once, and only the one whose mark lands may call the provider.
- */
-export async function markSendStarted(executor: Executor, id: string, expectedStartedAt: string | null, nowMs: number): Promise<boolean> {
-  const nowIso = new Date(nowMs).toISOString()
-  const result = await executor
-    .updateTable('messages')
-    .set({ send_started_at: nowIso, updated_at: nowIso })
-    .where('id', '=', id)
-    .where('status', '=', 'queued')
-    .where((eb) => (expectedStartedAt === null ? eb('send_started_at', 'is', null) : eb('send_started_at', '=', expectedStartedAt)))
-    .executeTakeFirst()
-  return Number(result.numUpdatedRows) > 0
-}
-
-/** Clears the in-doubt mark after a call that certainly did not send (the provider answered with an error). */
-export async function clearSendStarted(executor: Executor, id: string, nowMs: number): Promise<void> {
-  await executor
-    .updateTable('messages')
-    .set({ send_started_at: null, updated_at: new Date(nowMs).toISOString() })
-    .where('id', '=', id)
-    .execute()
-}
-
-/** Records a provider's acceptance: the provider id, and `sent` unless a status already moved it further. */
-export async function markSent(executor: Executor, id: string, providerMessageId: string, nowMs: number): Promise<void> {
-  const nowIso = new Date(nowMs).toISOString()
-  await executor
-    .updateTable('messages')
-    .set({ provider_message_id: providerMessageId, updated_at: nowIso })
-    .where('id', '=', id)
-    .where('provider_message_id', 'is', null)
-    .execute()
-  await executor
-    .updateTable('messages')
-    .set({ status: 'sent', updated_at: nowIso })
-    .where('id', '=', id)
-    .where('status', '=', 'queued')
-    .execute()
-}
-
-/** Fails an outbound message with the provider's (or the gateway's) code and message. */
-export async function markOutboundFailed(
-  executor: Executor,
-  input: { id: string; code: string; message: string; nowMs: number },
-): Promise<void> {
-  const allowed: OutboundStatus[] = ['queued']
-  await executor
-    .updateTable('messages')
-    .set({ status: 'failed', error_code: input.code, error_message: input.message, updated_at: new Date(input.nowMs).toISOString() })
-    .where('id', '=', input.id)
-    .where('status', 'in', allowed)
-    .execute()
-}
-
-export type { DeliveryStatus }
