@@ -12,7 +12,7 @@
  *
  * Options: --db sqlite,postgres  --scenarios ingest,batch,e2e  --seconds 5  --rounds 3  --batch-rounds 2
  *          --warmup 2  --connections 50  --numbers 50  --users 20000  --quick (a 1-2 minute smoke run)
- *          --messages 100000 --e2e-seconds 60 --calibration 3000 (end to end: a calibration flood, then a
+ *          --messages 100000 --e2e-seconds 90 --calibration 3000 (end to end: a calibration flood, then a
  *            flood sized to last about e2e-seconds at the calibrated rate, at most `messages` in all)
  *          --drain-timeout 300 (seconds for the end-to-end floods and drains of one database)
  *          --cpu-prof (gateways write .cpuprofile files to bench/profiles/)  --keep (keep the work folder)
@@ -56,7 +56,7 @@ const { values: args } = parseArgs({
     numbers: { type: 'string', default: '50' },
     users: { type: 'string', default: '20000' },
     'drain-timeout': { type: 'string', default: '300' },
-    'e2e-seconds': { type: 'string', default: '60' },
+    'e2e-seconds': { type: 'string', default: '90' },
     calibration: { type: 'string', default: '3000' },
     'time-limit': { type: 'string', default: '900' },
     'log-level': { type: 'string', default: 'info' },
@@ -143,13 +143,18 @@ const median = (xs) => {
 const round = (x, digits = 0) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null)
 
 /** CPU seconds used so far by `pid` (utime + stime of /proc/<pid>/stat). */
-function cpuSeconds(pid) {
+function cpuSeconds(pid, statFile = `/proc/${pid}/stat`) {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    const fields = readFileSync(statFile, 'utf8').split(') ')[1].split(' ')
     return (Number(fields[11]) + Number(fields[12])) / 100
   } catch {
     return NaN
   }
+}
+
+/** CPU seconds of `pid`'s main thread alone (the gateway's HTTP and JavaScript; its other threads are SQLite's and V8's). */
+function mainThreadCpuSeconds(pid) {
+  return cpuSeconds(pid, `/proc/${pid}/task/${pid}/stat`)
 }
 
 // --- servers -----------------------------------------------------------------------------------------
@@ -251,6 +256,7 @@ async function startGateway(dialect, entry, graph) {
 async function measure(server, pool, seconds, { limit = 0, label }) {
   const startByte = server.mode === 'once' ? pool.cursor.byte : 0
   const cpuBefore = cpuSeconds(server.proc.pid)
+  const mainCpuBefore = mainThreadCpuSeconds(server.proc.pid)
   const wallBefore = performance.now()
   const summary = await startWrk({
     url: `http://127.0.0.1:${server.port}${WEBHOOK_PATH}`,
@@ -270,6 +276,7 @@ async function measure(server, pool, seconds, { limit = 0, label }) {
     if (summary.exhausted > 0) throw new Error(`${label}: the body pool ran out (${summary.exhausted} repeats); the run is invalid`)
   }
   summary.cpuUsPerRequest = summary.requests > 0 ? ((cpuSeconds(server.proc.pid) - cpuBefore) * 1e6) / summary.requests : NaN
+  summary.mainCpuUsPerRequest = summary.requests > 0 ? ((mainThreadCpuSeconds(server.proc.pid) - mainCpuBefore) * 1e6) / summary.requests : NaN
   const errors = summary.errors
   summary.errorCount = errors.connect + errors.read + errors.write + errors.status + errors.timeout
   // Kept and reported, not fatal: a timeout is a (bad) figure; a non-2xx answer fails the targets.
@@ -333,6 +340,7 @@ async function alternate(servers, pool, { rounds, messagesPerPost, label }) {
     worstP99Ms: round(Math.max(...runs.map((r) => r.latency_us.p99)) / 1000, 2),
     cpu: round(median(runs.map((r) => r.cpu)), 2),
     cpuUsPerRequest: round(median(runs.map((r) => r.cpuUsPerRequest)), 1),
+    mainCpuUsPerRequest: round(median(runs.map((r) => r.mainCpuUsPerRequest)), 1),
     errors: runs.reduce((sum, r) => sum + r.errorCount, 0),
     runs: runs.map((r) => ({
       rps: round(r.rps),
@@ -454,6 +462,7 @@ async function endToEnd(dialect, pool, graph) {
   try {
     const deadline = Date.now() + opt.drainTimeoutMs
     const cpuStart = cpuSeconds(gateway.proc.pid)
+    const mainCpuStart = mainThreadCpuSeconds(gateway.proc.pid)
     const tStart = Date.now()
     const calibrationCount = Math.min(opt.calibration, opt.messages)
     const calibration = await floodAndDrain(gateway, pool, graph, calibrationCount, `e2e-${dialect}-calibration`, onStats, deadline)
@@ -463,6 +472,7 @@ async function endToEnd(dialect, pool, graph) {
     say(`  calibration: ${calibrationCount} messages at ${Math.round(calibrationRate)} msg/s; measured flood: ${rest} messages`)
     const measured = rest > 0 ? await floodAndDrain(gateway, pool, graph, rest, `e2e-${dialect}`, onStats, deadline) : calibration
     const cpuUsed = cpuSeconds(gateway.proc.pid) - cpuStart
+    const mainCpuUsed = mainThreadCpuSeconds(gateway.proc.pid) - mainCpuStart
     // Let a straggling duplicate (there should be none) show up, and the idle RSS settle.
     await sleep(1500)
     const stats = await graph.stats()
@@ -510,6 +520,7 @@ async function endToEnd(dialect, pool, graph) {
       drainSeconds: round((lastReplyAt - measured.ingestEnd) / 1000, 1),
       gatewayCpuSeconds: round(cpuUsed, 1),
       cpuUsPerMessage: round((cpuUsed * 1e6) / Math.max(1, stats.unique), 1),
+      mainCpuUsPerMessage: round((mainCpuUsed * 1e6) / Math.max(1, stats.unique), 1),
       memory: {
         messages: stats.unique,
         minMb: round(Math.min(...rssValues), 1),
@@ -647,13 +658,13 @@ function targets() {
 }
 
 function table() {
-  const rows = [['scenario', 'db', 'server', 'req/s', 'msg/s', 'p50 ms', 'p99 ms', 'cores', 'cpu µs/req', '× bare', '× receiver', 'errors']]
+  const rows = [['scenario', 'db', 'server', 'req/s', 'msg/s', 'p50 ms', 'p99 ms', 'cores', 'cpu µs/req', 'main µs/req', '× bare', '× receiver', 'errors']]
   for (const [name, group] of [['ingest', results.ingest], ['batch ×100', results.batch]]) {
     for (const [dialect, r] of Object.entries(group)) {
       for (const key of ['bare', 'receiver', 'gateway']) {
         const s = r[key]
         const vsBare = key === 'gateway' ? s.vsBare : key === 'receiver' ? r.receiverVsBare : 1
-        rows.push([name, dialect, key === 'gateway' ? 'switchboard' : key === 'bare' ? 'bare node:http' : 'minimal receiver', s.rps, s.messagesPerSecond, s.p50Ms, s.p99Ms, s.cpu, s.cpuUsPerRequest, vsBare, key === 'gateway' ? s.vsReceiver : key === 'receiver' ? 1 : '', s.errors || '']
+        rows.push([name, dialect, key === 'gateway' ? 'switchboard' : key === 'bare' ? 'bare node:http' : 'minimal receiver', s.rps, s.messagesPerSecond, s.p50Ms, s.p99Ms, s.cpu, s.cpuUsPerRequest, s.mainCpuUsPerRequest, vsBare, key === 'gateway' ? s.vsReceiver : key === 'receiver' ? 1 : '', s.errors || '']
           .map((v) => (v === null || v === undefined ? '' : String(v))))
       }
     }
@@ -661,9 +672,9 @@ function table() {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
   const lines = rows.map((r) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '))
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '))
-  const e2eRows = [['end to end', 'messages', 'stored', 'replied', 'lost', 'dup', 'msg/s', 'steady/s', 'ingest/s', 'drain s', 'cpu µs/msg', 'RSS min–max MB', 'flat']]
+  const e2eRows = [['end to end', 'messages', 'stored', 'replied', 'lost', 'dup', 'msg/s', 'steady/s', 'ingest/s', 'drain s', 'cpu µs/msg', 'main µs/msg', 'RSS min–max MB', 'flat']]
   for (const [dialect, r] of Object.entries(results.e2e)) {
-    e2eRows.push([dialect, r.messages, r.stored, r.uniqueReplies, r.lost, r.duplicates, r.messagesPerSecond, r.steadyRepliesPerSecond, r.ingestMessagesPerSecond, r.drainSeconds, r.cpuUsPerMessage, `${r.memory.minMb}–${r.memory.maxMb}`, r.memory.flat ? 'yes' : 'NO'].map(String))
+    e2eRows.push([dialect, r.messages, r.stored, r.uniqueReplies, r.lost, r.duplicates, r.messagesPerSecond, r.steadyRepliesPerSecond, r.ingestMessagesPerSecond, r.drainSeconds, r.cpuUsPerMessage, r.mainCpuUsPerMessage, `${r.memory.minMb}–${r.memory.maxMb}`, r.memory.flat ? 'yes' : 'NO'].map(String))
   }
   const w2 = e2eRows[0].map((_, i) => Math.max(...e2eRows.map((r) => r[i].length)))
   const e2eLines = e2eRows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w2[i]) : c.padStart(w2[i]))).join('  '))
