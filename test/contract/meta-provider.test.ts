@@ -392,6 +392,8 @@ describe('FakeGraphApi status echo', () => {
           [receipt.providerMessageId, 'delivered', 'msg_01jtestmessage'],
         ],
       )
+      // The receiver has both bodies a moment before the stand-in has read both answers.
+      for (let i = 0; i < 100 && graph.webhookDeliveries.length < 2; i++) await new Promise((r) => setTimeout(r, 10))
       assert.deepEqual(graph.webhookDeliveries.map((d) => d.statusCode), [200, 200])
 
       // And one on demand.
