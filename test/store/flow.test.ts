@@ -117,6 +117,21 @@ for (const dialect of DIALECTS) {
       store.db.selectFrom('conversations').selectAll().orderBy('participant_key').execute()
     const inboundRows = () =>
       store.db.selectFrom('messages').selectAll().where('direction', '=', 'in').orderBy('id').execute()
+    /** Processes the first inbound message with one reply, "hi"; returns the reply's id. */
+    const replyToFirst = async (): Promise<string> => {
+      const [message] = await inboundRows()
+      const completed = await store.flow.completeInbound({
+        messageId: message!.id,
+        teamId: 'team_1',
+        channelId: 'ch_a',
+        conversationId: message!.conversation_id,
+        participant: { id: 'pt', phone: '+27820000001', bsuid: null, name: null },
+        replies: ['hi'],
+        outboundJob: OUTBOUND,
+        nowMs: T0,
+      })
+      return completed!.replyIds[0]!
+    }
 
     it('stores the webhooks of one turn together, each with its own outcome, and every duplicate once', { skip }, async () => {
       const ana = { phone: '+27820000001', name: 'Ana' }
@@ -257,22 +272,12 @@ for (const dialect of DIALECTS) {
 
     it('marks a send started once per expected mark, records acceptance, and moves statuses forward only', { skip }, async () => {
       await store.flow.ingest(unit([[CHANNELS[0]!, [inbound('m1', { phone: '+27820000001' })]]]))
-      const [message] = await inboundRows()
-      const [replyId] = (await store.flow.completeInbound({
-        messageId: message!.id,
-        teamId: 'team_1',
-        channelId: 'ch_a',
-        conversationId: message!.conversation_id,
-        participant: { id: 'pt', phone: '+27820000001', bsuid: null, name: null },
-        replies: ['hi'],
-        outboundJob: OUTBOUND,
-        nowMs: T0,
-      }))!.replyIds
-      assert.equal(await store.flow.markSendStarted(replyId!, null, T0 + 1), true)
-      assert.equal(await store.flow.markSendStarted(replyId!, null, T0 + 2), false, 'someone else marked it')
-      const mark = (await store.flow.messageContext(replyId!))!.message.sendStartedAt
-      assert.equal(await store.flow.markSendStarted(replyId!, mark, T0 + 3), true, 'the worker that read the mark may resend')
-      await store.flow.markSent(replyId!, 'wamid.out1', T0 + 4)
+      const replyId = await replyToFirst()
+      assert.equal(await store.flow.markSendStarted(replyId, null, T0 + 1), true)
+      assert.equal(await store.flow.markSendStarted(replyId, null, T0 + 2), false, 'someone else marked it')
+      const mark = (await store.flow.messageContext(replyId))!.message.sendStartedAt
+      assert.equal(await store.flow.markSendStarted(replyId, mark, T0 + 3), true, 'the worker that read the mark may resend')
+      await store.flow.markSent(replyId, 'wamid.out1', T0 + 4)
       const status = (providerMessageId: string, state: StatusUpdate['status'], gatewayMessageId: string | null = null): StatusUpdate => ({
         providerMessageId,
         status: state,
@@ -284,36 +289,26 @@ for (const dialect of DIALECTS) {
       const late = await store.flow.ingest(unit([[CHANNELS[0]!, [], [status('wamid.out1', 'delivered'), status('wamid.unknown', 'sent')]]]))
       assert.deepEqual(read.statuses, { applied: 1, stale: 0, unknown: 0 })
       assert.deepEqual(late.statuses, { applied: 0, stale: 1, unknown: 1 })
-      const reply = (await store.flow.messageContext(replyId!))!.message
+      const reply = (await store.flow.messageContext(replyId))!.message
       assert.deepEqual([reply.status, reply.providerMessageId], ['read', 'wamid.out1'])
-      await store.flow.markSent(replyId!, 'wamid.other', T0 + 5)
-      assert.equal((await store.flow.messageContext(replyId!))!.message.providerMessageId, 'wamid.out1', 'the first provider id stays')
-      await store.flow.failOutbound(replyId!, { code: '100', message: 'late failure' }, T0 + 6)
-      assert.equal((await store.flow.messageContext(replyId!))!.message.status, 'read', 'only a queued message fails')
+      await store.flow.markSent(replyId, 'wamid.other', T0 + 5)
+      assert.equal((await store.flow.messageContext(replyId))!.message.providerMessageId, 'wamid.out1', 'the first provider id stays')
+      await store.flow.failOutbound(replyId, { code: '100', message: 'late failure' }, T0 + 6)
+      assert.equal((await store.flow.messageContext(replyId))!.message.status, 'read', 'only a queued message fails')
     })
 
     it('finds a send left in doubt by the gateway id its status echoes, and records the provider id', { skip }, async () => {
       await store.flow.ingest(unit([[CHANNELS[0]!, [inbound('d1', { phone: '+27820000001' })]]]))
-      const [message] = await inboundRows()
-      const [replyId] = (await store.flow.completeInbound({
-        messageId: message!.id,
-        teamId: 'team_1',
-        channelId: 'ch_a',
-        conversationId: message!.conversation_id,
-        participant: { id: 'pt', phone: '+27820000001', bsuid: null, name: null },
-        replies: ['hi'],
-        outboundJob: OUTBOUND,
-        nowMs: T0,
-      }))!.replyIds
-      await store.flow.markSendStarted(replyId!, null, T0)
-      const update: StatusUpdate = { providerMessageId: 'wamid.d1', status: 'sent', atMs: T0, gatewayMessageId: replyId!, error: null }
+      const replyId = await replyToFirst()
+      await store.flow.markSendStarted(replyId, null, T0)
+      const update: StatusUpdate = { providerMessageId: 'wamid.d1', status: 'sent', atMs: T0, gatewayMessageId: replyId, error: null }
       const result = await store.flow.ingest(unit([[CHANNELS[0]!, [], [update]]]))
       assert.deepEqual(result.statuses, { applied: 1, stale: 0, unknown: 0 })
-      const reply = (await store.flow.messageContext(replyId!))!.message
+      const reply = (await store.flow.messageContext(replyId))!.message
       assert.deepEqual([reply.status, reply.providerMessageId], ['sent', 'wamid.d1'])
       // A failed status for it records Meta's first error.
       await store.flow.ingest(unit([[CHANNELS[0]!, [], [{ ...update, status: 'failed', error: { code: '131047', message: 'Re-engagement message' } }]]]))
-      const failed = (await store.flow.messageContext(replyId!))!.message
+      const failed = (await store.flow.messageContext(replyId))!.message
       assert.deepEqual([failed.status, failed.error], ['failed', { code: '131047', message: 'Re-engagement message' }])
     })
 

@@ -5,6 +5,7 @@
 import { newId } from '../../core/ids.js'
 import type { Sender } from '../../core/message.js'
 import { chunks } from './chunks.js'
+import type { ConversationsTable } from '../schema.js'
 import type { FlowSql } from './flow-sql.js'
 import type { MessageContext } from './flow-store.js'
 import type { SqlExecutor } from './sql-executor.js'
@@ -99,15 +100,10 @@ export async function resolveConversations(executor: SqlExecutor, sql: FlowSql, 
       c.lastInboundAt,
       c.nowIso,
     ])
-    type Row = {
-      id: string
-      channel_id: string
-      participant_key: string
-      participant_id: string
-      participant_phone: string | null
-      participant_bsuid: string | null
-      participant_name: string | null
-    }
+    type Row = Pick<
+      ConversationsTable,
+      'id' | 'channel_id' | 'participant_key' | 'participant_id' | 'participant_phone' | 'participant_bsuid' | 'participant_name'
+    >
     const stored = await executor.all<Row>(sql.upsertConversations, [JSON.stringify(rows)])
     for (const row of stored) {
       const facts = byKey.get(`${row.channel_id}\u0000${row.participant_key}`)
