@@ -12,8 +12,8 @@
  *
  * Options: --db sqlite,postgres  --scenarios ingest,batch,e2e  --seconds 5  --rounds 3  --batch-rounds 2
  *          --warmup 2  --connections 50  --numbers 50  --users 20000  --quick (a 1-2 minute smoke run)
- *          --messages 100000 --e2e-seconds 90 --calibration 3000 (end to end: a calibration flood, then a
- *            flood sized to last about e2e-seconds at the calibrated rate, at most `messages` in all)
+ *          --messages 100000 --e2e-seconds 120 --calibration 3000 (end to end: a calibration flood, then a
+ *            flood up to `messages` in all, cut to about e2e-seconds at the calibrated rate)
  *          --drain-timeout 300 (seconds for the end-to-end floods and drains of one database)
  *          --cpu-prof (gateways write .cpuprofile files to bench/profiles/)  --keep (keep the work folder)
  *          --time-limit 900 (seconds; everything is killed after it)  --out bench/results.json
@@ -56,7 +56,7 @@ const { values: args } = parseArgs({
     numbers: { type: 'string', default: '50' },
     users: { type: 'string', default: '20000' },
     'drain-timeout': { type: 'string', default: '300' },
-    'e2e-seconds': { type: 'string', default: '90' },
+    'e2e-seconds': { type: 'string', default: '120' },
     calibration: { type: 'string', default: '3000' },
     'time-limit': { type: 'string', default: '900' },
     'log-level': { type: 'string', default: 'info' },
@@ -437,9 +437,9 @@ async function floodAndDrain(gateway, pool, graph, n, label, onStats, deadline) 
 
 /**
  * End to end on a fresh `dist/main.js`: a calibration flood (`calibration` messages) gives this
- * machine's end-to-end rate; the measured flood is then sized to fill `e2eSeconds` at that rate, up to
- * `messages` (100,000 by default, the memory target's count). Both floods count for lost, duplicated
- * and memory; the rate is the measured flood's.
+ * machine's end-to-end rate; the measured flood then brings the total to `messages` (100,000 by default,
+ * the memory target's count) unless that would take more than `e2eSeconds` at the calibrated rate, where
+ * it is cut to that. Both floods count for lost, duplicated and memory; the rate is the measured flood's.
  */
 async function endToEnd(dialect, pool, graph) {
   await graph.reset()
