@@ -1,9 +1,10 @@
 /**
  * The SQLite flow thread: owns the connection that writes the hot path, and runs the operations the
- * main thread posts (`sqlite-flow.ts`). Everything that arrives while the last batch committed is the
- * next batch: one `BEGIN IMMEDIATE … COMMIT` (one fsync) for all of it. better-sqlite3 is synchronous,
- * so on the main thread every commit would stop the event loop for the disk's flush (~0.4 ms here, more
- * under load) and every statement would take the main thread's CPU; here neither does (BENCHMARKS.md).
+ * main thread posts (`sqlite-flow.ts`). Everything that arrives while the last batch ran is the next
+ * batch: one `BEGIN IMMEDIATE … COMMIT` for all of it, written to the WAL, which the main thread then
+ * flushes once for every batch answered meanwhile. better-sqlite3 is synchronous: on the main thread
+ * every statement would take the event loop's CPU and every commit would stop it for the disk (~0.4 ms
+ * here, more under load); here neither does (BENCHMARKS.md).
  *
  * MUST: a reply is posted only after the batch holding its operation committed (the main thread then
  * flushes the WAL before it hands the reply on); an operation that fails is rolled back alone (a
