@@ -144,6 +144,17 @@ const STATUSES: ReadonlyMap<string, DeliveryStatus> = new Map([
   ['failed', 'failed'],
 ])
 
+/** Deepest nesting kept in a payload; WhatsApp's deepest (interactive replies, contacts) is about 5. */
+const MAX_PAYLOAD_DEPTH = 32
+
+/** Whether `value` nests no deeper than `maxDepth` objects and arrays (the walk stops at that depth). */
+function isShallow(value: unknown, maxDepth: number): boolean {
+  if (typeof value !== 'object' || value === null) return true
+  if (maxDepth === 0) return false
+  for (const child of Object.values(value)) if (!isShallow(child, maxDepth - 1)) return false
+  return true
+}
+
 /** The message fields that become `InboundMessage` columns; the rest of the message is its payload. */
 const ENVELOPE_FIELDS: ReadonlySet<string> = new Set(['from', 'from_user_id', 'id', 'timestamp', 'type'])
 
@@ -207,6 +218,9 @@ function parseMessage(item: unknown, contacts: ContactIndex): InboundMessage | n
     if (ENVELOPE_FIELDS.has(key) || (key === 'text' && type === 'text')) continue
     payload[key] = detail
   }
+  // The payload is stored as JSON and handed to another thread: nesting no message has cannot be (both
+  // recurse, and overflow the stack), so such an item does not conform.
+  if (!isShallow(payload, MAX_PAYLOAD_DEPTH)) return null
   return { providerMessageId: id, type, text: textOfMessage(message, type), sentAtMs, from, payload, forBot: BOT_TYPES.has(type) }
 }
 
@@ -288,7 +302,7 @@ function parseStatus(item: unknown, providerName: string): StatusUpdate | null {
  */
 function parseValueError(item: unknown, options: WhatsAppValueOptions): InboundMessage | null {
   const error = view<WhatsAppWebhookError>(item)
-  if (error === undefined) return null
+  if (error === undefined || !isShallow(error, MAX_PAYLOAD_DEPTH)) return null
   const hash = createHash('sha256').update(JSON.stringify(error)).digest('hex')
   return {
     providerMessageId: `errors:${hash}`,

@@ -112,6 +112,30 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    it('stores what it can of a signed batch with an item nested absurdly deep, and keeps working', { skip }, async () => {
+      const meta = await setupMeta(dialect, { numbers: 1 })
+      try {
+        const payload = meta.graph.buildInboundTextWebhook({ pnid: PNID_1, from: '447700900123', text: 'kept' })
+        // Meta's JSON nests ~5 deep; this message nests 100,000 deep (JSON.stringify and the thread hand-off
+        // would overflow the stack on it).
+        const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`
+        const body = JSON.stringify(payload).replace(
+          '"messages":[',
+          `"messages":[{"from":"447700900123","id":"wamid.deep","timestamp":"1768473012","type":"unsupported","unsupported":${deep}},`,
+        )
+        assert.equal(await meta.post(Buffer.from(body)), 200)
+        await meta.graph.waitForSends(1, 15000)
+        const stored = await channelMessages(meta.gw, meta.channels[PNID_1]!)
+        assert.deepEqual(stored.filter((m) => m.direction === 'in').map((m) => m.text), ['kept'])
+        // The process is alive and still takes webhooks.
+        const next = meta.graph.buildInboundTextWebhook({ pnid: PNID_1, from: '447700900124', text: 'after' })
+        assert.equal(await meta.post(next), 200)
+        await meta.graph.waitForSends(2, 15000)
+      } finally {
+        await meta.close()
+      }
+    })
+
     it('refuses a missing or wrong signature with 401, stores nothing, and shows it in the provider health', { skip }, async () => {
       const meta = await setupMeta(dialect, { numbers: 1 })
       try {

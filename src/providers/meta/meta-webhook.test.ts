@@ -275,6 +275,24 @@ describe('parseMetaWebhook: odd shapes', () => {
     ])
   })
 
+  it('skips a message or error nested deeper than any WhatsApp sends, and keeps the rest', () => {
+    let deep: unknown = 'bottom'
+    for (let i = 0; i < 100_000; i++) deep = [deep]
+    const parsed = parseMetaWebhook(
+      wrap({
+        metadata,
+        contacts: [{ profile: { name: 'Priya' }, wa_id: '447700900123' }],
+        messages: [
+          { from: '447700900123', id: 'wamid.deep', timestamp: '1768473012', type: 'unsupported', unsupported: { deep } },
+          { from: '447700900123', id: 'wamid.ok', timestamp: '1768473013', type: 'text', text: { body: 'still here' } },
+        ],
+        errors: [{ code: 1, title: 'deep', error_data: { details: deep } }],
+      }),
+    )
+    assert.equal(parsed.skipped, 2)
+    assert.deepEqual(parsed.routes[0]?.messages.map((m) => m.providerMessageId), ['wamid.ok'])
+  })
+
   it('maps played to read, and skips unknown statuses', () => {
     const parsed = parseMetaWebhook(
       wrap({

@@ -129,7 +129,26 @@ export function createSqliteFlow(file: string): FlowStore {
     outbox = []
     const target = ensureThread()
     target.ref()
-    target.postMessage(commands)
+    try {
+      target.postMessage(commands)
+    } catch {
+      // Some command cannot cross to the thread (too deeply nested, or not plain data). Throwing here,
+      // outside every caller, would end the process; instead each command goes alone and only the ones
+      // that cannot go fail, to their own callers.
+      for (const command of commands) {
+        try {
+          target.postMessage([command])
+        } catch (error) {
+          const entry = waiting.get(command.id)
+          waiting.delete(command.id)
+          entry?.reject(new Error(`the ${command.op} operation's data cannot be passed to the SQLite thread: ${(error as Error).message}`))
+        }
+      }
+      if (waiting.size === 0) {
+        target.unref()
+        idle?.()
+      }
+    }
   }
 
   function call<T>(op: string, ...args: unknown[]): Promise<T> {
