@@ -78,7 +78,8 @@ describe('postgres: a stalled process', async () => {
       const pnids = await configureGateway(rig, stalls, { numbers: 1, throughputMps: 2 })
       rig.balancer.setBackends([stalls.baseUrl, healthy.baseUrl])
       rig.enableStatusEcho()
-      const conversations = planConversations(15, 2, pnids)
+      // More conversations than one process's concurrency (32), so neither can hold every send alone.
+      const conversations = planConversations(40, 2, pnids)
       const sent = await driveConversations(rig.balancer, conversations)
 
       const heldSends = async (): Promise<string[]> => {
@@ -89,7 +90,21 @@ describe('postgres: a stalled process', async () => {
       }
       await waitUntil(async () => (await heldSends()).length >= 2, 20_000, () => 'the process to hold sends')
       // Not inside a claim: that case (the others' claims wait behind it) is the next test's.
-      await stopWhen(stalls, async () => !(await stalledHoldsClaimLock(monitor)) && (await heldSends()).length >= 2, 'holding sends, outside a claim')
+      // No send in doubt either (marked, its outcome not yet stored): one stopped right after its mark, or
+      // whose status webhook the balancer handed to the stopped process (10 s before it tries the other),
+      // is the documented case the in-doubt wait cannot cover (ARCHITECTURE.md), not the pacer's gap
+      // this test is about.
+      const sendsInDoubt = async (): Promise<number> => {
+        const [rows] = await queryStore(rig.database, [
+          `select count(*) as n from messages where direction = 'out' and status = 'queued' and send_started_at is not null`,
+        ])
+        return Number((rows as Array<{ n: number | string }>)[0]!.n)
+      }
+      await stopWhen(
+        stalls,
+        async () => !(await stalledHoldsClaimLock(monitor)) && (await heldSends()).length >= 2 && (await sendsInDoubt()) === 0,
+        'holding sends, outside a claim, none in doubt',
+      )
       const held = await heldSends()
       // Until its leases lapsed and the healthy process took at least one of its sends (claimed it, or
       // finished it and deleted the job).
