@@ -26,6 +26,29 @@ export interface Config {
   databasePoolSize: number
   /** Timing overrides; each one left unset keeps the gateway's default (`GatewayTuning` in gateway.ts). */
   timings?: TimingOverrides
+  /** Where media bytes live, and the largest accepted (SPEC §9.3). */
+  media: MediaConfig
+}
+
+/** `SWITCHBOARD_MEDIA_STORE` and its S3 settings. */
+export interface MediaConfig {
+  /** Largest media accepted, inbound or uploaded (`SWITCHBOARD_MEDIA_MAX_BYTES`, default 100 MB). */
+  maxBytes: number
+  /** Files under `$DATA_DIR/media/`, or an S3-compatible bucket. */
+  store:
+    | { kind: 'file'; dir: string }
+    | {
+        kind: 's3'
+        bucket: string
+        /** Key prefix without leading or trailing slash ('' for none). */
+        prefix: string
+        /** `S3_ENDPOINT` (any S3-compatible server), or undefined for AWS. */
+        endpoint: string | undefined
+        region: string
+        accessKeyId: string | undefined
+        secretAccessKey: string | undefined
+        forcePathStyle: boolean
+      }
 }
 
 /**
@@ -145,6 +168,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: read(env, 'SWITCHBOARD_WORKER_CONCURRENCY', integer(1, 1000), databaseUrl === undefined ? '256' : '32'),
     databasePoolSize: read(env, 'SWITCHBOARD_DB_POOL_SIZE', integer(1, 200), '10'),
     timings: readTimings(env),
+    media: readMedia(env, read(env, 'DATA_DIR', z.string().trim().min(1, 'must not be empty'), './data')),
+  }
+}
+
+/** `SWITCHBOARD_MEDIA_MAX_BYTES`, `SWITCHBOARD_MEDIA_STORE` and, for `s3://`, the S3 variables. */
+function readMedia(env: NodeJS.ProcessEnv, dataDir: string): MediaConfig {
+  const maxBytes = read(env, 'SWITCHBOARD_MEDIA_MAX_BYTES', integer(1024, 2 ** 40), String(100 * 1024 * 1024))
+  const location = env.SWITCHBOARD_MEDIA_STORE?.trim() ?? ''
+  if (location === '') return { maxBytes, store: { kind: 'file', dir: `${dataDir.replace(/\/+$/, '')}/media` } }
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(location)
+  if (match === null) {
+    throw new ConfigError('SWITCHBOARD_MEDIA_STORE', `must be unset (files under DATA_DIR/media) or s3://bucket/prefix (got "${location}")`)
+  }
+  const endpointRaw = env.S3_ENDPOINT?.trim()
+  const forcePathStyle = (env.S3_FORCE_PATH_STYLE?.trim() ?? '').toLowerCase()
+  if (!['', 'true', 'false', '1', '0'].includes(forcePathStyle)) {
+    throw new ConfigError('S3_FORCE_PATH_STYLE', `must be true or false (got "${env.S3_FORCE_PATH_STYLE}")`)
+  }
+  return {
+    maxBytes,
+    store: {
+      kind: 's3',
+      bucket: match[1]!,
+      prefix: (match[2] ?? '').replace(/^\/+|\/+$/g, ''),
+      endpoint: endpointRaw ? read(env, 'S3_ENDPOINT', url('S3_ENDPOINT'), '') : undefined,
+      region: env.AWS_REGION?.trim() || 'us-east-1',
+      accessKeyId: env.AWS_ACCESS_KEY_ID?.trim() || undefined,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY?.trim() || undefined,
+      forcePathStyle: forcePathStyle === 'true' || forcePathStyle === '1',
+    },
   }
 }
 

@@ -17,6 +17,10 @@ export interface Metrics {
   readonly queueDepth: Gauge<'state'>
   readonly sendDuration: Histogram<'provider' | 'outcome'>
   readonly botDuration: Histogram<'bot_type' | 'outcome'>
+  /** Read receipts with a typing indicator, by outcome (`sent`, `error`): best effort, never retried. */
+  readonly typingIndicators: Counter<'outcome'>
+  /** Inbound media fetches by outcome (`stored`, `failed`, `retry`). */
+  readonly mediaFetches: Counter<'outcome'>
   /** Sets where the queue depth is read from at each scrape. */
   setQueueDepthSource(source: () => Promise<Record<string, number>>): void
 }
@@ -90,6 +94,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Latency of bot calls by bot type and outcome',
       labelNames: ['bot_type', 'outcome'],
       buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    typingIndicators: new Counter({
+      name: 'switchboard_typing_indicators_total',
+      help: 'Read receipts with a typing indicator sent when a bot starts, by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    mediaFetches: new Counter({
+      name: 'switchboard_media_fetches_total',
+      help: 'Inbound media fetches from providers, by outcome',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
   }

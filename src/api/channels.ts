@@ -51,6 +51,8 @@ const patchChannelSchema = z.strictObject({
     .max(THROUGHPUT_MAX)
     .nullable()
     .optional(),
+  // null = the provider's default (on where it has one: Meta).
+  typing_indicator: z.boolean().nullable().optional(),
   // Fixed at creation; accepted only when unchanged, so a GET → edit → PATCH round trip works.
   number: z.string().optional(),
   provider_id: z.string().optional(),
@@ -71,6 +73,7 @@ export function presentChannel(channel: Channel, publicUrl: string): ChannelDto 
     enabled: channel.enabled,
     disabled_message: channel.disabledMessage,
     throughput_mps: channel.throughputMps,
+    typing_indicator: channel.typingIndicator ?? providerKind(channel.providerType as ProviderType).capabilities.typingIndicator,
     created_at: channel.createdAt,
     updated_at: channel.updatedAt,
   }
@@ -187,6 +190,7 @@ export const channelRoutes: ApiRoutes = (server, context) => {
       ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
       ...(body.disabled_message !== undefined ? { disabledMessage: body.disabled_message } : {}),
       ...(body.throughput_mps !== undefined ? { throughputMps: body.throughput_mps } : {}),
+      ...(body.typing_indicator !== undefined ? { typingIndicator: body.typing_indicator } : {}),
     })
     if (updated === 'not_found') throw notFound('channel', id)
     if (updated === 'reference_missing') throw notFound('bot', body.bot_id ?? '', 'bot_id')

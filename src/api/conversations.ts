@@ -1,30 +1,43 @@
 /**
- * Conversations and messages (SPEC §4): a channel's conversations, a conversation's messages oldest
- * first, and messages the team starts (`POST /api/channels/{id}/messages` → 202, queued).
+ * Conversations and messages: a channel's conversations, a conversation's messages oldest first with
+ * their normalised fields, and messages the team sends (`POST /api/channels/{id}/messages {to, message}`
+ * or `{to, text}`, `POST /api/conversations/{id}/messages {message}` → 202, queued). A message is
+ * checked whole before anything is queued: its limits (core/outbound.ts), that its media and the
+ * message a reaction names belong to the team's conversation, and that the channel's provider can
+ * carry it.
  *
  * The route module is built by the composition root with the job that sends an outbound message, so
  * the API names no task (it must not import `tasks/`).
  */
 import { z } from 'zod'
-import { GW_ERR_API_RECIPIENT_INVALID } from '../core/errors.js'
+import {
+  GW_ERR_API_INVALID_VALUE,
+  GW_ERR_API_PUBLIC_URL_REQUIRED,
+  GW_ERR_API_RECIPIENT_INVALID,
+  GW_ERR_API_UNSUPPORTED_BY_PROVIDER,
+} from '../core/errors.js'
+import type { InboundPayload } from '../core/message.js'
+import { inboundFieldsView, type MessageFieldsView } from '../core/message-view.js'
+import { checkOutbound, isMediaOutbound, OUTBOUND_TEXT_MAX, toOutboundParts, type OutboundMessage } from '../core/outbound.js'
 import { isBsuid, toE164 } from '../core/phone.js'
-import { splitText } from '../core/text-split.js'
-import { isProviderType, providerKind } from '../providers/index.js'
+import type { MediaLibrary } from '../media/media-library.js'
+import { isProviderType, providerKind, type ProviderCapabilities } from '../providers/index.js'
 import { findConversation, listConversations, type Conversation } from '../store/repos/conversations.js'
 import { findMessage, listMessages, type StoredMessage } from '../store/repos/messages.js'
 import type { JobTemplate } from '../store/flow/flow-store.js'
 import { callerOf } from './auth.js'
-import { idParam, notFound, type ApiRoutes } from './api-context.js'
+import { idParam, notFound, publicUrlOf, type ApiRoutes } from './api-context.js'
 import { parsePageQuery, probe, toPage } from './pagination.js'
 import { parseBody } from './validation.js'
 
-/** Longest text accepted from the API; longer replies are split to the provider's limit when sent. */
-const TEXT_MAX = 65_536
-
-const sendSchema = z.strictObject({
+const channelSendSchema = z.strictObject({
   to: z.string().trim().min(1).max(300),
-  text: z.string().min(1).max(TEXT_MAX),
+  // The shorthand for a text message; exactly one of `text` and `message` (checked below).
+  text: z.string().min(1).max(OUTBOUND_TEXT_MAX).optional(),
+  message: z.unknown().optional(),
 })
+
+const conversationSendSchema = z.strictObject({ message: z.unknown() })
 
 /** JSON shape of a conversation. */
 export interface ConversationDto {
@@ -35,8 +48,8 @@ export interface ConversationDto {
   created_at: string
 }
 
-/** JSON shape of a message. */
-export interface MessageDto {
+/** JSON shape of a message: the normalised fields present (media, reply, location…) sit beside these. */
+export interface MessageDto extends MessageFieldsView {
   id: string
   conversation_id: string
   direction: 'in' | 'out'
@@ -46,6 +59,8 @@ export interface MessageDto {
   provider_message_id: string | null
   error: { code: string; message: string } | null
   reply_to_id: string | null
+  /** An outbound message other than text: the message as sent (buttons, list, media…). */
+  message?: OutboundMessage
   created_at: string
   updated_at: string
 }
@@ -60,8 +75,12 @@ function conversationDto(conversation: Conversation): ConversationDto {
   }
 }
 
-function messageDto(message: StoredMessage): MessageDto {
+function messageDto(message: StoredMessage, mediaUrl: (mediaId: string) => string): MessageDto {
+  const fields = message.direction === 'in' ? inboundFieldsView(message.payload as InboundPayload, mediaUrl) : {}
+  const sent = message.direction === 'out' && message.type !== 'text' ? { message: message.payload as OutboundMessage } : {}
   return {
+    ...fields,
+    ...sent,
     id: message.id,
     conversation_id: message.conversationId,
     direction: message.direction,
@@ -77,6 +96,7 @@ function messageDto(message: StoredMessage): MessageDto {
 }
 
 export interface ConversationRoutesOptions {
+  media: MediaLibrary
   /** The job that sends one queued outbound message (the API names no task). */
   outboundJob: JobTemplate
   /** Called after new jobs committed, so the worker claims them at once. */
@@ -109,13 +129,88 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
       const conversation = await findConversation(store.db, caller.teamId, conversationId)
       if (!conversation) throw notFound('conversation', conversationId)
       const rows = await listMessages(store.db, { conversationId, limit: probe(page).limit, afterId: page.afterId ?? null })
-      return toPage(rows, page, messageDto)
+      const base = publicUrlOf(context.deps, request)
+      return toPage(rows, page, (message) => messageDto(message, (mediaId) => options.media.signedUrl(base, mediaId)))
     })
+
+    /**
+     * Checks what the schema cannot: the media and the reacted-to message are the team's and the
+     * conversation's, and the channel's provider can carry the message. Throws 422 naming the field.
+     */
+    async function checkSendable(message: OutboundMessage, field: string, teamId: string, providerType: string, conversationId: string | null): Promise<void> {
+      const capabilities: ProviderCapabilities | undefined = isProviderType(providerType) ? providerKind(providerType).capabilities : undefined
+      const mediaId = isMediaOutbound(message)
+        ? message.media_id
+        : message.type === 'template' && message.header !== undefined && message.header.type !== 'text'
+          ? message.header.media_id
+          : undefined
+      if (mediaId !== undefined) {
+        const mediaField = message.type === 'template' ? `${field}.header.media_id` : `${field}.media_id`
+        if ((await options.media.find(teamId, mediaId)) === undefined) {
+          throw GW_ERR_API_INVALID_VALUE(`"${mediaField}" names no media of this team; upload the file with POST /api/media and use the id it returns.`, { field: mediaField })
+        }
+        if (capabilities?.mediaBy === 'public-url' && context.deps.publicUrl === undefined) {
+          throw GW_ERR_API_PUBLIC_URL_REQUIRED(
+            `This channel's provider fetches media from the gateway's public address, which is unknown: set PUBLIC_URL (an https address the provider can reach), or send the media by "url".`,
+            { field: mediaField },
+          )
+        }
+      }
+      if (message.type === 'reaction') {
+        if (capabilities !== undefined && !capabilities.reactions) {
+          throw GW_ERR_API_UNSUPPORTED_BY_PROVIDER(`This channel's provider cannot send reactions.`, { field: `${field}.type` })
+        }
+        const target = await findMessage(store.db, message.message_id)
+        if (target === undefined || target.teamId !== teamId || (conversationId !== null && target.conversationId !== conversationId) || target.providerMessageId === null) {
+          throw GW_ERR_API_INVALID_VALUE(`"${field}.message_id" must name a message of this conversation that reached the provider.`, { field: `${field}.message_id` })
+        }
+      }
+    }
+
+    /** Validates `input` as one outbound message, naming the place of its first problem. */
+    function parseMessage(input: unknown, field: string): OutboundMessage {
+      if (input === undefined) throw GW_ERR_API_INVALID_VALUE(`"${field}" is required: the message to send.`, { field })
+      const checked = checkOutbound(input, field)
+      if (!checked.ok) throw GW_ERR_API_INVALID_VALUE(`"${checked.path}" ${checked.problem}.`, { field: checked.path })
+      return checked.message
+    }
+
+    /** Queues `message` to the recipient on the channel; answers 202 with the first part and every part's id. */
+    async function queue(
+      teamId: string,
+      channel: { id: string; providerType: string },
+      to: { phone: string | null; bsuid: string | null },
+      message: OutboundMessage,
+      reply: { code(status: number): { send(body: unknown): unknown } },
+      base: string,
+    ) {
+      const maxLength = isProviderType(channel.providerType) ? providerKind(channel.providerType).capabilities.maxTextLength : 4096
+      const ids = await store.flow.queueOutbound({
+        teamId,
+        channelId: channel.id,
+        to,
+        messages: toOutboundParts(message, maxLength),
+        outboundJob: options.outboundJob,
+        nowMs: clock.now(),
+      })
+      options.onJobsEnqueued()
+      context.deps.logger.info({ channelId: channel.id, type: message.type, parts: ids.length }, 'api:message:queued')
+      // The first part answers; `part_ids` lists every part when the text was split.
+      const head = await findMessage(store.db, ids[0]!)
+      if (!head) throw new Error('queued message vanished before it could be shown')
+      return reply.code(202).send({ ...messageDto(head, (mediaId) => options.media.signedUrl(base, mediaId)), part_ids: ids })
+    }
 
     server.post('/api/channels/:id/messages', async (request, reply) => {
       const caller = callerOf(request)
       const channelId = idParam(request, 'channel')
-      const body = parseBody(sendSchema, request.body)
+      const body = parseBody(channelSendSchema, request.body)
+      if ((body.text === undefined) === (body.message === undefined)) {
+        throw GW_ERR_API_INVALID_VALUE('Send exactly one of "message" (any message type) and "text" (the shorthand for a text message).', {
+          field: body.text === undefined ? 'message' : 'text',
+        })
+      }
+      const message = body.text !== undefined ? parseMessage({ type: 'text', text: body.text }, 'text') : parseMessage(body.message, 'message')
       const channel = await context.channels.get(caller.teamId, channelId)
       if (!channel) throw notFound('channel', channelId)
 
@@ -127,22 +222,30 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
           { field: 'to' },
         )
       }
-      const maxLength = isProviderType(channel.providerType) ? providerKind(channel.providerType).capabilities.maxTextLength : 4096
-      const parts = splitText(body.text, maxLength)
-      const ids = await store.flow.queueOutbound({
-        teamId: caller.teamId,
-        channelId,
-        to: { phone, bsuid },
-        texts: parts,
-        outboundJob: options.outboundJob,
-        nowMs: clock.now(),
-      })
-      options.onJobsEnqueued()
-      context.deps.logger.info({ channelId, parts: ids.length }, 'api:message:queued')
-      // The first part answers; `part_ids` lists every part when the text was split.
-      const head = await findMessage(store.db, ids[0]!)
-      if (!head) throw new Error('queued message vanished before it could be shown')
-      return reply.code(202).send({ ...messageDto(head), part_ids: ids })
+      // A reaction names a message of the recipient's conversation; here the conversation is known by
+      // recipient, so the check is that the message is the team's and on this channel.
+      await checkSendable(message, 'message', caller.teamId, channel.providerType, null)
+      if (message.type === 'reaction') {
+        const target = await findMessage(store.db, message.message_id)
+        if (target?.channelId !== channelId) {
+          throw GW_ERR_API_INVALID_VALUE('"message.message_id" must name a message of this channel.', { field: 'message.message_id' })
+        }
+      }
+      return queue(caller.teamId, channel, { phone, bsuid }, message, reply, publicUrlOf(context.deps, request))
+    })
+
+    server.post('/api/conversations/:id/messages', async (request, reply) => {
+      const caller = callerOf(request)
+      const conversationId = idParam(request, 'conversation')
+      const body = parseBody(conversationSendSchema, request.body)
+      const message = parseMessage(body.message, 'message')
+      const conversation = await findConversation(store.db, caller.teamId, conversationId)
+      if (!conversation) throw notFound('conversation', conversationId)
+      const channel = await context.channels.get(caller.teamId, conversation.channelId)
+      if (!channel) throw notFound('conversation', conversationId)
+      await checkSendable(message, 'message', caller.teamId, channel.providerType, conversationId)
+      const to = { phone: conversation.participant.phone, bsuid: conversation.participant.bsuid }
+      return queue(caller.teamId, channel, to, message, reply, publicUrlOf(context.deps, request))
     })
   }
 }

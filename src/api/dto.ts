@@ -2,6 +2,8 @@
  * The admin API's response shapes (SPEC §4), as the wire spells them (snake_case). Type-only, so the
  * console may import it without pulling in server code.
  */
+import type { MessageFieldsView } from '../core/message-view.js'
+import type { OutboundMessage } from '../core/outbound.js'
 
 /** `{"error": {...}}`: every error response. */
 export interface ErrorDto {
@@ -65,6 +67,8 @@ export interface ChannelDto {
   disabled_message: string | null
   /** Sends per second for this number (our extension, SPEC §6); null = the provider's default. */
   throughput_mps: number | null
+  /** Read receipt + typing indicator when the bot starts (Meta); false where the provider has none. */
+  typing_indicator: boolean
   created_at: string
   updated_at: string
 }
@@ -73,4 +77,24 @@ export interface ChannelDto {
 export interface ListDto<T> {
   data: T[]
   next_cursor: string | null
+}
+
+/**
+ * A message of a conversation; the normalised fields (media, reply, location, contacts, reaction, context,
+ * transcript) appear when the message has them, and an outbound message of a type other than text
+ * carries `message`, the outbound message as sent.
+ */
+export interface MessageDto extends MessageFieldsView {
+  id: string
+  conversation_id: string
+  direction: 'in' | 'out'
+  type: string
+  text: string | null
+  status: string
+  provider_message_id: string | null
+  error: { code: string; message: string } | null
+  reply_to_id: string | null
+  created_at: string
+  updated_at: string
+  message?: OutboundMessage
 }

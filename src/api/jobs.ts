@@ -15,6 +15,7 @@
  */
 import { GW_ERR_API_CONFLICT, GW_ERR_API_NOT_FOUND } from '../core/errors.js'
 import type { JobQueue, JobRecord, EnqueueSpec } from '../queue/index.js'
+import type { InboundPayload } from '../core/message.js'
 import { findMessage, insertInbound, insertOutbound, type StoredMessage } from '../store/repos/messages.js'
 import { findJob, insertJobs, retryDeadJob } from '../store/repos/jobs.js'
 import { callerOf, isOperator, type Caller } from './auth.js'
@@ -154,7 +155,8 @@ export function createJobRoutes(options: JobRoutesOptions): ApiRoutes {
               text: message.text,
               sentAtMs: nowMs,
               from: { phone: null, bsuid: null, name: null },
-              payload: { ...message.payload, retry_of: message.id },
+              // The copy is resolved again by its task (media fetched anew if it failed); `raw` says what it copies.
+              payload: { ...message.payload, raw: { ...(message.payload.raw as Record<string, unknown> | undefined), retry_of: message.id } } as InboundPayload,
               forBot: true,
             },
             status: 'received',
@@ -168,7 +170,9 @@ export function createJobRoutes(options: JobRoutesOptions): ApiRoutes {
             teamId: message.teamId,
             channelId: message.channelId,
             conversationId: message.conversationId,
-            text: message.text ?? '',
+            type: message.type,
+            text: message.text,
+            payload: message.payload,
             replyToId: message.replyToId,
             nowMs,
           })

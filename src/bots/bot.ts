@@ -9,10 +9,12 @@
  *   conversationId: 'conv_1',
  *   channelId: 'chan_1',
  *   participant: { id: 'part_1', phone: '+27812345678', bsuid: null, name: 'Thandi' },
- *   message: { id: 'msg_1', type: 'text', text: 'Hi', payload: {} },
+ *   message: { id: 'msg_1', type: 'text', text: 'Hi', fields: {}, payload: {} },
  * }, signal)
  * // → [{ type: 'text', text: 'Hello Thandi!' }]
  */
+import type { MessageFieldsView } from '../core/message-view.js'
+import type { OutboundMessage } from '../core/outbound.js'
 
 /** One inbound message as a bot sees it, with where it came from and who wrote it. */
 export interface BotRequest {
@@ -31,17 +33,18 @@ export interface BotRequest {
     type: string
     /** The text the user wrote (or a caption, a button title); null when there is none. */
     text: string | null
-    /** Type-specific detail (media id, coordinates, button payload…), passed through as the parser gave it. */
+    /** The normalised fields (media with its signed URL, reply, location, contacts, reaction, context…). */
+    fields: MessageFieldsView
+    /** What else the provider sent, in its own spelling (referral, order…); `{}` for most messages. */
     payload: Record<string, unknown>
   }
 }
 
-/** One reply to send back to the participant, in order. */
-export interface BotReply {
-  type: 'text'
-  /** Never empty; long texts are split to the provider's limit by the sender, not the bot. */
-  text: string
-}
+/**
+ * One reply to send back to the participant, in order: any outbound message (core/outbound.ts),
+ * validated. Long texts are split to the provider's limit by the sender, not the bot.
+ */
+export type BotReply = OutboundMessage
 
 /** Something that answers inbound messages. */
 export interface Bot {

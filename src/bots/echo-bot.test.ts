@@ -8,7 +8,7 @@ function requestWith(text: string | null, type = 'text'): BotRequest {
     conversationId: 'conv_1',
     channelId: 'chan_1',
     participant: { id: 'part_1', phone: '+27812345678', bsuid: null, name: 'Thandi' },
-    message: { id: 'msg_1', type, text, payload: {} },
+    message: { id: 'msg_1', type, text, fields: {}, payload: {} },
   }
 }
 

@@ -146,16 +146,9 @@ export class HttpBot implements Bot {
     }
     const decoded = decodeBotAnswer(json)
     if (decoded.ok) return decoded.replies
-    if (decoded.problem === 'unknown_type') {
-      const shownType = JSON.stringify(decoded.replyType.slice(0, 50))
-      throw this.#error(
-        GW_ERR_BOT_BAD_RESPONSE,
-        `The bot at ${this.#shownUrl} answered a reply of type ${shownType} at ${decoded.where}; the gateway can only send replies of type "text".`,
-      )
-    }
     throw this.#error(
       GW_ERR_BOT_BAD_RESPONSE,
-      `The bot at ${this.#shownUrl} answered an invalid body (${decoded.where}: ${decoded.detail}); it must answer ${ANSWER_SHAPE}.`,
+      `The bot at ${this.#shownUrl} answered an invalid reply, so nothing was sent (${decoded.where}: ${decoded.detail}); each reply must be a message of docs/bots.md, e.g. ${ANSWER_SHAPE}.`,
     )
   }
 

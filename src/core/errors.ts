@@ -72,6 +72,16 @@ export const GW_ERR_API_INVALID_PHONE_NUMBER = defineError('GW_ERR_API_INVALID_P
 export const GW_ERR_API_RECIPIENT_INVALID = defineError('GW_ERR_API_RECIPIENT_INVALID', 'invalid_recipient', 'The recipient must be an E.164 phone number or a BSUID.', 422)
 export const GW_ERR_API_SHUTTING_DOWN = defineError('GW_ERR_API_SHUTTING_DOWN', 'shutting_down', 'The gateway is shutting down; send the request again to another instance or in a moment.', 503)
 
+export const GW_ERR_API_PUBLIC_URL_REQUIRED = defineError('GW_ERR_API_PUBLIC_URL_REQUIRED', 'public_url_required', 'This needs the gateway\'s public address: set PUBLIC_URL.', 422)
+export const GW_ERR_API_UNSUPPORTED_BY_PROVIDER = defineError('GW_ERR_API_UNSUPPORTED_BY_PROVIDER', 'unsupported_by_provider', 'The channel\'s provider cannot send this kind of message.', 422)
+
+// --- media ---------------------------------------------------------------------------------------
+export const GW_ERR_MEDIA_TOO_LARGE = defineError('GW_ERR_MEDIA_TOO_LARGE', 'media_too_large', 'The media is larger than SWITCHBOARD_MEDIA_MAX_BYTES.', 413)
+export const GW_ERR_MEDIA_CHECKSUM = defineError('GW_ERR_MEDIA_CHECKSUM', 'media_checksum_mismatch', 'The media\'s bytes do not match the sha256 the provider gave.', 422)
+export const GW_ERR_MEDIA_FETCH_FAILED = defineError('GW_ERR_MEDIA_FETCH_FAILED', 'media_fetch_failed', 'The media could not be fetched from the provider.', 502)
+export const GW_ERR_MEDIA_SIGNATURE = defineError('GW_ERR_MEDIA_SIGNATURE', 'invalid_signature', 'This media link has expired or its signature does not match; ask for a fresh one.', 403)
+export const GW_ERR_MEDIA_STORE_FAILED = defineError('GW_ERR_MEDIA_STORE_FAILED', 'media_store_failed', 'The media store did not accept or return the bytes; check its settings and that it is reachable.', 503)
+
 // --- providers -----------------------------------------------------------------------------------
 export const GW_ERR_PROVIDER_UNREACHABLE = defineError('GW_ERR_PROVIDER_UNREACHABLE', 'provider_unreachable', 'The messaging provider could not be reached or refused the request.', 502)
 export const GW_ERR_PROVIDER_NUMBER_NOT_FOUND = defineError('GW_ERR_PROVIDER_NUMBER_NOT_FOUND', 'phone_number_not_found', 'The number was not found at the provider.', 422)

@@ -4,9 +4,10 @@
  *
  * @example
  * const provider = createProvider(row.type, decryptedConfig, deps)
- * const receipt = await provider.sendText({ channel, to, text: 'Hello', gatewayMessageId: 'msg_…' })
+ * const receipt = await provider.send({ channel, to, message: { type: 'text', text: 'Hello' }, gatewayMessageId: 'msg_…' })
  */
 import type { Clock } from '../core/clock.js'
+import type { OutboundMessage } from '../core/outbound.js'
 import type { Dispatcher } from 'undici'
 
 /** What differs between providers, declared instead of branched on (Kysely's adapter getters). */
@@ -17,6 +18,20 @@ export interface ProviderCapabilities {
   readonly defaultThroughputMps: number
   /** Whether sends can carry the gateway's message id, echoed in status webhooks. */
   readonly echoesCallbackData: boolean
+  /**
+   * How `buttons` and `list` messages go: `native` (interactive messages), or `numbered-text` (one text,
+   * `1. Yes` …, see core/choices.ts), whose typed answer the inbound task maps back to a `reply`.
+   */
+  readonly choices: 'native' | 'numbered-text'
+  /**
+   * How a gateway media id (`media_id`) is sent: `upload` (to the provider once, then by its id), or
+   * `public-url` (the gateway's signed URL, which the provider fetches: needs PUBLIC_URL).
+   */
+  readonly mediaBy: 'upload' | 'public-url'
+  /** Whether `reaction` messages can be sent (else they fail with `unsupported_by_provider`). */
+  readonly reactions: boolean
+  /** Whether the provider has a read receipt with a typing indicator (SPEC §9.4); `markRead` works only then. */
+  readonly typingIndicator: boolean
 }
 
 /** The sending side of a channel, as a provider needs it. */
@@ -34,16 +49,64 @@ export interface Recipient {
   bsuid: string | null
 }
 
-export interface SendTextRequest {
+/** Stored media a send needs (a message, or a template header, with `media_id`). */
+export interface OutboundMedia {
+  /** The gateway media id. */
+  id: string
+  mimeType: string
+  size: number
+  filename: string | null
+  /** Reads the stored bytes (for an upload). */
+  read(): Promise<Buffer>
+  /** The provider's id of an earlier upload of these bytes to this provider account, or null. */
+  uploadedId: string | null
+  /** The gateway's signed URL of the bytes (valid for hours), or null when PUBLIC_URL is unset. */
+  signedUrl: string | null
+}
+
+/** One message to send. */
+export interface SendRequest {
   channel: ChannelAddress
   to: Recipient
-  text: string
+  /** Validated by core/outbound.ts; a `text` is already split to `capabilities.maxTextLength`. */
+  message: OutboundMessage
   /** The gateway's message id; sent as Meta `biz_opaque_callback_data` so statuses can name it. */
   gatewayMessageId: string
+  /** The stored media named by `message.media_id` (or a template header's), when it names one. */
+  media?: OutboundMedia
+  /** For a `reaction`: the provider's id of the message reacted to. */
+  reactionTo?: string
 }
 
 export interface SendReceipt {
   providerMessageId: string
+  /** The provider's id of media uploaded for this send (`mediaBy: 'upload'`), kept so it is uploaded once. */
+  uploadedMediaId?: string
+}
+
+/** Where an inbound message's media is at the provider (`InboundMediaPayload.source`). */
+export interface MediaReference {
+  /** Meta / Turn.io media id. */
+  mediaId: string | null
+  /** A URL given in the webhook (Twilio `MediaUrl0`, Turn.io `url`). */
+  url: string | null
+}
+
+/** An inbound media download: the bytes as a stream (the caller counts, hashes and stores them). */
+export interface MediaDownload {
+  body: AsyncIterable<Uint8Array> & { destroy(error?: Error): void }
+  /** The `Content-Type` the provider gave, or null. */
+  mimeType: string | null
+  /** `Content-Length`, when given. */
+  size: number | null
+}
+
+/** A read receipt for an inbound message, with a typing indicator while the bot works (SPEC §9.4). */
+export interface MarkReadRequest {
+  channel: ChannelAddress
+  /** The provider's id of the inbound message. */
+  providerMessageId: string
+  typing: boolean
 }
 
 /** What channel creation learns from the provider about a number. */
@@ -107,8 +170,19 @@ export interface Provider {
    * `GW_ERR_PROVIDER_NUMBER_NOT_FOUND` or `GW_ERR_PROVIDER_UNREACHABLE` (with the provider's message).
    */
   findNumber(number: string): Promise<NumberMatch>
-  /** Sends one text message (already split to `capabilities.maxTextLength`). Throws `ProviderError`. */
-  sendText(request: SendTextRequest): Promise<SendReceipt>
+  /**
+   * Sends one message in the provider's wire shape, degraded as `capabilities` declare. Throws a
+   * classified `ProviderError` (`unsupported_by_provider` / `public_url_required` with retry `never`).
+   */
+  send(request: SendRequest): Promise<SendReceipt>
+  /**
+   * Opens the download of an inbound message's media with the provider's credentials (never sent to
+   * another host after a redirect). Throws a classified `ProviderError`: `later` for network errors and
+   * 5xx, `never` when the media is gone or refused.
+   */
+  downloadMedia(reference: MediaReference, signal?: AbortSignal): Promise<MediaDownload>
+  /** Marks an inbound message read, with a typing indicator; only where `capabilities.typingIndicator`. */
+  markRead(request: MarkReadRequest): Promise<void>
 }
 
 /** The provider types of SPEC §4. */

@@ -19,6 +19,7 @@ export interface RoutedChannel {
   enabled: boolean
   disabledMessage: string | null
   throughputMps: number | null
+  typingIndicator: boolean | null
 }
 
 /** A provider with its decrypted config. Never log it. */

@@ -20,6 +20,7 @@ function toRouted(channel: Channel | undefined): RoutedChannel | undefined {
     enabled: channel.enabled,
     disabledMessage: channel.disabledMessage,
     throughputMps: channel.throughputMps,
+    typingIndicator: channel.typingIndicator,
   }
 }
 

@@ -71,6 +71,8 @@ export interface ChannelsTable {
   /** Sends per second for this number; null means the provider's default. */
   throughput_mps: number | null
   last_webhook_at: string | null
+  /** Read receipt + typing indicator when the bot starts (1/0); null = on where the provider has it. */
+  typing_indicator: number | null
   created_at: string
   updated_at: string
 }
@@ -131,6 +133,22 @@ export interface JobsTable {
   updated_at: string
 }
 
+export interface MediaTable {
+  id: string
+  team_id: string
+  mime_type: string
+  size: number
+  /** Hex sha256 of the bytes. */
+  sha256: string
+  filename: string | null
+  /** Where the bytes are in the media store. */
+  storage_key: string
+  source: 'inbound' | 'upload' | 'speech'
+  /** JSON `{ [providerId]: { id, uploaded_at } }`: uploads of these bytes to providers. */
+  provider_uploads: string
+  created_at: string
+}
+
 export interface Database {
   teams: TeamsTable
   api_tokens: ApiTokensTable
@@ -140,6 +158,7 @@ export interface Database {
   conversations: ConversationsTable
   messages: MessagesTable
   jobs: JobsTable
+  media: MediaTable
 }
 
 // Generated is re-exported for repos that insert into tables with defaults later.

@@ -2,44 +2,140 @@
  * `inbound.handle`: hands one inbound message to its channel's bot and queues the replies. Runs in the
  * conversation's inbound lane, so a conversation's messages reach the bot one at a time, in order.
  *
+ * Before the bot, the message is resolved, once, and the result stored (so a retry does not redo it):
+ * its media fetched and stored (fetch-media.ts), the ids of the messages a reaction or a reply names,
+ * and, where the provider writes choices as numbered text, a typed answer (`2`, or a title) to the
+ * conversation's last buttons or list message mapped to a `reply` with the option's id.
+ *
  * Once: the message moves `received → processed` in the same transaction that stores the replies and
  * queues their sends, so a retry after that commit finds nothing to do. A crash between the bot's answer
  * and that commit calls the bot again with the same `Idempotency-Key` (the message id).
  */
+import { choicesOf, matchChoice } from '../core/choices.js'
 import { isGatewayError } from '../core/errors.js'
-import { splitText } from '../core/text-split.js'
-import { providerKind, isProviderType } from '../providers/index.js'
+import type { InboundPayload } from '../core/message.js'
+import { inboundFieldsView } from '../core/message-view.js'
+import { toOutboundParts, type ButtonsOutbound, type ListOutbound } from '../core/outbound.js'
+import { providerKind, isProviderType, type Provider, type ProviderCapabilities } from '../providers/index.js'
 import type { Task } from '../queue/job.js'
-import type { MessageContext } from '../store/flow/flow-store.js'
+import type { RoutedChannel } from '../routing/routing-cache.js'
+import type { MessageContext, OutboundRow } from '../store/flow/flow-store.js'
+import type { StoredMessage } from '../store/repos/messages.js'
 import type { BotRequest } from '../bots/index.js'
 import type { TaskDeps } from './task-deps.js'
+import type { ProviderCache } from './provider-cache.js'
+import { fetchInboundMedia } from './fetch-media.js'
 import { OUTBOUND_JOB } from './lanes.js'
 
 /** Payload of an `inbound.handle` job. */
-export interface InboundPayload {
+export interface InboundJobPayload {
   messageId: string
 }
 
-export function createHandleInboundTask(deps: TaskDeps): Task {
+/** The default when a provider is unknown (a row written by a newer version). */
+const FALLBACK_MAX_TEXT = 4096
+
+export function createHandleInboundTask(deps: TaskDeps, providers: ProviderCache): Task {
   const { store, clock, metrics } = deps
+
+  /** Fetches media, names referenced messages, maps numbered answers; stores what changed. */
+  async function resolve(
+    message: StoredMessage,
+    channel: RoutedChannel,
+    provider: Provider | undefined,
+    attempt: number,
+    signal: AbortSignal,
+  ): Promise<StoredMessage> {
+    const payload = { ...(message.payload as InboundPayload) }
+    let { type, text } = message
+    let changed = false
+
+    if (payload.media?.status === 'pending' && provider !== undefined) {
+      try {
+        payload.media = await fetchInboundMedia(payload.media, { media: deps.media, provider, teamId: message.teamId, attempt, signal })
+      } catch (error) {
+        metrics.mediaFetches.inc({ outcome: 'retry' })
+        throw error
+      }
+      metrics.mediaFetches.inc({ outcome: payload.media.status })
+      changed = true
+      if (payload.media.status === 'failed') deps.logger.warn({ messageId: message.id, err: payload.media.error }, 'media:fetch:failed')
+    }
+
+    const named = [payload.reaction?.message_id === null ? payload.reaction.provider_message_id : null, payload.context?.message_id === null ? payload.context.provider_message_id : null]
+    const wanted = named.filter((id): id is string => id !== null && id !== undefined)
+    if (wanted.length > 0) {
+      const ids = await store.flow.messageIdsByProviderIds(channel.id, wanted)
+      const reactionTo = payload.reaction?.provider_message_id
+      if (payload.reaction && reactionTo && ids[reactionTo] !== undefined) {
+        payload.reaction = { ...payload.reaction, message_id: ids[reactionTo]! }
+        changed = true
+      }
+      const repliedTo = payload.context?.provider_message_id
+      if (payload.context && repliedTo && ids[repliedTo] !== undefined) {
+        payload.context = { ...payload.context, message_id: ids[repliedTo]! }
+        changed = true
+      }
+    }
+
+    if (type === 'text' && text !== null && capabilitiesOf(channel)?.choices === 'numbered-text') {
+      const question = await store.flow.lastChoiceMessage(message.conversationId)
+      if (question !== undefined && (question.type === 'buttons' || question.type === 'list')) {
+        const choice = matchChoice(text, choicesOf(question as ButtonsOutbound | ListOutbound))
+        if (choice !== null) {
+          // The typed text stays visible in `raw`; the bot reads the option, as on every other provider.
+          payload.reply = { id: choice.id, title: choice.title, ...(choice.description === undefined ? {} : { description: choice.description }) }
+          payload.raw = { ...payload.raw, typed: text }
+          type = 'reply'
+          text = choice.title
+          changed = true
+        }
+      }
+    }
+
+    if (!changed) return message
+    await store.flow.updateInbound(message.id, { type, text, payload: payload as Record<string, unknown> }, clock.now())
+    return { ...message, type, text, payload: payload as Record<string, unknown> }
+  }
+
+  /** A read receipt with a typing indicator, where the channel wants one: best effort, never awaited. */
+  function showTyping(message: StoredMessage, channel: RoutedChannel, provider: Provider | undefined): void {
+    if (provider === undefined || !provider.capabilities.typingIndicator || message.providerMessageId === null) return
+    if ((channel.typingIndicator ?? true) === false) return
+    provider
+      .markRead({
+        channel: { channelId: channel.id, number: channel.number, fromIdentifier: channel.fromIdentifier },
+        providerMessageId: message.providerMessageId,
+        typing: true,
+      })
+      .catch((error: unknown) => {
+        metrics.typingIndicators.inc({ outcome: 'error' })
+        deps.logger.info({ messageId: message.id, err: error instanceof Error ? error.message : String(error) }, 'typing:indicator:failed')
+      })
+    metrics.typingIndicators.inc({ outcome: 'sent' })
+  }
 
   return {
     backoff: { baseMs: 1000, maxMs: 60_000 },
 
     async run(payload, context) {
-      const { messageId } = payload as InboundPayload
+      const { messageId } = payload as InboundJobPayload
       // A job handed over at its creation carries its message; one claimed later reads it.
       const found = (context.job.prefetched as MessageContext | undefined) ?? (await store.flow.messageContext(messageId))
       // Gone (channel deleted) or already handled by an earlier attempt: nothing to do.
       if (!found || found.message.status !== 'received') return
-      const { message, participant } = found
-      const channel = await deps.routing.channelById(message.channelId)
+      const { participant } = found
+      const channel = await deps.routing.channelById(found.message.channelId)
       if (!channel) return
+      const providerRow = await deps.routing.providerById(channel.providerId)
+      const provider = providerRow === undefined ? undefined : providers.clientFor(providerRow)
+      const message = await resolve(found.message, channel, provider, context.job.attempts, context.signal)
 
-      let texts: string[]
+      let replies: OutboundRow[]
+      const maxLength = capabilitiesOf(channel)?.maxTextLength ?? FALLBACK_MAX_TEXT
       if (!channel.enabled) {
         // A disabled channel stores what arrives and answers only with its disabled message, if any.
-        texts = channel.disabledMessage ? [channel.disabledMessage] : []
+        replies = channel.disabledMessage ? toOutboundParts({ type: 'text', text: channel.disabledMessage }, maxLength) : []
       } else {
         const bot = await deps.botFor(channel.botId)
         if (!bot) throw new Error(`bot ${channel.botId} of channel ${channel.id} no longer exists`)
@@ -47,33 +143,36 @@ export function createHandleInboundTask(deps: TaskDeps): Task {
           conversationId: message.conversationId,
           channelId: channel.id,
           participant,
-          message: { id: message.id, type: message.type, text: message.text, payload: message.payload },
+          message: {
+            id: message.id,
+            type: message.type,
+            text: message.text,
+            fields: inboundFieldsView(message.payload as InboundPayload, (mediaId) => deps.media.signedUrl(deps.mediaBaseUrl(), mediaId)),
+            payload: (message.payload as InboundPayload).raw ?? {},
+          },
         }
+        if (context.job.attempts === 1) showTyping(message, channel, provider)
         const started = clock.now()
         try {
-          const replies = await bot.respond(request, context.signal)
+          const answer = await bot.respond(request, context.signal)
           metrics.botDuration.observe({ bot_type: bot.type, outcome: 'ok' }, (clock.now() - started) / 1000)
-          texts = replies.map((reply) => reply.text)
+          replies = answer.flatMap((reply) => toOutboundParts(reply, maxLength))
         } catch (error) {
           metrics.botDuration.observe({ bot_type: bot.type, outcome: 'error' }, (clock.now() - started) / 1000)
           throw error
         }
       }
 
-      const maxLength = isProviderType(channel.providerType)
-        ? providerKind(channel.providerType).capabilities.maxTextLength
-        : 4096
-      const parts = texts.flatMap((text) => splitText(text, maxLength)).filter((part) => part.length > 0)
       // The status guard makes this commit happen once even if two attempts raced to here. The replies
       // share a lane, so only the first one's job can be handed over.
-      const completed = await deps.handOver(parts.length > 0 ? 1 : 0, async (handOver) => {
+      const completed = await deps.handOver(replies.length > 0 ? 1 : 0, async (handOver) => {
         const stored = await store.flow.completeInbound({
           messageId: message.id,
           teamId: message.teamId,
           channelId: channel.id,
           conversationId: message.conversationId,
           participant,
-          replies: parts,
+          replies,
           outboundJob: OUTBOUND_JOB,
           nowMs: clock.now(),
           ...(handOver ? { handOver } : {}),
@@ -82,14 +181,14 @@ export function createHandleInboundTask(deps: TaskDeps): Task {
       })
       if (completed.replyIds === null) return
       metrics.messages.inc({ direction: 'in', status: 'processed' })
-      if (parts.length > 0) {
-        metrics.messages.inc({ direction: 'out', status: 'queued' }, parts.length)
+      if (replies.length > 0) {
+        metrics.messages.inc({ direction: 'out', status: 'queued' }, replies.length)
         deps.onJobsEnqueued()
       }
     },
 
     async onGiveUp(payload, error) {
-      const { messageId } = payload as InboundPayload
+      const { messageId } = payload as InboundJobPayload
       const failed = await store.flow.failInbound(
         messageId,
         { code: isGatewayError(error) ? error.apiCode : 'processing_failed', message: error.message },
@@ -98,4 +197,8 @@ export function createHandleInboundTask(deps: TaskDeps): Task {
       if (failed) metrics.messages.inc({ direction: 'in', status: 'failed' })
     },
   }
+}
+
+function capabilitiesOf(channel: RoutedChannel): ProviderCapabilities | undefined {
+  return isProviderType(channel.providerType) ? providerKind(channel.providerType).capabilities : undefined
 }

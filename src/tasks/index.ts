@@ -13,7 +13,7 @@ export type { TaskDeps } from './task-deps.js'
 export function createTasks(deps: TaskDeps): Record<string, Task> {
   const providers = new ProviderCache(deps.providerDeps)
   return {
-    [INBOUND_TASK]: createHandleInboundTask(deps),
+    [INBOUND_TASK]: createHandleInboundTask(deps, providers),
     [OUTBOUND_TASK]: createSendOutboundTask(deps, providers),
   }
 }

@@ -13,7 +13,8 @@
  * - `stop-provider` (an invalid token): mark the provider's health and hold its sends, spending no
  *   attempts, until its config is updated.
  */
-import { ProviderError } from '../providers/provider.js'
+import { isMediaOutbound, outboundFromParts, type OutboundMessage } from '../core/outbound.js'
+import { ProviderError, type OutboundMedia } from '../providers/provider.js'
 import { isProviderType, providerKind } from '../providers/index.js'
 import { RetryLaterError, type Task } from '../queue/job.js'
 import type { MessageContext } from '../store/flow/flow-store.js'
@@ -33,6 +34,47 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache)
   // back, before the statuses Meta kept retrying meanwhile could arrive (measured: each of the 10 sends
   // Meta held at a kill went out twice after 3.5 s down with a 2 s wait; test/crash/crash-restart.test.ts).
   const hearingSinceMs = clock.now()
+
+  /** The stored media a message (or its template header) names by `media_id`, with what a provider needs. */
+  async function mediaOf(message: OutboundMessage, teamId: string, providerId: string): Promise<OutboundMedia | undefined> {
+    const mediaId = isMediaOutbound(message)
+      ? message.media_id
+      : message.type === 'template' && message.header !== undefined && message.header.type !== 'text'
+        ? message.header.media_id
+        : undefined
+    if (mediaId === undefined) return undefined
+    const record = await deps.media.find(teamId, mediaId)
+    if (record === undefined) {
+      throw new ProviderError(`The media ${mediaId} does not exist (or was deleted); upload it again with POST /api/media.`, {
+        provider: 'gateway',
+        providerCode: 'media_not_found',
+        retry: 'never',
+      })
+    }
+    return {
+      id: record.id,
+      mimeType: record.mimeType,
+      size: record.size,
+      filename: record.filename,
+      read: () => deps.media.read(record),
+      uploadedId: await deps.media.uploadedId(record.id, providerId),
+      signedUrl: deps.publicUrl === undefined ? null : deps.media.signedUrl(deps.publicUrl, record.id),
+    }
+  }
+
+  /** The provider's id of the message a reaction names, which must be of the same conversation. */
+  async function reactionTarget(messageId: string, conversationId: string): Promise<string> {
+    const target = await store.flow.messageContext(messageId)
+    const providerMessageId = target?.message.conversationId === conversationId ? target.message.providerMessageId : null
+    if (providerMessageId === null || providerMessageId === undefined) {
+      throw new ProviderError(`A reaction must name a message of its own conversation that the provider knows; ${messageId} is not one.`, {
+        provider: 'gateway',
+        providerCode: 'invalid_reaction_target',
+        retry: 'never',
+      })
+    }
+    return providerMessageId
+  }
 
   return {
     // A late reply can be worse than none: fewer, shorter retries than inbound handling.
@@ -72,15 +114,27 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache)
         return { retryInMs: 1000, reason: 'the send was started elsewhere or has moved on' }
       }
       const started = clock.now()
+      let media: OutboundMedia | undefined
       try {
-        const receipt = await provider.sendText({
+        const outbound = outboundFromParts(message)
+        media = await mediaOf(outbound, message.teamId, providerRow.id)
+        const reactionTo = outbound.type === 'reaction' ? await reactionTarget(outbound.message_id, message.conversationId) : undefined
+        const receipt = await provider.send({
           channel: { channelId: channel.id, number: channel.number, fromIdentifier: channel.fromIdentifier },
           to: { phone: participant.phone, bsuid: participant.bsuid },
-          text: message.text ?? '',
+          message: outbound,
           gatewayMessageId: message.id,
+          ...(media === undefined ? {} : { media }),
+          ...(reactionTo === undefined ? {} : { reactionTo }),
         })
         metrics.sendDuration.observe({ provider: providerRow.type, outcome: 'ok' }, (clock.now() - started) / 1000)
         await store.flow.markSent(message.id, receipt.providerMessageId, clock.now())
+        if (media !== undefined && receipt.uploadedMediaId !== undefined) {
+          // Remembered after the send: losing it costs one more upload, never a message.
+          await deps.media.recordUpload(media.id, providerRow.id, receipt.uploadedMediaId).catch((error: unknown) =>
+            deps.logger.warn({ mediaId: media?.id, err: String(error) }, 'media:upload:record-failed'),
+          )
+        }
         metrics.messages.inc({ direction: 'out', status: 'sent' })
         return
       } catch (error) {

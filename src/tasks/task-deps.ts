@@ -8,6 +8,7 @@ import type { HandOverFn } from '../queue/index.js'
 import type { Provider, ProviderDeps } from '../providers/provider.js'
 import type { RoutingSource, ProviderWithConfig } from '../routing/routing-cache.js'
 import type { Pacer } from './pacer.js'
+import type { MediaLibrary } from '../media/media-library.js'
 
 export interface TaskDeps {
   store: Store
@@ -30,6 +31,15 @@ export interface TaskDeps {
   inDoubtWaitMs: number
   /** How long a send held by an invalid token waits before looking at the provider again. */
   holdRecheckMs: number
+  /** Stored media: inbound fetches land here; sends read and upload from here. */
+  media: MediaLibrary
+  /** PUBLIC_URL: the base of signed media URLs a provider fetches (Twilio); undefined when unset. */
+  publicUrl: string | undefined
+  /**
+   * The base of signed media URLs handed to bots: PUBLIC_URL, or this process's own address when unset
+   * (a bot on the same host or network can still fetch them).
+   */
+  mediaBaseUrl(): string
 }
 
 /** Builds (and caches per config version) the provider client for a provider row. */

@@ -93,6 +93,7 @@ export function testConfig(database: TestDatabase, overrides: Partial<Config> = 
     logLevel: 'silent',
     workerConcurrency: 4,
     databasePoolSize: 5,
+    media: { maxBytes: 100 * 1024 * 1024, store: { kind: 'file', dir: `${database.dataDir}/media` } },
     ...overrides,
   }
 }

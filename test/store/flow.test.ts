@@ -9,6 +9,9 @@ import assert from 'node:assert/strict'
 import type { InboundMessage, RoutedEvents, StatusUpdate } from '../../src/core/message.js'
 import type { Store } from '../../src/store/db.js'
 import type { IngestUnit, JobTemplate } from '../../src/store/flow/flow-store.js'
+
+/** A queued text reply as the inbound task stores it. */
+const textRow = (text: string) => ({ type: 'text', text, payload: {} })
 import { DIALECTS, createTestStore, skipReason } from '../helpers/dialects.js'
 
 const T0 = 1_900_000_000_000
@@ -126,7 +129,7 @@ for (const dialect of DIALECTS) {
         channelId: 'ch_a',
         conversationId: message!.conversation_id,
         participant: { id: 'pt', phone: '+27820000001', bsuid: null, name: null },
-        replies: ['hi'],
+        replies: [textRow('hi')],
         outboundJob: OUTBOUND,
         nowMs: T0,
       })
@@ -193,7 +196,7 @@ for (const dialect of DIALECTS) {
     it('fails alone a webhook whose data cannot be stored or handed over, without harm to the others', { skip }, async () => {
       let deep: unknown = 'bottom'
       for (let i = 0; i < 100_000; i++) deep = [deep]
-      const odd = { ...inbound('deep', { phone: '+27820000009' }), payload: { deep } }
+      const odd = { ...inbound('deep', { phone: '+27820000009' }), payload: { raw: { deep } } }
       const outcomes = await Promise.allSettled([
         store.flow.ingest(unit([[CHANNELS[0]!, [inbound('fine1', { phone: '+27820000001' })]]])),
         store.flow.ingest(unit([[CHANNELS[0]!, [odd]]])),
@@ -265,7 +268,7 @@ for (const dialect of DIALECTS) {
         channelId: 'ch_a',
         conversationId: message!.conversation_id,
         participant: context!.participant,
-        replies: ['first part', 'second part'],
+        replies: [textRow('first part'), textRow('second part')],
         outboundJob: OUTBOUND,
         nowMs: T0 + 10,
       }
@@ -362,7 +365,7 @@ for (const dialect of DIALECTS) {
         channelId: 'ch_a',
         conversationId: first!.context.message.conversationId,
         participant: first!.context.participant,
-        replies: ['one', 'two'],
+        replies: [textRow('one'), textRow('two')],
         outboundJob: OUTBOUND,
         nowMs: T0 + 5,
         handOver: { ...handOver, limit: 1 },

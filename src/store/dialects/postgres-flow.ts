@@ -87,6 +87,9 @@ export function createPostgresFlow(pool: pg.Pool, leasePool: pg.Pool): FlowStore
     markSent: (messageId, providerMessageId, nowMs) => ops.markSent(direct, sql, messageId, providerMessageId, nowMs),
     clearSendStarted: (messageId, nowMs) => ops.clearSendStarted(direct, sql, messageId, nowMs),
     failOutbound: (messageId, error, nowMs) => ops.failOutbound(direct, sql, messageId, error, nowMs),
+    updateInbound: (messageId, update, nowMs) => ops.updateInbound(direct, sql, messageId, update, nowMs),
+    messageIdsByProviderIds: (channelId, ids) => ops.messageIdsByProviderIds(direct, sql, channelId, ids),
+    lastChoiceMessage: (conversationId) => ops.lastChoiceMessage(direct, sql, conversationId),
     ping: async () => {
       await direct.run('select 1', [])
     },

@@ -14,7 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import SqliteDatabase from 'better-sqlite3'
 import { createFlowSql } from '../flow/flow-sql.js'
 import * as ops from '../flow/flow-ops.js'
-import type { IngestResult, IngestUnit } from '../flow/flow-store.js'
+import type { InboundUpdate, IngestResult, IngestUnit } from '../flow/flow-store.js'
 import type { SqlExecutor } from '../flow/sql-executor.js'
 import { claimSqliteJobs } from './sqlite-jobs.js'
 import { applySqlitePragmas, type FlowCommand, type FlowReply, type FlowThreadData } from './sqlite-flow-protocol.js'
@@ -76,6 +76,9 @@ const OPERATIONS: Record<string, (...args: never[]) => Promise<unknown>> = {
   completeInbound: (completion: Parameters<typeof ops.completeInbound>[2]) => ops.completeInbound(executor, sql, completion),
   queueOutbound: (start: Parameters<typeof ops.queueOutbound>[2]) => ops.queueOutbound(executor, sql, start),
   failInbound: (...args: [string, { code: string; message: string }, number]) => ops.failInbound(executor, sql, ...args),
+  updateInbound: (...args: [string, InboundUpdate, number]) => ops.updateInbound(executor, sql, ...args),
+  messageIdsByProviderIds: (...args: [string, string[]]) => ops.messageIdsByProviderIds(executor, sql, ...args),
+  lastChoiceMessage: (conversationId: string) => ops.lastChoiceMessage(executor, sql, conversationId),
   markSendStarted: (...args: [string, string | null, number]) => ops.markSendStarted(executor, sql, ...args),
   markSent: (...args: [string, string, number]) => ops.markSent(executor, sql, ...args),
   clearSendStarted: (...args: [string, number]) => ops.clearSendStarted(executor, sql, ...args),

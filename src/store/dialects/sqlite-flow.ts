@@ -183,6 +183,9 @@ export function createSqliteFlow(file: string): FlowStore {
     markSent: (messageId, providerMessageId, nowMs) => call('markSent', messageId, providerMessageId, nowMs),
     clearSendStarted: (messageId, nowMs) => call('clearSendStarted', messageId, nowMs),
     failOutbound: (messageId, error, nowMs) => call('failOutbound', messageId, error, nowMs),
+    updateInbound: (messageId, update, nowMs) => call('updateInbound', messageId, update, nowMs),
+    messageIdsByProviderIds: (channelId, ids) => call('messageIdsByProviderIds', channelId, ids),
+    lastChoiceMessage: (conversationId) => call('lastChoiceMessage', conversationId),
     ping: () => call('ping'),
     async close() {
       if (waiting.size > 0 || scheduled) await new Promise<void>((resolve) => (idle = resolve))

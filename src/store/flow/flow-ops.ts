@@ -11,7 +11,16 @@ import type { MessagesTable } from '../schema.js'
 import { chunks } from './chunks.js'
 import { participantKeyOf, resolveConversations, type ConversationFacts } from './conversations.js'
 import type { FlowSql } from './flow-sql.js'
-import type { HandedOverJob, InboundCompleted, InboundCompletion, JobSettlement, MessageContext, OutboundStart } from './flow-store.js'
+import type {
+  HandedOverJob,
+  InboundCompleted,
+  InboundCompletion,
+  InboundUpdate,
+  JobSettlement,
+  MessageContext,
+  OutboundRow,
+  OutboundStart,
+} from './flow-store.js'
 import { claimedRow, insertPlannedJobs, pickHandOvers, planJob } from './job-rows.js'
 import type { SqlExecutor } from './sql-executor.js'
 
@@ -38,9 +47,11 @@ export async function completeInbound(executor: SqlExecutor, sql: FlowSql, input
   const nowIso = isoAt(input.nowMs)
   if ((await executor.run(sql.markProcessed, [input.messageId, nowIso])) === 0) return null
   if (input.replies.length === 0) return { replyIds: [], handedOver: [] }
-  const texts = input.replies.map((text) => storableText(text)!)
-  const ids = texts.map(() => newId('msg', input.nowMs))
-  const rows = texts.map((text, index) => [ids[index], input.teamId, input.channelId, input.conversationId, text, input.messageId, nowIso])
+  const replies = input.replies.map(storableRow)
+  const ids = replies.map(() => newId('msg', input.nowMs))
+  const rows = replies.map((reply, index) => [
+    ids[index], input.teamId, input.channelId, input.conversationId, reply.type, reply.text, reply.payloadJson, input.messageId, nowIso,
+  ])
   await executor.run(sql.insertOutbound, [JSON.stringify(rows)])
   const jobs = ids.map((id) => planJob(input.outboundJob, id, input.conversationId, input.nowMs))
   await pickHandOvers(executor, sql, jobs, () => input.handOver)
@@ -54,9 +65,9 @@ export async function completeInbound(executor: SqlExecutor, sql: FlowSql, input
       channelId: input.channelId,
       conversationId: input.conversationId,
       direction: 'out',
-      type: 'text',
-      text: texts[index]!,
-      payload: {},
+      type: replies[index]!.type,
+      text: replies[index]!.text,
+      payload: input.replies[index]!.payload,
       status: 'queued',
       providerMessageId: null,
       error: null,
@@ -83,11 +94,48 @@ export async function queueOutbound(executor: SqlExecutor, sql: FlowSql, input: 
     nowIso,
   }
   await resolveConversations(executor, sql, [facts])
-  const ids = input.texts.map(() => newId('msg', input.nowMs))
-  const rows = input.texts.map((text, index) => [ids[index], input.teamId, input.channelId, facts.id, storableText(text), null, nowIso])
+  const messages = input.messages.map(storableRow)
+  const ids = messages.map(() => newId('msg', input.nowMs))
+  const rows = messages.map((message, index) => [
+    ids[index], input.teamId, input.channelId, facts.id, message.type, message.text, message.payloadJson, null, nowIso,
+  ])
   await executor.run(sql.insertOutbound, [JSON.stringify(rows)])
   await insertPlannedJobs(executor, sql, ids.map((id) => planJob(input.outboundJob, id, facts.id!, input.nowMs)))
   return ids
+}
+
+/** An outbound row's columns as stored: text both databases can hold, the payload as JSON text. */
+function storableRow(row: OutboundRow): { type: string; text: string | null; payloadJson: string } {
+  return { type: row.type, text: storableText(row.text), payloadJson: storableText(JSON.stringify(row.payload))! }
+}
+
+/** `received` message → its resolved type, text and payload; false when it was handled meanwhile. */
+export async function updateInbound(executor: SqlExecutor, sql: FlowSql, messageId: string, update: InboundUpdate, nowMs: number): Promise<boolean> {
+  const params = [messageId, storableText(update.type), storableText(update.text), storableText(JSON.stringify(update.payload)), isoAt(nowMs)]
+  return (await executor.run(sql.updateInbound, params)) > 0
+}
+
+/** Gateway ids by provider id, for the channel's messages among `providerMessageIds`. */
+export async function messageIdsByProviderIds(
+  executor: SqlExecutor,
+  sql: FlowSql,
+  channelId: string,
+  providerMessageIds: readonly string[],
+): Promise<Record<string, string>> {
+  const found: Record<string, string> = {}
+  if (providerMessageIds.length === 0) return found
+  const rows = await executor.all<{ id: string; provider_message_id: string }>(sql.messagesByProviderIds, [
+    channelId,
+    JSON.stringify(providerMessageIds.map((id) => [id])),
+  ])
+  for (const row of rows) found[row.provider_message_id] = row.id
+  return found
+}
+
+/** The latest buttons or list message's payload among the conversation's last messages. */
+export async function lastChoiceMessage(executor: SqlExecutor, sql: FlowSql, conversationId: string): Promise<Record<string, unknown> | undefined> {
+  const [row] = await executor.all<{ payload: string }>(sql.lastChoiceMessage, [conversationId])
+  return row === undefined ? undefined : (JSON.parse(row.payload) as Record<string, unknown>)
 }
 
 export async function failInbound(

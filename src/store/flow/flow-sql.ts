@@ -95,13 +95,33 @@ export function createFlowSql(dialect: FlowSqlDialect) {
       on conflict (channel_id, direction, provider_message_id) do nothing
       returning id`,
 
-    /** Queued outbound text messages. Rows: id, team, channel, conversation, text, reply-to id, now. */
+    /**
+     * Queued outbound messages. Rows: id, team, channel, conversation, type, text, payload (JSON text),
+     * reply-to id, now.
+     */
     insertOutbound: `
       insert into messages (id, team_id, channel_id, conversation_id, direction, type, text, payload, status,
         provider_message_id, error_code, error_message, reply_to_id, send_started_at, created_at, updated_at)
-      select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, 'out', 'text', ${f(4)}, '{}', 'queued',
-        null, null, null, ${f(5)}, null, ${f(6)}, ${f(6)}
+      select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, 'out', ${f(4)}, ${f(5)}, ${f(6)}, 'queued',
+        null, null, null, ${f(7)}, null, ${f(8)}, ${f(8)}
       from ${rows('$1')}`,
+
+    /** A `received` message resolved by its inbound task. Parameters: id, type, text, payload, now. */
+    updateInbound: `update messages set type = $2, text = $3, payload = $4, updated_at = $5
+      where id = $1 and status = 'received'`,
+
+    /**
+     * The channel's messages with these provider ids. Rows: [provider id]. Both directions are named so
+     * the (channel, direction, provider id) index serves the lookup.
+     */
+    messagesByProviderIds: `select m.id, m.provider_message_id from messages m
+      where m.channel_id = $1 and m.direction in ('in', 'out')
+        and m.provider_message_id in (select ${f(0)} from ${rows('$2')})`,
+
+    /** The latest buttons or list message among the conversation's last 20 messages. */
+    lastChoiceMessage: `select payload from (
+        select type, direction, payload, id from messages where conversation_id = $1 order by id desc limit 20
+      ) recent where direction = 'out' and type in ('buttons', 'list') order by id desc limit 1`,
 
     /**
      * Jobs; a row whose key exists is skipped. Rows: id, task, payload, lane, key, run at, max attempts,

@@ -109,6 +109,23 @@ export type JobSettlement =
   /** Not finished (graceful stop): pending again at once, attempt not spent. */
   | { id: string; outcome: 'release' }
 
+/**
+ * One outbound message to store `queued`: its type, the text it shows (null when none) and its payload
+ * (the outbound message of core/outbound.ts for types other than text; `{}` or `{preview_url}` for text).
+ */
+export interface OutboundRow {
+  type: string
+  text: string | null
+  payload: Record<string, unknown>
+}
+
+/** A normalised inbound message after its inbound task resolved it (media fetched, ids named). */
+export interface InboundUpdate {
+  type: string
+  text: string | null
+  payload: Record<string, unknown>
+}
+
 /** The replies an inbound message produced, to store with its `processed` mark. */
 export interface InboundCompletion {
   messageId: string
@@ -117,8 +134,8 @@ export interface InboundCompletion {
   conversationId: string
   /** Who the replies go to (the context of a reply job handed over). */
   participant: MessageContext['participant']
-  /** Texts already split to the provider's limit, in order. */
-  replies: string[]
+  /** The replies, texts already split to the provider's limit, in order. */
+  replies: OutboundRow[]
   outboundJob: JobTemplate
   nowMs: number
   handOver?: HandOver
@@ -130,14 +147,14 @@ export interface InboundCompleted {
   handedOver: HandedOverJob[]
 }
 
-/** Texts the team (or its bot) starts a conversation with, through the admin API. */
+/** Messages the team (or its bot) sends through the admin API, starting the conversation when new. */
 export interface OutboundStart {
   teamId: string
   channelId: string
   /** The recipient: E.164 phone or BSUID (the other null). */
   to: { phone: string | null; bsuid: string | null }
-  /** Texts already split to the provider's limit, in order. */
-  texts: string[]
+  /** The messages, texts already split to the provider's limit, in order. */
+  messages: OutboundRow[]
   outboundJob: JobTemplate
   nowMs: number
 }
@@ -187,6 +204,18 @@ export interface FlowStore {
   markSent(messageId: string, providerMessageId: string, nowMs: number): Promise<void>
   /** Clears the in-doubt mark after a call that certainly did not send (the provider answered an error). */
   clearSendStarted(messageId: string, nowMs: number): Promise<void>
+  /**
+   * Rewrites a `received` message's type, text and payload once its inbound task resolved it (media
+   * stored, a numbered answer mapped to a reply, the ids a reaction names); false when no longer `received`.
+   */
+  updateInbound(messageId: string, update: InboundUpdate, nowMs: number): Promise<boolean>
+  /** The gateway ids of the channel's messages with these provider ids (either direction), by provider id. */
+  messageIdsByProviderIds(channelId: string, providerMessageIds: readonly string[]): Promise<Record<string, string>>
+  /**
+   * The payload of the conversation's latest outbound `buttons` or `list` message among its last few
+   * messages (a typed answer to numbered choices refers to a recent question), or undefined.
+   */
+  lastChoiceMessage(conversationId: string): Promise<Record<string, unknown> | undefined>
   /** Fails a `queued` outbound message with the provider's (or the gateway's) code and message. */
   failOutbound(messageId: string, error: { code: string; message: string }, nowMs: number): Promise<void>
   /** Resolves when the hot path answers (its thread is up, its connection works); for start-up and `/readyz`. */

@@ -142,7 +142,7 @@ export async function ingestUnits(executor: SqlExecutor, sql: FlowSql, units: re
       direction: 'in',
       type: type!,
       text: text ?? null,
-      payload: item.message.payload,
+      payload: item.message.payload as Record<string, unknown>,
       status: status!,
       providerMessageId: providerMessageId!,
       error: null,

@@ -2,10 +2,12 @@
 import type { Migration, MigrationProvider } from 'kysely'
 import * as init from './0001-init.js'
 import * as jobLanes from './0002-job-lanes.js'
+import * as richMessages from './0003-rich-messages.js'
 
 const migrations: Record<string, Migration> = {
   '0001-init': init,
   '0002-job-lanes': jobLanes,
+  '0003-rich-messages': richMessages,
 }
 
 /** Static provider, so migrations work the same from `src/` under tsx and from `dist/`. */

@@ -26,6 +26,8 @@ export interface Channel {
   disabledMessage: string | null
   /** Sends per second for this number; null = the provider's default. */
   throughputMps: number | null
+  /** Read receipt + typing indicator when the bot starts; null = on where the provider has one. */
+  typingIndicator: boolean | null
   extraData: Record<string, unknown>
   createdAt: string
   updatedAt: string
@@ -38,6 +40,7 @@ export interface ChannelPatch {
   enabled?: boolean
   disabledMessage?: string | null
   throughputMps?: number | null
+  typingIndicator?: boolean | null
 }
 
 /** Channel storage. */
@@ -86,6 +89,7 @@ function toChannel(row: ChannelsTable): Channel {
     enabled: Number(row.enabled) === 1,
     disabledMessage: row.disabled_message,
     throughputMps: row.throughput_mps === null ? null : Number(row.throughput_mps),
+    typingIndicator: row.typing_indicator === null || row.typing_indicator === undefined ? null : Number(row.typing_indicator) === 1,
     extraData: JSON.parse(row.extra_data) as Record<string, unknown>,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -123,6 +127,7 @@ export function createChannelsRepo(deps: { store: Store; clock: Clock }): Channe
         disabled_message: null,
         throughput_mps: null,
         last_webhook_at: null,
+        typing_indicator: null,
         created_at: nowIso,
         updated_at: nowIso,
       }
@@ -163,6 +168,7 @@ export function createChannelsRepo(deps: { store: Store; clock: Clock }): Channe
       if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0
       if (patch.disabledMessage !== undefined) set.disabled_message = patch.disabledMessage
       if (patch.throughputMps !== undefined) set.throughput_mps = patch.throughputMps
+      if (patch.typingIndicator !== undefined) set.typing_indicator = patch.typingIndicator === null ? null : patch.typingIndicator ? 1 : 0
       try {
         const result = await db.updateTable('channels').set(set).where('id', '=', id).where('team_id', '=', teamId).executeTakeFirst()
         if (Number(result.numUpdatedRows) === 0) return 'not_found'

@@ -79,7 +79,7 @@ export async function insertInbound(
       direction: 'in',
       type: storableText(input.message.type) ?? 'unknown',
       text: storableText(input.message.text),
-      payload: JSON.stringify(input.message.payload),
+      payload: storableText(JSON.stringify(input.message.payload))!,
       status: input.status,
       provider_message_id: storableText(input.message.providerMessageId),
       error_code: null,
@@ -97,7 +97,16 @@ export async function insertInbound(
 /** Stores a queued outbound message (before any provider call, so nothing is lost on a crash). */
 export async function insertOutbound(
   executor: Executor,
-  input: { teamId: string; channelId: string; conversationId: string; text: string; replyToId: string | null; nowMs: number },
+  input: {
+    teamId: string
+    channelId: string
+    conversationId: string
+    type: string
+    text: string | null
+    payload: Record<string, unknown>
+    replyToId: string | null
+    nowMs: number
+  },
 ): Promise<string> {
   const nowIso = new Date(input.nowMs).toISOString()
   const id = newId('msg', input.nowMs)
@@ -109,9 +118,9 @@ export async function insertOutbound(
       channel_id: input.channelId,
       conversation_id: input.conversationId,
       direction: 'out',
-      type: 'text',
+      type: input.type,
       text: storableText(input.text),
-      payload: '{}',
+      payload: storableText(JSON.stringify(input.payload))!,
       status: 'queued',
       provider_message_id: null,
       error_code: null,
