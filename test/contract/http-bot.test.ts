@@ -16,7 +16,13 @@ const request: BotRequest = {
   conversationId: 'conv_1',
   channelId: 'chan_1',
   participant: { id: 'part_1', phone: '+27812345678', bsuid: 'US.13491208655302741918', name: 'Thandi' },
-  message: { id: 'msg_01HZX', type: 'text', text: 'Hi there 😀', payload: { context_id: 'wamid.prev', id: 'not-this' } },
+  message: {
+    id: 'msg_01HZX',
+    type: 'text',
+    text: 'Hi there 😀',
+    fields: { context: { message_id: 'msg_01HZW' } },
+    payload: { referral: { source_type: 'ad' }, id: 'not-this' },
+  },
 }
 
 /** Every error message seen in this file, checked at the end for the secret. */
@@ -86,14 +92,20 @@ describe('http bot contract', () => {
       assert.equal(headers?.['user-agent'], 'Switchboard')
     })
 
-    it('has exactly the body shape of SPEC §7, payload keys spread into message', async () => {
+    it('has exactly the documented body shape: normalised fields beside id, type and text; raw detail under payload', async () => {
       await bot.respond(request)
       const expected = {
         conversation_id: 'conv_1',
         channel_id: 'chan_1',
         participant: { id: 'part_1', phone: '+27812345678', bsuid: 'US.13491208655302741918', name: 'Thandi' },
-        // The payload's own `id` never overrides the gateway's message id.
-        message: { id: 'msg_01HZX', type: 'text', text: 'Hi there 😀', context_id: 'wamid.prev' },
+        // The provider's own detail stays under `payload`, so its `id` never overrides the gateway's.
+        message: {
+          id: 'msg_01HZX',
+          type: 'text',
+          text: 'Hi there 😀',
+          context: { message_id: 'msg_01HZW' },
+          payload: { referral: { source_type: 'ad' }, id: 'not-this' },
+        },
       }
       assert.equal(fake.requests[0]?.rawBody, JSON.stringify(expected))
     })
@@ -151,10 +163,27 @@ describe('http bot contract', () => {
       assert.match(error.message, /not JSON/)
     })
 
+    it('parses rich replies of every kind', async () => {
+      const replies = [
+        { type: 'image', url: 'https://x.example/y.png', caption: 'A photo' },
+        { type: 'buttons', text: 'Come on Monday?', buttons: [{ id: 'yes', title: 'Yes' }, { id: 'no', title: 'No' }] },
+        { type: 'location', latitude: -26.2, longitude: 28.04, name: 'Clinic' },
+      ]
+      fake.behaviour = { kind: 'reply', replies }
+      assert.deepEqual(await bot.respond(request), replies)
+    })
+
     it('names an unknown reply type', async () => {
-      fake.behaviour = { kind: 'reply', replies: [{ type: 'text', text: 'ok' }, { type: 'image', url: 'https://x/y.png' }] }
+      fake.behaviour = { kind: 'reply', replies: [{ type: 'text', text: 'ok' }, { type: 'gif', url: 'https://x/y.gif' }] }
       const error = await rejection(bot.respond(request), 'GW_ERR_BOT_BAD_RESPONSE')
-      assert.match(error.message, /reply of type "image" at replies\[1\]/)
+      assert.match(error.message, /replies\[1\]\.type: must have a "type" of "text"/)
+    })
+
+    it('refuses the whole answer when a reply breaks a limit, naming the exact place', async () => {
+      const buttons = [1, 2, 3, 4].map((i) => ({ id: `b${i}`, title: `B${i}` }))
+      fake.behaviour = { kind: 'reply', replies: [{ type: 'text', text: 'ok' }, { type: 'buttons', text: 'Pick', buttons }] }
+      const error = await rejection(bot.respond(request), 'GW_ERR_BOT_BAD_RESPONSE')
+      assert.match(error.message, /nothing was sent \(replies\[1\]\.buttons\[3\]: at most 3 buttons\)/)
     })
 
     it('rejects an empty reply text and says where', async () => {

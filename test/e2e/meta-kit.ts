@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { FakeGraphApi } from '../helpers/fake-graph.js'
 import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js'
 import type { DialectName } from '../helpers/dialects.js'
+import type { Config } from '../../src/config.js'
 import type { GatewayTuning } from '../../src/gateway.js'
 import { signMetaBody } from '../../src/providers/index.js'
 
@@ -48,7 +49,12 @@ export interface MetaSetup {
 
 export async function setupMeta(
   dialect: DialectName,
-  options: { bot?: { type: 'echo' } | { type: 'http'; url: string; secret: string }; tuning?: Partial<GatewayTuning>; numbers?: 1 | 2 } = {},
+  options: {
+    bot?: { type: 'echo' } | { type: 'http'; url: string; secret: string }
+    tuning?: Partial<GatewayTuning>
+    numbers?: 1 | 2
+    env?: Partial<Config>
+  } = {},
 ): Promise<MetaSetup> {
   const graph = await FakeGraphApi.start()
   graph.addBusiness(WABA_1, [
@@ -59,7 +65,7 @@ export async function setupMeta(
   graph.validTokens.add(ACCESS_TOKEN)
   const gw = await startTestGateway({
     dialect,
-    env: { metaGraphUrl: graph.baseUrl },
+    env: { metaGraphUrl: graph.baseUrl, ...options.env },
     tuning: { ...FAST_TUNING, ...options.tuning },
   })
   const provider = await gw.request('POST', '/api/providers', {
@@ -108,12 +114,12 @@ export async function setupMeta(
 }
 
 /** Polls `check` until it returns a truthy value; fails after `timeoutMs` with the last value. */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15000, what = 'condition'): Promise<T> {
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15000, what = 'condition'): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
   let last: T | undefined
   for (;;) {
     last = await check()
-    if (last) return last
+    if (last) return last as NonNullable<T>
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`)
     await sleep(25)
   }
