@@ -29,18 +29,18 @@ describe('encodeBotRequest', () => {
 })
 
 describe('decodeBotAnswer', () => {
-  it('accepts text replies and treats absent, null or empty replies as no answer', () => {
+  it('accepts text replies, takes empty replies as no answer, and refuses a 200 without a replies array', () => {
     assert.deepEqual(decodeBotAnswer({ replies: [{ type: 'text', text: 'a' }] }), { ok: true, replies: [{ type: 'text', text: 'a' }] })
-    assert.deepEqual(decodeBotAnswer({}), { ok: true, replies: [] })
-    assert.deepEqual(decodeBotAnswer({ replies: null }), { ok: true, replies: [] })
     assert.deepEqual(decodeBotAnswer({ replies: [] }), { ok: true, replies: [] })
+    assert.deepEqual(decodeBotAnswer({}), { ok: false, problem: 'invalid', where: 'replies', detail: 'must be a JSON array of messages ([] for no answer)' })
+    assert.equal(decodeBotAnswer({ replies: null }).ok, false)
   })
   it('accepts every outbound type and refuses the whole answer when one reply breaks a limit, naming its place', () => {
     const buttons = { type: 'buttons', text: 'Pick', buttons: [{ id: 'a', title: 'A' }, { id: 'b', title: 'B' }, { id: 'c', title: 'C' }, { id: 'd', title: 'D' }] }
     assert.deepEqual(decodeBotAnswer({ replies: [{ type: 'text', text: 'a' }, buttons] }), {
       ok: false,
       problem: 'invalid',
-      where: 'replies[1].buttons',
+      where: 'replies[1].buttons[3]',
       detail: 'at most 3 buttons',
     })
     const image = { type: 'image', url: 'https://example.org/a.jpg', caption: 'hi' }
@@ -55,7 +55,7 @@ describe('decodeBotAnswer', () => {
       ['text', 'the body'],
       [{ replies: 'hi' }, 'replies'],
       [{ replies: [{ text: 'no type' }] }, 'replies[0].type'],
-      [{ replies: [{ type: 'buttons', text: 'x', buttons: [{ id: 'a', title: 'A' }, { id: 'b', title: 'B' }, { id: 'c', title: 'C' }, { id: 'd', title: 'x'.repeat(21) }] }] }, 'replies[0].buttons'],
+      [{ replies: [{ type: 'buttons', text: 'x', buttons: [{ id: 'a', title: 'A' }, { id: 'b', title: 'B' }, { id: 'c', title: 'C' }, { id: 'd', title: 'x'.repeat(21) }] }] }, 'replies[0].buttons[3].title'],
       [{ replies: [{ type: 'text', text: '' }] }, 'replies[0].text'],
       [{ replies: [{ type: 'text' }] }, 'replies[0].text'],
     ]

@@ -30,8 +30,9 @@ export function encodeBotRequest(request: BotRequest): HttpBotRequestBody {
 
 // Two steps so a reply's problem is named at its own place (`replies[1].buttons[3]`).
 const answerSchema = z.object({
-  // Absent or null both mean "no answer", like 204.
-  replies: z.array(z.unknown()).max(50, 'must hold at most 50 replies').nullish(),
+  // "No answer" is a 204, an empty body or `"replies": []`; a 200 JSON without the array is a mistake
+  // (a bot answering `{}` or `{"reply": …}` would otherwise be silently mute).
+  replies: z.array(z.unknown(), { error: 'must be a JSON array of messages ([] for no answer)' }).max(50, 'must hold at most 50 replies'),
 })
 
 /** The outcome of reading a bot's JSON answer: its replies, or what is wrong with it (a value, not a throw). */
@@ -45,7 +46,7 @@ export function decodeBotAnswer(json: unknown): DecodedAnswer {
   const answer = answerSchema.safeParse(json)
   if (!answer.success) return invalid(answer.error.issues[0])
   const replies: BotReply[] = []
-  for (const [index, item] of (answer.data.replies ?? []).entries()) {
+  for (const [index, item] of answer.data.replies.entries()) {
     const reply = checkOutbound(item, `replies[${index}]`)
     if (!reply.ok) return { ok: false, problem: 'invalid', where: reply.path, detail: reply.problem }
     replies.push(reply.message)

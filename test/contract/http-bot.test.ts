@@ -131,7 +131,7 @@ describe('http bot contract', () => {
       assert.deepEqual(await bot.respond(request), [{ type: 'text', text: 'Hi there 😀' }])
     })
 
-    it('takes 204, an empty 200 and empty replies as no answer', async () => {
+    it('takes 204, an empty 200 and empty replies as no answer, and a 200 JSON without replies as a bad response', async () => {
       fake.behaviour = { kind: 'no-content' }
       assert.deepEqual(await bot.respond(request), [])
       fake.behaviour = { kind: 'status', status: 200, body: '' }
@@ -139,7 +139,8 @@ describe('http bot contract', () => {
       fake.behaviour = { kind: 'reply', replies: [] }
       assert.deepEqual(await bot.respond(request), [])
       fake.behaviour = { kind: 'status', status: 200, body: '{}' }
-      assert.deepEqual(await bot.respond(request), [])
+      const error = await rejection(bot.respond(request), 'GW_ERR_BOT_BAD_RESPONSE')
+      assert.match(error.message, /replies: must be a JSON array of messages/)
     })
 
     it('fails a non-2xx with the status and at most 200 characters of the body', async () => {
