@@ -4,12 +4,16 @@
  * value into provider-neutral messages and statuses; each provider's webhook parser finds the values
  * and says which number they belong to. Provider folders import it like `provider.ts`, never each other.
  *
+ * Each message becomes one normalised shape whatever the provider: `reply` for buttons, list rows and
+ * template quick replies, `audio` with `voice` for voice notes, and `payload.media` / `reply` /
+ * `location` / `contacts` / `reaction` / `context`, with whatever else the message carried in `raw`.
+ *
  * The body is untrusted: an item that does not conform is skipped and counted, and the rest still lands.
  * Nothing here throws.
  * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages
  */
 import { createHash } from 'node:crypto'
-import type { DeliveryStatus, InboundMessage, Sender, StatusUpdate } from '../core/message.js'
+import type { DeliveryStatus, InboundMediaPayload, InboundMessage, InboundPayload, Sender, StatusUpdate } from '../core/message.js'
 import { toE164 } from '../core/phone.js'
 
 /** What one value carries for one business number (Meta's `changes[].value`, Turn's whole body). */
@@ -48,7 +52,8 @@ export interface WhatsAppMessage {
   /** The On-Premises API's voice note (Turn.io may still send it), shaped like `audio`. */
   voice?: WhatsAppMedia
   sticker?: WhatsAppMedia & { animated?: boolean }
-  location?: { latitude?: number; longitude?: number; name?: string; address?: string; url?: string }
+  /** Numbers; a numeric string is read too (some relays send them so). */
+  location?: { latitude?: number | string; longitude?: number | string; name?: string; address?: string; url?: string }
   contacts?: unknown[]
   interactive?: {
     type?: string
@@ -118,18 +123,41 @@ export interface WhatsAppValueOptions {
   receivedAtMs: number
   /** The provider's name in sentences a person reads ("Meta reported …", "Turn.io reported …"). */
   providerName: string
+  /**
+   * Message fields the provider adds for itself (Turn.io's `_vnd`), kept out of `payload.raw`: they are
+   * large and mean nothing to a bot.
+   */
+  internalFields?: ReadonlySet<string>
 }
 
 /**
- * Message types a bot can act on. `request_welcome` (a user opens the chat for the first time, with no
+ * Normalised types a bot can act on. `request_welcome` (a user opens the chat for the first time, with no
  * text) is one of them: greeting is the bot's job, and the bot sees `type` to tell it apart from text.
- * Everything else (`system`, `unsupported`, `unknown`, types newer than this list) is stored and shown,
- * never sent to a bot (SPEC §5 step 6).
+ * `flow` (a WhatsApp Flow completed) and `order` carry their detail in `payload.raw`. Everything else
+ * (`system`, `unsupported`, `unknown`, an `interactive` that is not a reply, types newer than this list)
+ * is stored and shown, never sent to a bot.
  */
 const BOT_TYPES: ReadonlySet<string> = new Set([
-  'text', 'image', 'audio', 'voice', 'video', 'document', 'sticker', 'location', 'contacts',
-  'interactive', 'button', 'reaction', 'order', 'request_welcome',
+  'text', 'image', 'audio', 'video', 'document', 'sticker', 'location', 'contacts', 'reply', 'reaction',
+  'flow', 'order', 'request_welcome',
 ])
+
+/** Wire types whose object is a media object; Turn.io's On-Premises `voice` becomes `audio`. */
+const MEDIA_TYPES: ReadonlySet<string> = new Set(['image', 'video', 'document', 'sticker', 'audio', 'voice'])
+
+/**
+ * Message fields the normalised payload replaces, so `raw` does not carry them twice (`interactive` only
+ * when it became a `reply`; a Flow's stays in `raw`). Whatever else a message carries lands in `raw`.
+ */
+const NORMALISED_FIELDS: ReadonlySet<string> = new Set([
+  'text', 'image', 'audio', 'video', 'document', 'sticker', 'voice', 'location', 'contacts', 'button', 'reaction', 'context',
+])
+
+/** `context` fields the normalised context holds; with any other (`referred_product`), `raw` keeps it whole. */
+const CONTEXT_FIELDS: ReadonlySet<string> = new Set(['from', 'id', 'forwarded', 'frequently_forwarded'])
+
+/** Longest file name kept, in characters (file systems allow 255 bytes; room is left for a suffix). */
+const MAX_FILENAME = 240
 
 /**
  * Status names → delivery states. `played` (a voice message was played) can only follow the user
@@ -155,7 +183,7 @@ function isShallow(value: unknown, maxDepth: number): boolean {
   return true
 }
 
-/** The message fields that become `InboundMessage` columns; the rest of the message is its payload. */
+/** The message fields that become `InboundMessage` columns; the rest is normalised or kept in `raw`. */
 const ENVELOPE_FIELDS: ReadonlySet<string> = new Set(['from', 'from_user_id', 'id', 'timestamp', 'type'])
 
 /** Adds one value's messages, statuses and errors to `target`; returns how many items it skipped. */
@@ -163,7 +191,7 @@ export function parseWhatsAppValue(value: WhatsAppValue, target: WhatsAppValueTa
   let skipped = 0
   const contacts = indexContacts(value.contacts)
   for (const item of listOf(value.messages)) {
-    const message = parseMessage(item, contacts)
+    const message = parseMessage(item, contacts, options.internalFields)
     if (message === null) skipped++
     else target.messages.push(message)
   }
@@ -201,27 +229,149 @@ function indexContacts(contacts: unknown): ContactIndex {
   return index
 }
 
-function parseMessage(item: unknown, contacts: ContactIndex): InboundMessage | null {
+function parseMessage(item: unknown, contacts: ContactIndex, internalFields: ReadonlySet<string> | undefined): InboundMessage | null {
   const message = view<WhatsAppMessage>(item)
   if (message === undefined) return null
   const id = text(message.id)
   const sentAtMs = secondsToMs(message.timestamp)
   if (id === null || sentAtMs === null) return null
-  const type = text(message.type) ?? 'unknown'
-  const from = senderOf(message, type, contacts)
+  const wireType = text(message.type) ?? 'unknown'
+  const from = senderOf(message, wireType, contacts)
   // A message nobody can be named for cannot join a conversation.
   if (from.phone === null && from.bsuid === null) return null
-  const payload: Record<string, unknown> = {}
+  const normalised = normalise(message, wireType)
+  if (normalised === null) return null
+  const { type, payload } = normalised
+  const context = contextOf(message.context)
+  if (context !== undefined) payload.context = context
+  // A plain text message's payload stays `{}` (no empty `raw`): the hot path stores it, and bytes matter.
   for (const [key, detail] of Object.entries(message)) {
-    // A text message's `text` object holds only its body, which is the message's text already: kept once,
-    // a text message is half the bytes to store (the bot's request never carried it twice either).
-    if (ENVELOPE_FIELDS.has(key) || (key === 'text' && type === 'text')) continue
-    payload[key] = detail
+    if (ENVELOPE_FIELDS.has(key) || internalFields?.has(key)) continue
+    if (key === 'context' ? !hasOtherFields(detail, CONTEXT_FIELDS) : NORMALISED_FIELDS.has(key) || (key === 'interactive' && type === 'reply')) continue
+    payload.raw ??= {}
+    payload.raw[key] = detail
   }
   // The payload is stored as JSON and handed to another thread: nesting no message has cannot be (both
   // recurse, and overflow the stack), so such an item does not conform.
   if (!isShallow(payload, MAX_PAYLOAD_DEPTH)) return null
-  return { providerMessageId: id, type, text: textOfMessage(message, type), sentAtMs, from, payload, forBot: BOT_TYPES.has(type) }
+  return { providerMessageId: id, type, text: normalised.text, sentAtMs, from, payload, forBot: BOT_TYPES.has(type) }
+}
+
+/**
+ * The normalised type, text and payload of one message, or null when its type's object does not conform
+ * (media without an id, a reply without an id, a location without coordinates): such an item is skipped.
+ * A type this parser does not know keeps its wire name, with no text, and everything in `raw`.
+ */
+function normalise(message: WhatsAppMessage, wireType: string): { type: string; text: string | null; payload: InboundPayload } | null {
+  if (MEDIA_TYPES.has(wireType)) {
+    const media = view<WhatsAppMedia & { filename?: unknown; voice?: unknown }>(message[wireType as 'image'])
+    const mediaId = text(media?.id)
+    if (media === undefined || mediaId === null) return null
+    const payload: InboundMediaPayload = {
+      id: null,
+      status: 'pending',
+      mime_type: text(media.mime_type),
+      size: null,
+      sha256: null,
+      filename: wireType === 'document' ? safeFilename(media.filename) : null,
+      voice: wireType === 'voice' || (wireType === 'audio' && media.voice === true),
+      // Meta's webhook `sha256` is base64 and Turn.io's hex: kept as given, the fetch compares each its way.
+      source: { media_id: mediaId, url: text(media.url), sha256: text(media.sha256) },
+    }
+    return { type: wireType === 'voice' ? 'audio' : wireType, text: text(media.caption), payload: { media: payload } }
+  }
+  switch (wireType) {
+    case 'text':
+      return { type: 'text', text: text(view<{ body?: unknown }>(message.text)?.body), payload: {} }
+    case 'interactive': {
+      const interactive = view<NonNullable<WhatsAppMessage['interactive']>>(message.interactive)
+      const kind = text(interactive?.type)
+      if (kind === 'button_reply' || kind === 'list_reply') {
+        const reply = view<{ id?: unknown; title?: unknown; description?: unknown }>(interactive?.[kind])
+        const replyId = text(reply?.id)
+        if (replyId === null) return null
+        const title = text(reply?.title)
+        const description = text(reply?.description)
+        return { type: 'reply', text: title, payload: { reply: { id: replyId, title, ...(description === null ? {} : { description }) } } }
+      }
+      // A Flow completion: its `response_json` is the Flow's own data, which only the bot can read.
+      if (kind === 'nfm_reply') return { type: 'flow', text: text(view<{ body?: unknown }>(interactive?.nfm_reply)?.body), payload: {} }
+      return { type: 'interactive', text: null, payload: {} }
+    }
+    case 'button': {
+      // A template's quick-reply button: its payload is the id the template was sent with.
+      const button = view<NonNullable<WhatsAppMessage['button']>>(message.button)
+      const title = text(button?.text)
+      const replyId = text(button?.payload) ?? title
+      if (replyId === null) return null
+      return { type: 'reply', text: title, payload: { reply: { id: replyId, title } } }
+    }
+    case 'location': {
+      const location = view<NonNullable<WhatsAppMessage['location']>>(message.location)
+      const latitude = coordinate(location?.latitude, 90)
+      const longitude = coordinate(location?.longitude, 180)
+      if (latitude === null || longitude === null) return null
+      const name = text(location?.name)
+      const address = text(location?.address)
+      return { type: 'location', text: name ?? address, payload: { location: { latitude, longitude, name, address } } }
+    }
+    case 'contacts':
+      // Kept as given (vCard-like objects); no text: a bot reads the cards, not a summary of them.
+      if (!Array.isArray(message.contacts)) return null
+      return { type: 'contacts', text: null, payload: { contacts: message.contacts } }
+    case 'reaction': {
+      const reaction = view<NonNullable<WhatsAppMessage['reaction']>>(message.reaction)
+      if (reaction === undefined) return null
+      const emoji = typeof reaction.emoji === 'string' ? reaction.emoji : ''
+      // An empty emoji means the reaction was removed: no text.
+      return { type: 'reaction', text: text(emoji), payload: { reaction: { message_id: null, emoji, provider_message_id: text(reaction.message_id) } } }
+    }
+    case 'order':
+      return { type: 'order', text: text(view<NonNullable<WhatsAppMessage['order']>>(message.order)?.text), payload: {} }
+    case 'system':
+      // Shown in the conversation ("User X changed from A to B"); system messages never reach a bot.
+      return { type: 'system', text: text(view<NonNullable<WhatsAppMessage['system']>>(message.system)?.body), payload: {} }
+    default:
+      return { type: wireType, text: null, payload: {} }
+  }
+}
+
+/** The reply or forward context, or undefined when the message has neither. */
+function contextOf(value: unknown): InboundPayload['context'] {
+  const context = view<NonNullable<WhatsAppMessage['context']>>(value)
+  if (context === undefined) return undefined
+  const repliedTo = text(context.id)
+  const forwarded = context.forwarded === true || context.frequently_forwarded === true
+  if (repliedTo === null && !forwarded) return undefined
+  return { message_id: null, provider_message_id: repliedTo, ...(forwarded ? { forwarded: true } : {}) }
+}
+
+function hasOtherFields(value: unknown, known: ReadonlySet<string>): boolean {
+  return isRecord(value) && Object.keys(value).some((key) => !known.has(key))
+}
+
+/** A finite coordinate within ±`limit`, from a number or a numeric string; null otherwise. */
+function coordinate(value: unknown, limit: number): number | null {
+  const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN
+  return Number.isFinite(number) && Math.abs(number) <= limit ? number : null
+}
+
+/**
+ * A document's file name as the sender's device gave it, made safe to store and to serve in
+ * `Content-Disposition`: the last path segment only, no control or bidi-override characters (which
+ * disguise `exe` as `pdf`), at most 240 characters with the extension kept. Null when nothing is left.
+ */
+function safeFilename(value: unknown): string | null {
+  if (typeof value !== 'string') return null
+  const base = value.split(/[/\\]/).pop() ?? ''
+  let name = base.replace(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu, '').trim()
+  if (name === '' || name === '.' || name === '..') return null
+  const chars = Array.from(name)
+  if (chars.length > MAX_FILENAME) {
+    const extension = /\.[^.\s]{1,16}$/u.exec(name)?.[0] ?? ''
+    name = chars.slice(0, MAX_FILENAME - extension.length).join('') + extension
+  }
+  return name
 }
 
 function senderOf(message: WhatsAppMessage, type: string, contacts: ContactIndex): Sender {
@@ -240,41 +390,6 @@ function senderOf(message: WhatsAppMessage, type: string, contacts: ContactIndex
     phone: phoneDigits === null ? null : phoneFromDigits(phoneDigits),
     bsuid,
     name: text(view<NonNullable<WhatsAppContact['profile']>>(contact?.profile)?.name),
-  }
-}
-
-/** The text a bot should see for each type; null when the type has none. */
-function textOfMessage(message: WhatsAppMessage, type: string): string | null {
-  switch (type) {
-    case 'text':
-      return text(view<{ body?: unknown }>(message.text)?.body)
-    case 'image':
-    case 'video':
-    case 'document':
-    case 'audio':
-    case 'voice':
-    case 'sticker':
-      return text(view<{ caption?: unknown }>(message[type])?.caption)
-    case 'interactive': {
-      const interactive = view<NonNullable<WhatsAppMessage['interactive']>>(message.interactive)
-      return text(view<{ title?: unknown }>(interactive?.button_reply)?.title) ?? text(view<{ title?: unknown }>(interactive?.list_reply)?.title)
-    }
-    case 'button':
-      return text(view<NonNullable<WhatsAppMessage['button']>>(message.button)?.text)
-    case 'reaction':
-      // An empty emoji means the reaction was removed: no text.
-      return text(view<NonNullable<WhatsAppMessage['reaction']>>(message.reaction)?.emoji)
-    case 'location': {
-      const location = view<NonNullable<WhatsAppMessage['location']>>(message.location)
-      return text(location?.name) ?? text(location?.address)
-    }
-    case 'order':
-      return text(view<NonNullable<WhatsAppMessage['order']>>(message.order)?.text)
-    case 'system':
-      // Shown in the conversation ("User X changed from A to B"); system messages never reach a bot.
-      return text(view<NonNullable<WhatsAppMessage['system']>>(message.system)?.body)
-    default:
-      return null
   }
 }
 
@@ -310,7 +425,7 @@ function parseValueError(item: unknown, options: WhatsAppValueOptions): InboundM
     text: describeWebhookError(error, options.providerName),
     sentAtMs: options.receivedAtMs,
     from: { phone: null, bsuid: null, name: null },
-    payload: { errors: [error] },
+    payload: { raw: { errors: [error] } },
     forBot: false,
   }
 }

@@ -13,9 +13,8 @@ import { request } from 'undici'
 import { DIALECTS, skipReason, type DialectName } from '../helpers/dialects.js'
 import { signMetaBody } from '../../src/providers/index.js'
 import { GatewayProcess, killAllGatewayProcesses } from './gateway-process.js'
+import { APP_SECRET } from '../e2e/meta-kit.js'
 import { botCallsPerText, configureGateway, META_PATH, startRig, summary, waitUntil } from './crash-kit.js'
-
-const APP_SECRET = 'crash-app-secret-0123456789'
 const PHOTOS = 12
 
 /** A Meta webhook of one photo from `from` to `pnid`. */
@@ -94,7 +93,7 @@ async function run(dialect: DialectName): Promise<void> {
       assert.ok(Buffer.from(await served.body.arrayBuffer()).equals(photo.bytes))
     }
     summary(`${dialect} media crash`, { photos: PHOTOS, botCallsBeforeKill: callsBeforeKill, downloads: rig.graph.downloads.length })
-    await gateway.stop()
+    await gateway.stopHard()
   } finally {
     await killAllGatewayProcesses()
     await rig.close()

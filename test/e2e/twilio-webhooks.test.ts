@@ -173,9 +173,9 @@ for (const dialect of DIALECTS) {
         await new Promise((resolve) => setTimeout(resolve, 300))
         const inbound = (await channelMessages(t.gw, t.channelId)).filter((m) => m.direction === 'in')
         assert.deepEqual(inbound.map((m) => [m.type, m.text]).sort(), [
-          ['button', 'Yes please'],
           ['image', 'This is the receipt from yesterday'],
           ['location', 'The shop'],
+          ['reply', 'Yes please'],
           ['text', 'Hi! Is the blue jacket still available in size M?'],
         ])
         // One reply per stored message: the retried text was not answered again.

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
-import type { InboundMessage, StatusUpdate } from '../../core/message.js'
+import type { InboundMessage, InboundPayload, StatusUpdate } from '../../core/message.js'
 import { parseMetaWebhook, type MetaParsedWebhook } from './meta-webhook.js'
 
 const FIXTURES = new URL('../../../test/fixtures/meta/', import.meta.url)
@@ -36,18 +36,25 @@ const marcus = { phone: '+15551234567', bsuid: null, name: 'Marcus Lee' }
 const ana = { phone: '+5511987654321', bsuid: 'BR.9182736450192837465', name: 'Ana Souza' }
 const jonas = { phone: '+4915123456789', bsuid: null, name: 'Jonas Weber' }
 
-/** What each single-message fixture must parse to. */
-const inboundCases: Record<string, { type: string; text: string | null; from: InboundMessage['from']; forBot: boolean; check?: (m: InboundMessage) => void }> = {
+/** The payload a parser gives an inbound media item before the inbound task fetched it. */
+function pendingMedia(mimeType: string, mediaId: string, url: string | null, sha256: string, more: { filename?: string; voice?: boolean } = {}): InboundPayload['media'] {
+  return { id: null, status: 'pending', mime_type: mimeType, size: null, sha256: null, filename: more.filename ?? null, voice: more.voice ?? false, source: { media_id: mediaId, url, sha256 } }
+}
+const lookaside = (mid: string, ext: string, hash: string): string => `https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=${mid}&source=webhook&ext=${ext}&hash=${hash}`
+const repliedTo = (wamid: string): InboundPayload['context'] => ({ message_id: null, provider_message_id: wamid })
+
+/** What each single-message fixture must parse to: the normalised type, text and exact payload. */
+const inboundCases: Record<string, { type: string; text: string | null; from: InboundMessage['from']; forBot: boolean; payload: InboundPayload; check?: (m: InboundMessage) => void }> = {
   'meta_inbound_text.json': {
     type: 'text',
     text: 'Hi! Is the blue jacket still available in size M?',
     from: priya,
     forBot: true,
+    // The body is the message's text; the payload does not carry it a second time.
+    payload: {},
     check: (m) => {
       assert.equal(m.providerMessageId, 'wamid.HBgMNDQ3NzAwOTAwMTIzFQIAEhgUOEM2NUUzODRCRkJFQUQ0MTVEQzQA')
       assert.equal(m.sentAtMs, 1768473012000)
-      // The body is the message's text; the payload does not carry it a second time.
-      assert.deepEqual(m.payload, {})
     },
   },
   'meta_inbound_image.json': {
@@ -55,60 +62,157 @@ const inboundCases: Record<string, { type: string; text: string | null; from: In
     text: 'This is the receipt from yesterday',
     from: marcus,
     forBot: true,
-    check: (m) => assert.equal((m.payload.image as { id: string }).id, '6755534967305558'),
+    payload: { media: pendingMedia('image/jpeg', '6755534967305558', lookaside('6755534967305558', '2974946876', 'JBVNxrF3tDeReFOyrZ6w9ZUSwc'), 'LIZI0QPj3XrYdmDaDxJqFEO20hrBvT7AAMXiTiNzqQw=') },
   },
-  'meta_inbound_audio_voice.json': { type: 'audio', text: null, from: ana, forBot: true, check: (m) => assert.equal((m.payload.audio as { voice: boolean }).voice, true) },
-  'meta_inbound_video.json': { type: 'video', text: 'the noise starts at 0:04', from: jonas, forBot: true },
+  'meta_inbound_image_caption.json': {
+    type: 'image',
+    text: 'Is this rash something to worry about? Started 2 days ago',
+    // The BSUID comes from the contact, matched by wa_id.
+    from: { phone: '+919812345678', bsuid: 'IN.4820193746152093847', name: 'Priya Nair' },
+    forBot: true,
+    payload: {
+      media: pendingMedia('image/jpeg', '1387204519635981', lookaside('1387204519635981', '1768481420', 'ARmX2q9VtKc7LpZ0bWn4sYhE1dJ'), 'p3Vd0V1y9m8u0c3Sx2fQ8E5rC4hJ1kL7oN6bA9zT2wY='),
+      // Forwarded, not a reply: no message to point at.
+      context: { message_id: null, provider_message_id: null, forwarded: true },
+    },
+  },
+  'meta_inbound_audio_voice.json': {
+    type: 'audio',
+    text: null,
+    from: ana,
+    forBot: true,
+    payload: {
+      media: pendingMedia('audio/ogg; codecs=opus', '5231547779968895', lookaside('5231547779968895', '9560996223', 'wbZ3jFyi8ZVyp6zq-TyE6vvYv0'), 'FERxG50Om8wlUC8mxX85zwNPHf3YsgM0WDEMS1UrMO8=', { voice: true }),
+    },
+  },
+  'meta_inbound_audio_voice_note.json': {
+    type: 'audio',
+    text: null,
+    from: { phone: '+27831234567', bsuid: null, name: 'Thabo Dlamini' },
+    forBot: true,
+    payload: {
+      media: pendingMedia('audio/ogg; codecs=opus', '2093847561029384', lookaside('2093847561029384', '1768481605', 'ARnB7w3QsLx1KdV9pZ2mYcF0tGh'), 'Jb1uQ3rN7xV0mZ5kP2sD8fH4gL6cT9yW1aE3oR7iU0Q=', { voice: true }),
+      context: repliedTo('wamid.HBgLMjc4MzEyMzQ1NjcVAgARGBIzQTVGMDg4QjI0QzE3RTlEMjEA'),
+    },
+  },
+  'meta_inbound_audio_file.json': {
+    type: 'audio',
+    text: null,
+    from: { phone: '+27831234567', bsuid: null, name: 'Thabo Dlamini' },
+    forBot: true,
+    // `voice: false` and no webhook url: an audio file, fetched by id only.
+    payload: { media: pendingMedia('audio/mpeg', '2093847561029391', null, 'c2xvd2x5IGNoYW5naW5nIHRoaXMgaXMgbm90IHJlYWw=') },
+  },
+  'meta_inbound_video.json': {
+    type: 'video',
+    text: 'the noise starts at 0:04',
+    from: jonas,
+    forBot: true,
+    payload: { media: pendingMedia('video/mp4', '9652838028768849', null, 'XI6vfqQN+ToE8kjRrB31yQNkhOuZ30Ua5qW72gb17QA=') },
+  },
   'meta_inbound_document.json': {
     type: 'document',
     text: 'Signed contract attached',
     from: priya,
     forBot: true,
-    check: (m) => assert.equal((m.payload.document as { filename: string }).filename, 'rental-agreement-signed.pdf'),
+    payload: { media: pendingMedia('application/pdf', '5365050924294039', null, '12MsxNW1coLUGmDmMlnyie6yNIK4yeM3CL35gHcy26g=', { filename: 'rental-agreement-signed.pdf' }) },
   },
-  'meta_inbound_sticker.json': { type: 'sticker', text: null, from: marcus, forBot: true },
+  'meta_inbound_sticker.json': {
+    type: 'sticker',
+    text: null,
+    from: marcus,
+    forBot: true,
+    payload: { media: pendingMedia('image/webp', '2077750543572629', null, 'V8SxOkxzNecvFmngUG6ZII3x2gUMEl2meLI+u1W/TGE=') },
+  },
   'meta_inbound_location.json': {
     type: 'location',
     text: 'Museu de Arte de São Paulo',
     from: ana,
     forBot: true,
-    check: (m) => assert.equal((m.payload.location as { latitude: number }).latitude, -23.561414),
+    payload: { location: { latitude: -23.561414, longitude: -46.655881, name: 'Museu de Arte de São Paulo', address: 'Av. Paulista, 1578 - Bela Vista, São Paulo - SP, 01310-200' } },
   },
-  'meta_inbound_contacts.json': { type: 'contacts', text: null, from: jonas, forBot: true, check: (m) => assert.equal((m.payload.contacts as unknown[]).length, 2) },
+  'meta_inbound_contacts.json': {
+    type: 'contacts',
+    text: null,
+    from: jonas,
+    forBot: true,
+    payload: {
+      contacts: [
+        {
+          name: { formatted_name: 'Lena Hoffmann', first_name: 'Lena', last_name: 'Hoffmann' },
+          phones: [{ phone: '+49 151 98765432', wa_id: '4915198765432', type: 'CELL' }],
+          emails: [{ email: 'lena.hoffmann@example.com', type: 'WORK' }],
+          org: { company: 'Hoffmann Logistik GmbH', title: 'Dispatcher' },
+        },
+        { name: { formatted_name: 'Workshop Front Desk', first_name: 'Workshop' }, phones: [{ phone: '+49 30 1234567', type: 'WORK' }] },
+      ],
+    },
+  },
   'meta_inbound_interactive_button_reply.json': {
-    type: 'interactive',
+    type: 'reply',
     text: 'Confirm order',
     from: { ...marcus, bsuid: 'US.4419283746501928374' },
     forBot: true,
-    check: (m) => {
-      assert.equal((m.payload.interactive as { button_reply: { id: string } }).button_reply.id, 'order:7731:confirm')
-      assert.equal((m.payload.context as { id: string }).id, 'wamid.HBgLMTU1NTEyMzQ1NjcVAgASGBQ3RkM0MDdBRjE3MUE3MEIwRENBMgA=')
+    payload: { reply: { id: 'order:7731:confirm', title: 'Confirm order' }, context: repliedTo('wamid.HBgLMTU1NTEyMzQ1NjcVAgASGBQ3RkM0MDdBRjE3MUE3MEIwRENBMgA=') },
+  },
+  'meta_inbound_interactive_list_reply.json': {
+    type: 'reply',
+    text: 'Fri 16 Jan, 14:00',
+    from: priya,
+    forBot: true,
+    payload: {
+      reply: { id: 'slot:2026-01-16T14:00', title: 'Fri 16 Jan, 14:00', description: 'Downtown store, 30 min' },
+      context: repliedTo('wamid.HBgMNDQ3NzAwOTAwMTIzFQIAEhgUQjE2RTBCNERFOUFGMzQ0OTYxQ0YA'),
     },
   },
-  'meta_inbound_interactive_list_reply.json': { type: 'interactive', text: 'Fri 16 Jan, 14:00', from: priya, forBot: true },
   'meta_inbound_button_template_quick_reply.json': {
-    type: 'button',
+    type: 'reply',
     text: 'Reschedule',
     from: ana,
     forBot: true,
-    check: (m) => assert.equal((m.payload.button as { payload: string }).payload, 'RESCHEDULE_APPT_5521'),
+    // A template quick reply: the id is the payload the template was sent with.
+    payload: { reply: { id: 'RESCHEDULE_APPT_5521', title: 'Reschedule' }, context: repliedTo('wamid.HBgNNTUxMTk4NzY1NDMyMRUCABIYFDM3QUQ1RTdBQkQzNzQ2QjA1RUI1AA==') },
   },
-  'meta_inbound_reaction.json': { type: 'reaction', text: '👍', from: jonas, forBot: true },
+  'meta_inbound_nfm_reply.json': {
+    type: 'flow',
+    text: 'Sent',
+    from: { phone: '+919812345678', bsuid: null, name: 'Priya Nair' },
+    forBot: true,
+    payload: {
+      context: repliedTo('wamid.HBgMOTE5ODEyMzQ1Njc4FQIAERgSMkI3RDEwRjZBNDVDM0U4QjA5AA=='),
+      // The Flow's answers are the bot's to read: kept as Meta sent them.
+      raw: {
+        interactive: {
+          type: 'nfm_reply',
+          nfm_reply: { response_json: '{"flow_token":"intake-7f2c91","age_band":"25-34","symptom_days":"2","consent":true}', body: 'Sent', name: 'flow' },
+        },
+      },
+    },
+  },
+  'meta_inbound_reaction.json': {
+    type: 'reaction',
+    text: '👍',
+    from: jonas,
+    forBot: true,
+    payload: { reaction: { message_id: null, emoji: '👍', provider_message_id: 'wamid.HBgNNDkxNTEyMzQ1Njc4ORUCABIYFDExM0E3Njg4NUExMzgzRUU3QTdDAA==' } },
+  },
   'meta_inbound_reply_with_context.json': {
     type: 'text',
     text: 'Yes, that one please - can you hold it until Saturday?',
     from: priya,
     forBot: true,
-    check: (m) => assert.equal((m.payload.context as { from: string }).from, '15550101234'),
+    payload: { context: repliedTo('wamid.HBgMNDQ3NzAwOTAwMTIzFQIAEhgUNDMwMDVENUU5MTM2MTUwQzAzQzcA') },
   },
   'meta_inbound_unsupported.json': {
     type: 'unsupported',
     text: null,
     from: marcus,
     forBot: false,
-    check: (m) => {
-      assert.equal((m.payload.unsupported as { type: string }).type, 'poll_creation')
-      assert.equal((m.payload.errors as { code: number }[])[0]?.code, 131051)
+    payload: {
+      raw: {
+        unsupported: { type: 'poll_creation' },
+        errors: [{ code: 131051, title: 'Message type unknown', message: 'Message type unknown', error_data: { details: 'Message type is currently not supported.' } }],
+      },
     },
   },
   'meta_system_user_changed_number.json': {
@@ -117,14 +221,29 @@ const inboundCases: Record<string, { type: string; text: string | null; from: In
     // No contacts on system messages: the conversation so far belongs to the previous BSUID.
     from: { phone: '+15551234567', bsuid: 'US.4419283746501928374', name: null },
     forBot: false,
-    check: (m) => assert.equal((m.payload.system as { wa_id: string }).wa_id, '15557654321'),
+    payload: {
+      raw: {
+        system: {
+          body: 'User Marcus Lee changed from 15551234567 to 15557654321',
+          wa_id: '15557654321',
+          type: 'user_changed_number',
+          user_id: 'US.8810293847561029384',
+          previous_user_id: 'US.4419283746501928374',
+        },
+      },
+    },
   },
   'meta_system_customer_identity_changed_legacy.json': {
     type: 'system',
     text: "User Ana Souza's security code changed",
     from: { ...ana, bsuid: null },
     forBot: false,
-    check: (m) => assert.equal((m.payload.identity as { acknowledged: boolean }).acknowledged, true),
+    payload: {
+      raw: {
+        identity: { acknowledged: true, created_timestamp: '1768474267', hash: 'Qm9uam91ciBBbmE=' },
+        system: { body: "User Ana Souza's security code changed", type: 'customer_identity_changed', customer: '5511987654321', identity: 'Qm9uam91ciBBbmE=' },
+      },
+    },
   },
 }
 
@@ -148,7 +267,7 @@ const otherFixtures = new Set(['meta_batch_two_entries.json', 'meta_errors_only_
 describe('parseMetaWebhook: fixtures', () => {
   it('has an expectation for every meta_*.json fixture', () => {
     const files = readdirSync(FIXTURES).filter((f) => f.startsWith('meta_') && f.endsWith('.json'))
-    assert.ok(files.length >= 22)
+    assert.ok(files.length >= 26)
     for (const file of files) assert.ok(file in inboundCases || file in statusCases || otherFixtures.has(file), `no expectation for ${file}`)
   })
 
@@ -161,8 +280,8 @@ describe('parseMetaWebhook: fixtures', () => {
       assert.equal(message.forBot, expected.forBot)
       assert.match(message.providerMessageId, /^wamid\./)
       assert.ok(message.sentAtMs > 1_700_000_000_000)
-      // The envelope fields are columns, not payload.
-      for (const key of ['id', 'from', 'timestamp', 'type']) assert.equal(key in message.payload, false, key)
+      // Exact: the envelope fields are columns, and what was normalised is not repeated in `raw`.
+      assert.deepEqual(message.payload, expected.payload)
       expected.check?.(message)
     })
   }
@@ -221,7 +340,7 @@ describe('parseMetaWebhook: fixtures', () => {
     assert.deepEqual(message.from, { phone: null, bsuid: null, name: null })
     assert.equal(message.sentAtMs, 1_768_480_000_000)
     assert.match(message.providerMessageId, /^errors:[0-9a-f]{64}$/)
-    assert.equal((message.payload.errors as { code: number }[])[0]?.code, 130429)
+    assert.equal((message.payload.raw?.errors as { code: number }[])[0]?.code, 130429)
     // A retried webhook (same bytes, later) gets the same id, so the store deduplicates it.
     const retried = onlyMessage(parseMetaWebhook(JSON.parse(JSON.stringify(body)), { receivedAtMs: 1_768_490_000_000 }))
     assert.equal(retried.providerMessageId, message.providerMessageId)
@@ -364,11 +483,11 @@ describe('parseMetaWebhook: odd shapes', () => {
                   { ...good, id: 'wamid.t', timestamp: 'yesterday' }, // 11: bad timestamp
                   { id: 'wamid.nobody', timestamp: '1', type: 'text', text: { body: 'who?' } }, // 12: no sender
                   { ...good, id: 'wamid.nulltext', text: null },
-                  { ...good, id: 'wamid.odd', type: 'interactive', interactive: { type: 'button_reply', button_reply: null } },
+                  { ...good, id: 'wamid.odd', type: 'interactive', interactive: { type: 'button_reply', button_reply: null } }, // 13: a reply without an id
                   good,
                 ],
-                statuses: [{ id: 'wamid.s' }, 7], // 13, 14
-                errors: [null, { code: 1 }], // 15, and one stored error
+                statuses: [{ id: 'wamid.s' }, 7], // 14, 15
+                errors: [null, { code: 1 }], // 16, and one stored error
               },
             },
           ],
@@ -377,18 +496,75 @@ describe('parseMetaWebhook: odd shapes', () => {
     }
     const parsed = parseMetaWebhook(body)
     assert.equal(parsed.ignored, false)
-    assert.equal(parsed.skipped, 15)
+    assert.equal(parsed.skipped, 16)
     assert.equal(parsed.routes.length, 1)
     assert.deepEqual(
       parsed.routes[0]?.messages.map((m) => [m.providerMessageId.replace(/^errors:.*/, 'errors:…'), m.type, m.text]),
       [
         ['wamid.nulltext', 'text', null],
-        ['wamid.odd', 'interactive', null],
         ['wamid.good', 'text', 'still here'],
         ['errors:…', 'errors', 'Meta reported error 1'],
       ],
     )
     assert.equal(parsed.routes[0]?.statuses.length, 0)
+  })
+
+  const from = '27821234567'
+  const one = (message: Record<string, unknown>) => parseMetaWebhook(wrap({ metadata, messages: [{ from, id: 'wamid.x', timestamp: '1768473012', ...message }] }))
+
+  it('skips media without an id, a reply without an id and a location without coordinates', () => {
+    for (const message of [
+      { type: 'image', image: { mime_type: 'image/jpeg' } },
+      { type: 'document' },
+      { type: 'interactive', interactive: { type: 'list_reply', list_reply: { title: 'no id' } } },
+      { type: 'button', button: {} },
+      { type: 'location', location: { latitude: 'north', longitude: 2 } },
+      { type: 'location', location: { latitude: 91, longitude: 2 } },
+      { type: 'location', location: { latitude: '', longitude: 2 } },
+      { type: 'contacts', contacts: { name: 'not a list' } },
+      { type: 'reaction', reaction: 'x' },
+    ]) {
+      const parsed = one(message)
+      assert.equal(parsed.skipped, 1, JSON.stringify(message))
+      assert.deepEqual(parsed.routes[0]?.messages, [])
+    }
+  })
+
+  it('reads numeric strings as coordinates, and a removed reaction as an empty emoji without text', () => {
+    const location = onlyMessage(one({ type: 'location', location: { latitude: '51.5072', longitude: '-0.1276', url: 'https://maps.example/x' } }))
+    assert.deepEqual([location.type, location.text, location.payload], ['location', null, { location: { latitude: 51.5072, longitude: -0.1276, name: null, address: null } }])
+    const removed = onlyMessage(one({ type: 'reaction', reaction: { message_id: 'wamid.target', emoji: '' } }))
+    assert.deepEqual([removed.type, removed.text, removed.forBot, removed.payload], ['reaction', null, true, { reaction: { message_id: null, emoji: '', provider_message_id: 'wamid.target' } }])
+  })
+
+  it('keeps in raw what was not normalised: a referral, a product context, an order, a Flow', () => {
+    const referral = { source_url: 'https://fb.me/ad', source_type: 'ad', source_id: '1', headline: 'Sale', ctwa_clid: 'abc' }
+    const fromAd = onlyMessage(one({ type: 'text', text: { body: 'I saw your ad' }, referral }))
+    assert.deepEqual(fromAd.payload, { raw: { referral } })
+    const product = { from: '15550101234', id: 'wamid.catalog', referred_product: { catalog_id: 'c1', product_retailer_id: 'p1' } }
+    const aboutProduct = onlyMessage(one({ type: 'text', text: { body: 'Is this in stock?' }, context: product }))
+    assert.deepEqual(aboutProduct.payload, { context: { message_id: null, provider_message_id: 'wamid.catalog' }, raw: { context: product } })
+    const order = { catalog_id: 'c1', text: 'Two please', product_items: [{ product_retailer_id: 'p1', quantity: 2, item_price: 10, currency: 'EUR' }] }
+    const ordered = onlyMessage(one({ type: 'order', order }))
+    assert.deepEqual([ordered.type, ordered.text, ordered.forBot, ordered.payload], ['order', 'Two please', true, { raw: { order } }])
+    const frequently = onlyMessage(one({ type: 'text', text: { body: 'fwd' }, context: { frequently_forwarded: true } }))
+    assert.deepEqual(frequently.payload, { context: { message_id: null, provider_message_id: null, forwarded: true } })
+    const other = onlyMessage(one({ type: 'interactive', interactive: { type: 'call_permission_reply', call_permission_reply: { response: 'accept' } } }))
+    assert.deepEqual([other.type, other.forBot, other.payload], ['interactive', false, { raw: { interactive: { type: 'call_permission_reply', call_permission_reply: { response: 'accept' } } } }])
+  })
+
+  it('keeps a document name safe to store and serve: last path segment, no control characters, at most 240', () => {
+    const nameOf = (filename: unknown) =>
+      onlyMessage(one({ type: 'document', document: { id: 'm1', mime_type: 'application/pdf', filename } })).payload.media?.filename
+    assert.equal(nameOf('../../etc/passwd'), 'passwd')
+    assert.equal(nameOf('C:\\Users\\ana\\report.pdf'), 'report.pdf')
+    assert.equal(nameOf('invoice\u0000\u202egnp.exe'), 'invoicegnp.exe')
+    assert.equal(nameOf('line\nbreak.pdf'), 'linebreak.pdf')
+    assert.equal(nameOf('../'), null)
+    assert.equal(nameOf(42), null)
+    const long = nameOf(`${'a'.repeat(300)}.pdf`)
+    assert.equal(long?.length, 240)
+    assert.ok(long?.endsWith('aaa.pdf'))
   })
 
   it('counts a body whose entry is not a list', () => {

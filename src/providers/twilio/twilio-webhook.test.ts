@@ -48,52 +48,103 @@ describe('parseTwilioWebhook: inbound messages', () => {
       text: 'Hi! Is the blue jacket still available in size M?',
       sentAtMs: AT,
       from: { phone: '+447700900123', bsuid: null, name: 'Priya Sharma' },
-      payload: { text: { body: 'Hi! Is the blue jacket still available in size M?' } },
+      // The body is the message's text; the payload does not carry it a second time.
+      payload: {},
       forBot: true,
     })
   })
 
-  it('parses the media fixture: the caption is the text, every media URL is kept', () => {
+  /** The payload a parser gives a Twilio media item before the inbound task fetched it. */
+  const pendingMedia = (mimeType: string | null, url: string, voice = false) => ({
+    id: null, status: 'pending', mime_type: mimeType, size: null, sha256: null, filename: null, voice, source: { media_id: null, url, sha256: null },
+  })
+  const mediaUrl = (message: string, media: string) => `https://api.twilio.com/2010-04-01/Accounts/AC3f9e2b7c1d5a4e8b9c0d1e2f3a4b5c6d/Messages/${message}/Media/${media}`
+
+  it('parses the media fixture: the caption is the text, the media is pending its fetch from MediaUrl0', () => {
     const message = ok(parse(fixture('twilio_inbound_whatsapp_media.form.txt'))).events.messages[0]!
     assert.equal(message.type, 'image')
     assert.equal(message.text, 'This is the receipt from yesterday')
     assert.equal(message.from.phone, '+15551234567')
-    const url = 'https://api.twilio.com/2010-04-01/Accounts/AC3f9e2b7c1d5a4e8b9c0d1e2f3a4b5c6d/Messages/MM7e3a9c1b5d2f4e6a8c0b1d3f5a7c9e2b/Media/ME4b8d2f6a0c1e3a5b7d9f1c3e5a7b9d0f'
-    assert.deepEqual(message.payload.media, [{ url, mime_type: 'image/jpeg' }])
-    assert.deepEqual(message.payload.image, { url, mime_type: 'image/jpeg', caption: 'This is the receipt from yesterday' })
+    assert.deepEqual(message.payload, { media: pendingMedia('image/jpeg', mediaUrl('MM7e3a9c1b5d2f4e6a8c0b1d3f5a7c9e2b', 'ME4b8d2f6a0c1e3a5b7d9f1c3e5a7b9d0f')) })
     assert.equal(message.forBot, true)
   })
 
-  it('reads several media, and derives the type when MessageType is absent', () => {
+  it('parses the voice fixture: Ogg audio is a voice note, with no text', () => {
+    const message = ok(parse(fixture('twilio_inbound_whatsapp_voice.form.txt'))).events.messages[0]!
+    assert.deepEqual(message, {
+      providerMessageId: 'MM0a4c8e2b6d1f3a5c7e9b0d2f4a6c8e1b',
+      type: 'audio',
+      text: null,
+      sentAtMs: AT,
+      from: { phone: '+5511987654321', bsuid: null, name: 'Ana Souza' },
+      payload: { media: pendingMedia('audio/ogg', mediaUrl('MM0a4c8e2b6d1f3a5c7e9b0d2f4a6c8e1b', 'ME5d9b3f7a1c2e4b6d8f0a2c4e6b8d0f3a'), true) },
+      forBot: true,
+    })
+  })
+
+  it('parses the button reply fixture: a reply with the payload as id, in reply to the message tapped', () => {
+    const message = ok(parse(fixture('twilio_inbound_whatsapp_button_reply.form.txt'))).events.messages[0]!
+    assert.equal(message.type, 'reply')
+    assert.equal(message.text, 'Reschedule')
+    assert.equal(message.forBot, true)
+    assert.deepEqual(message.payload, {
+      reply: { id: 'RESCHEDULE_APPT_5521', title: 'Reschedule' },
+      context: { message_id: null, provider_message_id: 'SM2b6d0f4a8c1e3b5d7f9a1c3e5b7d9f2c' },
+    })
+  })
+
+  it('types media by MessageType, else by mime; an MP3 is not a voice note; extra media stay in raw', () => {
+    const typed = (extra: Record<string, string>) => ok(parse(inbound({ NumMedia: '1', MediaUrl0: 'https://m/0', ...extra }))).events.messages[0]!
+    assert.equal(typed({ MediaContentType0: 'image/webp' }).type, 'image')
+    assert.equal(typed({ MediaContentType0: 'image/webp', MessageType: 'sticker' }).type, 'sticker')
+    assert.equal(typed({ MediaContentType0: 'video/mp4' }).type, 'video')
+    assert.equal(typed({ MediaContentType0: 'text/vcard' }).type, 'document')
+    assert.equal(typed({}).type, 'document')
+    const mp3 = typed({ MediaContentType0: 'audio/mpeg', MessageType: 'audio' })
+    assert.deepEqual([mp3.type, mp3.payload.media?.voice], ['audio', false])
     const message = ok(
       parse(inbound({ NumMedia: '2', MediaUrl0: 'https://m/0', MediaContentType0: 'application/pdf', MediaUrl1: 'https://m/1', MediaContentType1: 'image/png' })),
     ).events.messages[0]!
     assert.equal(message.type, 'document')
     assert.equal(message.text, null)
-    assert.deepEqual(message.payload.media, [{ url: 'https://m/0', mime_type: 'application/pdf' }, { url: 'https://m/1', mime_type: 'image/png' }])
+    assert.deepEqual(message.payload, { media: pendingMedia('application/pdf', 'https://m/0'), raw: { NumMedia: '2', MediaUrl1: 'https://m/1', MediaContentType1: 'image/png' } })
   })
 
-  it('parses a shared location', () => {
+  it('parses a shared location; coordinates that are not numbers are stored, not given to the bot', () => {
     const message = ok(
       parse(inbound({ MessageType: 'location', Latitude: '51.5072', Longitude: '-0.1276', Label: 'The shop', Address: '1 High St' })),
     ).events.messages[0]!
     assert.equal(message.type, 'location')
     assert.equal(message.text, 'The shop')
-    assert.deepEqual(message.payload.location, { latitude: 51.5072, longitude: -0.1276, name: 'The shop', address: '1 High St' })
+    assert.equal(message.forBot, true)
+    assert.deepEqual(message.payload, { location: { latitude: 51.5072, longitude: -0.1276, name: 'The shop', address: '1 High St' } })
+    const bare = ok(parse(inbound({ Latitude: '-23.561414', Longitude: '-46.655881' }))).events.messages[0]!
+    assert.deepEqual([bare.type, bare.text, bare.payload], ['location', null, { location: { latitude: -23.561414, longitude: -46.655881, name: null, address: null } }])
+    const odd = ok(parse(inbound({ MessageType: 'location', Latitude: 'north', Longitude: '' }))).events.messages[0]!
+    assert.deepEqual([odd.type, odd.forBot, odd.payload], ['unknown', false, { raw: { MessageType: 'location', Latitude: 'north' } }])
   })
 
-  it('parses quick-reply and interactive button replies, with the reply context', () => {
+  it('parses quick-reply, interactive and list replies, with the reply and forward context', () => {
     const button = ok(
       parse(inbound({ MessageType: 'button', ButtonText: 'Yes please', ButtonPayload: 'confirm_yes', Body: 'Yes please', OriginalRepliedMessageSid: 'SMabc' })),
     ).events.messages[0]!
-    assert.equal(button.type, 'button')
-    assert.equal(button.text, 'Yes please')
-    assert.deepEqual(button.payload.button, { payload: 'confirm_yes', text: 'Yes please' })
-    assert.deepEqual(button.payload.context, { id: 'SMabc' })
-    const interactive = ok(parse(inbound({ MessageType: 'interactive', ButtonText: 'Size M', ButtonPayload: 'size_m' }))).events.messages[0]!
-    assert.equal(interactive.type, 'interactive')
-    assert.equal(interactive.text, 'Size M')
-    assert.deepEqual(interactive.payload.interactive, { type: 'button_reply', button_reply: { id: 'size_m', title: 'Size M' } })
+    assert.deepEqual([button.type, button.text, button.payload], [
+      'reply', 'Yes please', { reply: { id: 'confirm_yes', title: 'Yes please' }, context: { message_id: null, provider_message_id: 'SMabc' } },
+    ])
+    const interactive = ok(parse(inbound({ MessageType: 'interactive', ButtonText: 'Size M', ButtonPayload: 'size_m', Forwarded: 'true' }))).events.messages[0]!
+    assert.deepEqual([interactive.type, interactive.text, interactive.payload], [
+      'reply', 'Size M', { reply: { id: 'size_m', title: 'Size M' }, context: { message_id: null, provider_message_id: null, forwarded: true } },
+    ])
+    const list = ok(parse(inbound({ MessageType: 'interactive', ListId: 'slot_14', ListTitle: 'Fri 14:00', Body: 'Fri 14:00' }))).events.messages[0]!
+    assert.deepEqual([list.type, list.text, list.payload], ['reply', 'Fri 14:00', { reply: { id: 'slot_14', title: 'Fri 14:00' } }])
+    // A numbered answer is a text here; the inbound task matches it to the choice it answers.
+    const numbered = ok(parse(inbound({ Body: '2' }))).events.messages[0]!
+    assert.deepEqual([numbered.type, numbered.text, numbered.payload], ['text', '2', {}])
+  })
+
+  it('keeps a click-to-WhatsApp ad referral in raw', () => {
+    const message = ok(parse(inbound({ Body: 'I saw your ad', ReferralNumMedia: '0', ReferralSourceUrl: 'https://fb.me/ad', ReferralHeadline: 'Sale', ReferralCtwaClid: 'abc' }))).events.messages[0]!
+    assert.deepEqual(message.payload, { raw: { ReferralSourceUrl: 'https://fb.me/ad', ReferralHeadline: 'Sale', ReferralCtwaClid: 'abc' } })
   })
 
   it('stores unknown message types without sending them to the bot', () => {

@@ -2,7 +2,8 @@
  * Parses a Twilio WhatsApp webhook (already decoded form fields) into provider-neutral events. One
  * endpoint takes two kinds of request (SPEC §5):
  * - an inbound message: routed by `To`, our number; text, media (`NumMedia`, `MediaUrl{N}`,
- *   `MediaContentType{N}`), location, button replies;
+ *   `MediaContentType{N}`), location, button and list replies, normalised into the same payload every
+ *   provider's parser fills (`media`, `reply`, `location`, `context`, and `raw` for the rest);
  * - a status callback (`MessageStatus` and no `Body`): routed by `From`, our number, since the callback
  *   describes a message we sent to `To`.
  * Twilio's messages carry no send time, so they are dated when they arrive. Nothing here throws: a
@@ -10,9 +11,10 @@
  * @see https://www.twilio.com/docs/messaging/guides/webhook-request
  * @see https://www.twilio.com/docs/messaging/api/message-resource#message-status-values
  */
-import type { DeliveryStatus, InboundMessage, RoutedEvents, StatusUpdate } from '../../core/message.js'
+import type { DeliveryStatus, InboundMessage, InboundPayload, RoutedEvents, StatusUpdate } from '../../core/message.js'
 import { toE164 } from '../../core/phone.js'
 import { twilioErrorRules } from './twilio-errors.js'
+import { MEDIA_CONTENT_TYPE_FIELD, MEDIA_URL_FIELD, REFERRAL_FIELD_PREFIX, type TwilioInboundField } from './twilio-inbound-wire.js'
 import { STATUS_CALLBACK_ID_PARAM, type TwilioWebhookField } from './twilio-wire.js'
 
 /** What the caller knows that the body does not. */
@@ -31,10 +33,14 @@ export type TwilioParsedWebhook =
   | { ok: true; kind: 'message' | 'status'; events: RoutedEvents; skipped: number }
   | { ok: false; problem: 'missing_field' | 'invalid_field'; field: TwilioWebhookField; message: string }
 
-/** Message types a bot can act on; others (`unsupported`, newer types) are stored and shown only. */
-const BOT_TYPES: ReadonlySet<string> = new Set([
-  'text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contacts', 'interactive', 'button', 'reaction',
-])
+/**
+ * Normalised types a bot can act on. Any other `MessageType` (`unsupported`, a location without
+ * coordinates, types newer than this parser) keeps its name and is stored and shown only.
+ */
+const BOT_TYPES: ReadonlySet<string> = new Set(['text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'reply'])
+
+/** `MessageType`s that name a media message; a media message of another type is typed by its mime. */
+const MEDIA_TYPES: ReadonlySet<string> = new Set(['image', 'video', 'audio', 'document', 'sticker'])
 
 /**
  * Twilio statuses → delivery states (a Map, so `constructor` finds nothing). `queued`, `accepted` and
@@ -56,7 +62,7 @@ const MAX_MEDIA = 10
 
 /** Parses the form fields of one request. */
 export function parseTwilioWebhook(fields: ReadonlyMap<string, string>, options: TwilioWebhookOptions): TwilioParsedWebhook {
-  const get = (name: TwilioWebhookField): string | null => {
+  const get = (name: TwilioInboundField): string | null => {
     const value = fields.get(name)
     return value === undefined || value === '' ? null : value
   }
@@ -83,47 +89,21 @@ export function parseTwilioWebhook(fields: ReadonlyMap<string, string>, options:
   return { ok: true, kind: 'message', events: { fromIdentifier: ours, messages: [message], statuses: [] }, skipped: 0 }
 }
 
-type Getter = (name: TwilioWebhookField) => string | null
+type Getter = (name: TwilioInboundField) => string | null
 
 function parseMessage(sid: string, phone: string, fields: ReadonlyMap<string, string>, get: Getter, receivedAtMs: number): InboundMessage {
   const body = get('Body')
-  const media = mediaOf(fields, get)
-  const latitude = coordinate(get('Latitude'))
-  const longitude = coordinate(get('Longitude'))
-  const buttonText = get('ButtonText')
-  const buttonPayload = get('ButtonPayload')
-  const type = typeOf(get('MessageType'), media, latitude !== null && longitude !== null, buttonText ?? buttonPayload)
-
-  // Payloads take WhatsApp's own shapes (as Meta's webhooks carry them), so a bot reads one format.
-  const payload: Record<string, unknown> = {}
-  let text: string | null = body
-  if (media.length > 0) {
-    payload.media = media
-    const first = media[0]!
-    if (['image', 'video', 'audio', 'document', 'sticker'].includes(type)) payload[type] = { url: first.url, mime_type: first.mime_type, ...(body === null ? {} : { caption: body }) }
-  } else if (type === 'location') {
-    const name = get('Label')
-    const address = get('Address')
-    payload.location = { latitude, longitude, ...(name === null ? {} : { name }), ...(address === null ? {} : { address }) }
-    text = name ?? address ?? body
-  } else if (type === 'button') {
-    payload.button = { payload: buttonPayload, text: buttonText }
-    text = buttonText ?? body
-  } else if (type === 'interactive') {
-    payload.interactive = { type: 'button_reply', button_reply: { id: buttonPayload, title: buttonText } }
-    text = buttonText ?? body
-  } else if (type === 'text' && body !== null) {
-    payload.text = { body }
-  }
+  const messageType = get('MessageType')
+  const { type, text, payload } = normalise(messageType, body, fields, get)
   const repliedTo = get('OriginalRepliedMessageSid')
-  if (repliedTo !== null || get('Forwarded') === 'true') {
-    const repliedFrom = get('OriginalRepliedMessageSender')
-    payload.context = {
-      ...(repliedTo === null ? {} : { id: repliedTo }),
-      ...(repliedFrom === null ? {} : { from: repliedFrom }),
-      ...(get('Forwarded') === 'true' ? { forwarded: true } : {}),
-    }
+  const forwarded = get('Forwarded') === 'true' || get('FrequentlyForwarded') === 'true'
+  if (repliedTo !== null || forwarded) payload.context = { message_id: null, provider_message_id: repliedTo, ...(forwarded ? { forwarded: true } : {}) }
+  const raw = payload.raw ?? {}
+  for (const [name, value] of fields) {
+    // Click-to-WhatsApp ad details; `ReferralNumMedia=0` comes with every message and says nothing.
+    if (name.startsWith(REFERRAL_FIELD_PREFIX) && value !== '' && !(name === 'ReferralNumMedia' && value === '0')) raw[name] = value
   }
+  if (Object.keys(raw).length > 0) payload.raw = raw
   return {
     providerMessageId: sid,
     type,
@@ -135,17 +115,82 @@ function parseMessage(sid: string, phone: string, fields: ReadonlyMap<string, st
   }
 }
 
-/** `MessageType` when Twilio sends it; otherwise what the fields show (older senders omit it). */
-function typeOf(messageType: string | null, media: readonly { mime_type: string | null }[], hasLocation: boolean, button: string | null): string {
-  if (messageType !== null) return messageType
+/**
+ * The normalised type, text and payload of a message. The checks go from the most specific field to the
+ * least: media, then a location, then a button or list reply, then text. A numbered answer to a choice
+ * sent as text (`2`) is a text here; matching it to the choice needs the conversation, not the request.
+ */
+function normalise(messageType: string | null, body: string | null, fields: ReadonlyMap<string, string>, get: Getter): { type: string; text: string | null; payload: InboundPayload } {
+  const media = mediaOf(fields, get)
   const first = media[0]
   if (first !== undefined) {
-    const family = (first.mime_type ?? '').split('/')[0] ?? ''
-    return ['image', 'video', 'audio'].includes(family) ? family : 'document'
+    const mime = first.mime_type ?? ''
+    const type = messageType !== null && MEDIA_TYPES.has(messageType) ? messageType : typeOfMime(mime)
+    const payload: InboundPayload = {
+      media: {
+        id: null,
+        status: 'pending',
+        mime_type: first.mime_type,
+        size: null,
+        sha256: null,
+        filename: null,
+        // WhatsApp records voice notes as Ogg/Opus; an audio file arrives as MP3, AAC or AMR.
+        voice: type === 'audio' && /^audio\/ogg\b/i.test(mime),
+        source: { media_id: null, url: first.url, sha256: null },
+      },
+    }
+    // One media per WhatsApp message is the norm; should Twilio ever send more, they are kept as sent.
+    if (media.length > 1) {
+      const raw: Record<string, unknown> = { NumMedia: String(media.length) }
+      media.slice(1).forEach((extra, index) => {
+        raw[`${MEDIA_URL_FIELD}${index + 1}`] = extra.url
+        if (extra.mime_type !== null) raw[`${MEDIA_CONTENT_TYPE_FIELD}${index + 1}`] = extra.mime_type
+      })
+      payload.raw = raw
+    }
+    return { type, text: body, payload }
   }
-  if (hasLocation) return 'location'
-  if (button !== null) return 'button'
-  return 'text'
+  const latitude = coordinate(get('Latitude'), 90)
+  const longitude = coordinate(get('Longitude'), 180)
+  if (latitude !== null && longitude !== null) {
+    const name = get('Label')
+    const address = get('Address')
+    return { type: 'location', text: name ?? address, payload: { location: { latitude, longitude, name, address } } }
+  }
+  if (messageType === 'location') {
+    // Coordinates that do not read as numbers: stored as sent, not handed to a bot as a location.
+    return { type: 'unknown', text: body, payload: { raw: definedFields(get, ['MessageType', 'Latitude', 'Longitude', 'Label', 'Address']) } }
+  }
+  const listId = get('ListId')
+  if (listId !== null) return reply(listId, get('ListTitle') ?? body)
+  const buttonPayload = get('ButtonPayload')
+  const buttonText = get('ButtonText')
+  if (buttonPayload !== null || buttonText !== null) return reply(buttonPayload ?? buttonText ?? '', buttonText ?? body)
+  if (messageType === null || messageType === 'text' || ((messageType === 'button' || messageType === 'interactive') && body !== null)) {
+    // A tap whose payload and title are both missing still says what was tapped in Body: read it as text.
+    return { type: 'text', text: body, payload: {} }
+  }
+  return { type: messageType, text: body, payload: {} }
+}
+
+function reply(id: string, title: string | null): { type: string; text: string | null; payload: InboundPayload } {
+  return { type: 'reply', text: title, payload: { reply: { id, title } } }
+}
+
+/** The normalised media type of a mime type; anything not image, video or audio is a document. */
+function typeOfMime(mime: string): string {
+  const family = mime.split('/')[0]?.toLowerCase() ?? ''
+  return family === 'image' || family === 'video' || family === 'audio' ? family : 'document'
+}
+
+/** The named fields that are present, as Twilio spelled them. */
+function definedFields(get: Getter, names: readonly TwilioInboundField[]): Record<string, unknown> {
+  const raw: Record<string, unknown> = {}
+  for (const name of names) {
+    const value = get(name)
+    if (value !== null) raw[name] = value
+  }
+  return raw
 }
 
 function mediaOf(fields: ReadonlyMap<string, string>, get: Getter): Array<{ url: string; mime_type: string | null }> {
@@ -153,9 +198,9 @@ function mediaOf(fields: ReadonlyMap<string, string>, get: Getter): Array<{ url:
   const media: Array<{ url: string; mime_type: string | null }> = []
   if (!Number.isInteger(count) || count <= 0) return media
   for (let index = 0; index < Math.min(count, MAX_MEDIA); index++) {
-    const url = fields.get(`MediaUrl${index}`)
+    const url = fields.get(`${MEDIA_URL_FIELD}${index}`)
     if (url === undefined || url === '') continue
-    const mimeType = fields.get(`MediaContentType${index}`)
+    const mimeType = fields.get(`${MEDIA_CONTENT_TYPE_FIELD}${index}`)
     media.push({ url, mime_type: mimeType === undefined || mimeType === '' ? null : mimeType })
   }
   return media
@@ -195,10 +240,11 @@ function whatsAppNumber(address: string | null): string | null | undefined {
   return toE164(number) ?? (/^\+\d{6,15}$/.test(number) ? number : null)
 }
 
-function coordinate(value: string | null): number | null {
-  if (value === null) return null
+/** A finite coordinate within ±`limit`, or null. */
+function coordinate(value: string | null, limit: number): number | null {
+  if (value === null || value.trim() === '') return null
   const number = Number(value)
-  return Number.isFinite(number) ? number : null
+  return Number.isFinite(number) && Math.abs(number) <= limit ? number : null
 }
 
 function missing(field: TwilioWebhookField): TwilioParsedWebhook {
