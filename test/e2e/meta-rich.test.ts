@@ -162,6 +162,18 @@ for (const dialect of DIALECTS) {
       assert.equal(await meta.post(body), 200)
       const receipt = await eventually(() => meta.graph.readReceipts.slice(receiptsBefore).find((r) => r.body.message_id === wamid), 15_000, 'the read receipt')
       assert.deepEqual(receipt.body, { messaging_product: 'whatsapp', status: 'read', message_id: wamid, typing_indicator: { type: 'text' } })
+
+      // Turned off per channel: no receipt, the bot still answers.
+      const channelId = meta.channels[PNID_1]!
+      const patched = await meta.gw.request('PATCH', `/api/channels/${channelId}`, { body: { typing_indicator: false } })
+      assert.equal(patched.status, 200, patched.text)
+      assert.equal(patched.body.typing_indicator, false)
+      const quiet = inbound({ type: 'text', text: { body: 'quietly' } }) as any
+      const callsBefore = bot.requests.length
+      assert.equal(await meta.post(quiet), 200)
+      await eventually(() => bot.requests[callsBefore], 15_000, 'the bot call')
+      assert.equal(meta.graph.readReceipts.some((r) => r.body.message_id === quiet.entry[0].changes[0].value.messages[0].id), false)
+      assert.equal((await meta.gw.request('PATCH', `/api/channels/${channelId}`, { body: { typing_indicator: null } })).body.typing_indicator, true)
     })
 
     it('fails the inbound message with bot_bad_response naming the place when a reply breaks a limit; sends nothing', { skip }, async () => {
