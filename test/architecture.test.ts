@@ -32,9 +32,11 @@ const ALLOWED: Record<string, string[]> = {
   providers: ['core', 'providers'],
   routing: ['core', 'routing', 'store'],
   bots: ['core', 'bots'],
-  tasks: ['core', 'store', 'queue', 'providers', 'bots', 'routing', 'tasks', 'logger', 'metrics'],
+  tasks: ['core', 'store', 'queue', 'providers', 'bots', 'routing', 'tasks', 'logger', 'metrics', 'media'],
   webhooks: ['core', 'providers', 'store', 'queue', 'routing', 'webhooks', 'http', 'metrics'],
-  api: ['core', 'store', 'queue', 'providers', 'api', 'logger'],
+  api: ['core', 'store', 'queue', 'providers', 'api', 'logger', 'media'],
+  // config.ts for the type of its media settings only.
+  media: ['core', 'store', 'media', 'config'],
   // logger.ts and metrics.ts are shared infrastructure of the root, handed in by the composition root.
   console: ['console', 'api'],
 }

@@ -19,7 +19,7 @@ import {
   verifyMetaSignature,
   type Provider,
   type ProviderDeps,
-  type SendTextRequest,
+  type SendRequest,
 } from '../../src/providers/index.js'
 import { FakeGraphApi } from '../helpers/fake-graph.js'
 
@@ -44,11 +44,11 @@ function depsFor(metaGraphUrl: string, timeoutMs = 2000): ProviderDeps {
   }
 }
 
-function sendRequest(overrides: Partial<SendTextRequest> = {}): SendTextRequest {
+function sendRequest(overrides: Partial<SendRequest> = {}): SendRequest {
   return {
     channel: { channelId: 'ch_1', number: '+27812345678', fromIdentifier: PNID },
     to: { phone: '+447700900123', bsuid: null },
-    text: 'Hello from the bot',
+    message: { type: 'text', text: 'Hello from the bot' },
     gatewayMessageId: 'msg_01jtestmessage',
     ...overrides,
   }
@@ -148,7 +148,15 @@ describe('metaKind', () => {
   })
 
   it('declares its capabilities and the shared webhook URL', () => {
-    assert.deepEqual(kind.capabilities, { maxTextLength: 4096, defaultThroughputMps: 80, echoesCallbackData: true })
+    assert.deepEqual(kind.capabilities, {
+      maxTextLength: 4096,
+      defaultThroughputMps: 80,
+      echoesCallbackData: true,
+      choices: 'native',
+      mediaBy: 'upload',
+      reactions: true,
+      typingIndicator: true,
+    })
     assert.equal(kind.webhookUrl('https://gw.example.com', 'ch_1'), 'https://gw.example.com/channels/whatsapp/meta/incoming_message')
   })
 
@@ -262,9 +270,9 @@ describe('MetaProvider.findNumber', () => {
   })
 })
 
-describe('MetaProvider.sendText', () => {
+describe('MetaProvider.send (text)', () => {
   it('POSTs the text with the bearer token and the gateway id as biz_opaque_callback_data', async () => {
-    const receipt = await meta.sendText(sendRequest())
+    const receipt = await meta.send(sendRequest())
     assert.equal(graph.sends.length, 1)
     const [send] = graph.sends
     assert.equal(receipt.providerMessageId, send?.wamid)
@@ -281,26 +289,26 @@ describe('MetaProvider.sendText', () => {
       biz_opaque_callback_data: 'msg_01jtestmessage',
     })
     // Each send gets its own wamid.
-    const again = await meta.sendText(sendRequest())
+    const again = await meta.send(sendRequest())
     assert.notEqual(again.providerMessageId, receipt.providerMessageId)
   })
 
   it('sends to a BSUID-only user with `recipient`', async () => {
-    await meta.sendText(sendRequest({ to: { phone: null, bsuid: 'US.13491208655302741918' } }))
+    await meta.send(sendRequest({ to: { phone: null, bsuid: 'US.13491208655302741918' } }))
     const body = graph.sends[0]?.body
     assert.equal(body?.recipient, 'US.13491208655302741918')
     assert.equal('to' in (body ?? {}), false)
   })
 
   it('refuses a request without any recipient as permanent', async () => {
-    const error = await providerError(meta.sendText(sendRequest({ to: { phone: null, bsuid: null } })))
+    const error = await providerError(meta.send(sendRequest({ to: { phone: null, bsuid: null } })))
     assert.equal(error.details.retry, 'never')
     assert.equal(graph.requests.length, 0)
   })
 
   it('classifies 130429 (sent with HTTP 400) as later', async () => {
     graph.failNext(1, { status: 400, body: fixtureBody('graph_error_130429_rate_limit.json'), path: '/messages' })
-    const error = await providerError(meta.sendText(sendRequest()))
+    const error = await providerError(meta.send(sendRequest()))
     assert.equal(error.details.retry, 'later')
     assert.equal(error.details.providerCode, '130429')
     assert.equal(graph.sends.length, 0)
@@ -308,14 +316,14 @@ describe('MetaProvider.sendText', () => {
 
   it('classifies 131056 as later for this recipient', async () => {
     graph.failNext(1, { status: 400, body: fixtureBody('graph_error_131056_pair_rate_limit.json') })
-    const error = await providerError(meta.sendText(sendRequest()))
+    const error = await providerError(meta.send(sendRequest()))
     assert.equal(error.details.retry, 'later')
     assert.equal(error.details.recipientScoped, true)
   })
 
   it("classifies 131047 as never, with Meta's code and message", async () => {
     graph.failNext(1, { status: 400, body: fixtureBody('graph_error_131047_reengagement.json') })
-    const error = await providerError(meta.sendText(sendRequest()))
+    const error = await providerError(meta.send(sendRequest()))
     assert.equal(error.details.retry, 'never')
     assert.equal(error.details.providerCode, '131047')
     assert.ok(error.message.startsWith('Meta refused the message: (#131047) Re-engagement message (code 131047)'))
@@ -323,7 +331,7 @@ describe('MetaProvider.sendText', () => {
 
   it('classifies an invalid token (190) as stop-provider, without the token in the message', async () => {
     const expired = createProvider('meta_cloud_api', { ...config, access_token: EXPIRED_TOKEN }, deps)
-    const error = await providerError(expired.sendText(sendRequest()))
+    const error = await providerError(expired.send(sendRequest()))
     assert.equal(error.details.retry, 'stop-provider')
     assert.equal(error.details.providerCode, '190')
     assert.equal(error.message.includes(EXPIRED_TOKEN), false)
@@ -331,16 +339,16 @@ describe('MetaProvider.sendText', () => {
 
   it('classifies 5xx and dropped connections as later', async () => {
     graph.failNext(1, { status: 500 })
-    assert.equal((await providerError(meta.sendText(sendRequest()))).details.retry, 'later')
+    assert.equal((await providerError(meta.send(sendRequest()))).details.retry, 'later')
     graph.failNext(1, { destroy: true })
-    const dropped = await providerError(meta.sendText(sendRequest()))
+    const dropped = await providerError(meta.send(sendRequest()))
     assert.equal(dropped.details.retry, 'later')
     assert.equal(dropped.details.providerCode, 'network')
   })
 
   it('can lose the answer of a send that Meta received (a send in doubt)', async () => {
     graph.failNext(1, { destroy: true, afterSend: true })
-    const error = await providerError(meta.sendText(sendRequest()))
+    const error = await providerError(meta.send(sendRequest()))
     assert.equal(error.details.retry, 'later')
     const sends = await graph.waitForSends(1)
     assert.equal(sends[0]?.body.biz_opaque_callback_data, 'msg_01jtestmessage')
@@ -348,14 +356,14 @@ describe('MetaProvider.sendText', () => {
 
   it('classifies an unreachable Graph as later (network)', async () => {
     const down = createProvider('meta_cloud_api', config, depsFor(await closedPortUrl()))
-    const error = await providerError(down.sendText(sendRequest()))
+    const error = await providerError(down.send(sendRequest()))
     assert.equal(error.details.retry, 'later')
     assert.equal(error.details.providerCode, 'network')
   })
 
   it('treats a 200 without a message id as in doubt (later)', async () => {
     graph.failNext(1, { status: 200, body: { messaging_product: 'whatsapp', messages: [] } })
-    const error = await providerError(meta.sendText(sendRequest()))
+    const error = await providerError(meta.send(sendRequest()))
     assert.equal(error.details.retry, 'later')
     assert.equal(error.details.providerCode, 'no_message_id')
   })
@@ -376,7 +384,7 @@ describe('FakeGraphApi status echo', () => {
     const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/channels/whatsapp/meta/incoming_message`
     try {
       graph.enableStatusEcho({ webhookUrl, appSecret: config.app_secret, statuses: ['sent', 'delivered'] })
-      const receipt = await meta.sendText(sendRequest())
+      const receipt = await meta.send(sendRequest())
       for (let i = 0; i < 100 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 10))
       assert.equal(received.length, 2)
       const statuses = received.map(({ body, signature }) => {

@@ -248,6 +248,10 @@ for (const [type, contract] of Object.entries(CONTRACTS) as Array<[ProviderType,
       const kind = providerKinds[type]
       assert.ok(kind.capabilities.maxTextLength >= 1600 && kind.capabilities.maxTextLength <= 4096)
       assert.ok(kind.capabilities.defaultThroughputMps > 0)
+      assert.ok(['native', 'numbered-text'].includes(kind.capabilities.choices))
+      assert.ok(['upload', 'public-url'].includes(kind.capabilities.mediaBy))
+      assert.equal(typeof kind.capabilities.reactions, 'boolean')
+      assert.equal(typeof kind.capabilities.typingIndicator, 'boolean')
       assert.match(kind.webhookUrl('https://sb.example.com', 'ch_1'), /^https:\/\/sb\.example\.com\/channels\/whatsapp\/[a-z]+\//)
     })
 

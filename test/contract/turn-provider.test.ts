@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Agent } from 'undici'
-import { createProvider, providerKind, ProviderError, type Provider, type ProviderDeps, type SendTextRequest } from '../../src/providers/index.js'
+import { createProvider, providerKind, ProviderError, type Provider, type ProviderDeps, type SendRequest } from '../../src/providers/index.js'
 
 const TOKEN = 'turn-token-0123456789abcdef'
 const config = { auth_token: TOKEN, hmac_secret: 'turn-hook-secret-5d1c9a' }
@@ -39,10 +39,10 @@ function depsFor(turnApiUrl: string): ProviderDeps {
   }
 }
 
-const sendRequest = (overrides: Partial<SendTextRequest> = {}): SendTextRequest => ({
+const sendRequest = (overrides: Partial<SendRequest> = {}): SendRequest => ({
   channel: { channelId: 'ch_turn', number: '+27600000001', fromIdentifier: '+27600000001' },
   to: { phone: '+27821234567', bsuid: null },
-  text: 'Your appointment is confirmed.',
+  message: { type: 'text', text: 'Your appointment is confirmed.' },
   gatewayMessageId: 'msg_01jturn',
   ...overrides,
 })
@@ -124,7 +124,15 @@ describe('turnKind', () => {
   })
 
   it('declares its capabilities and one webhook URL per channel', () => {
-    assert.deepEqual(kind.capabilities, { maxTextLength: 4096, defaultThroughputMps: 80, echoesCallbackData: false })
+    assert.deepEqual(kind.capabilities, {
+      maxTextLength: 4096,
+      defaultThroughputMps: 80,
+      echoesCallbackData: false,
+      choices: 'native',
+      mediaBy: 'upload',
+      reactions: true,
+      typingIndicator: false,
+    })
     assert.equal(kind.webhookUrl('https://gw.example.com', 'ch_9'), 'https://gw.example.com/channels/whatsapp/turn/ch_9/incoming_message')
   })
 })
@@ -136,7 +144,7 @@ describe('TurnProvider', () => {
   })
 
   it('POSTs the text to /v1/messages with the bearer token; the id of the answer is the provider id', async () => {
-    const receipt = await provider.sendText(sendRequest())
+    const receipt = await provider.send(sendRequest())
     assert.equal(receipt.providerMessageId, 'gBEGJ4IhJnQWAglLq9X0oDg1vYw')
     const [request] = received
     assert.equal(request?.method, 'POST')
@@ -152,13 +160,13 @@ describe('TurnProvider', () => {
   })
 
   it('cannot send to a BSUID-only user (permanent)', async () => {
-    const error = await providerError(provider.sendText(sendRequest({ to: { phone: null, bsuid: 'US.1' } })))
+    const error = await providerError(provider.send(sendRequest({ to: { phone: null, bsuid: 'US.1' } })))
     assert.equal(error.details.retry, 'never')
   })
 
   it('classifies a refused token as stop-provider, without the token in the message', async () => {
     const expired = createProvider('turnio', { auth_token: 'expired-token-abcdef' }, deps)
-    const error = await providerError(expired.sendText(sendRequest()))
+    const error = await providerError(expired.send(sendRequest()))
     assert.equal(error.details.retry, 'stop-provider')
     assert.equal(error.message.includes('expired-token-abcdef'), false)
     assert.match(error.message, /Access denied: Invalid or expired token/)
@@ -166,20 +174,20 @@ describe('TurnProvider', () => {
 
   it('classifies 429 (with Retry-After) and 5xx as later, 470 and other 4xx as never', async () => {
     faults.push({ status: 429, body: '{}', headers: { 'retry-after': '2' } })
-    const throttled = await providerError(provider.sendText(sendRequest()))
+    const throttled = await providerError(provider.send(sendRequest()))
     assert.equal(throttled.details.retry, 'later')
     assert.equal(throttled.details.retryAfterMs, 2000)
 
     faults.push({ status: 502, body: '<html>bad gateway</html>' })
-    assert.equal((await providerError(provider.sendText(sendRequest()))).details.retry, 'later')
+    assert.equal((await providerError(provider.send(sendRequest()))).details.retry, 'later')
 
     faults.push({ status: 400, body: JSON.stringify({ errors: [{ code: 470, title: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number' }] }) })
-    const window = await providerError(provider.sendText(sendRequest()))
+    const window = await providerError(provider.send(sendRequest()))
     assert.equal(window.details.retry, 'never')
     assert.equal(window.details.providerCode, '470')
 
     faults.push({ status: 422, body: JSON.stringify({ errors: [{ code: 1008, title: 'Required parameter is missing' }] }) })
-    assert.equal((await providerError(provider.sendText(sendRequest()))).details.retry, 'never')
+    assert.equal((await providerError(provider.send(sendRequest()))).details.retry, 'never')
   })
 
   it('classifies an unreachable Turn as later (network)', async () => {
@@ -188,7 +196,7 @@ describe('TurnProvider', () => {
     const { port } = probe.address() as AddressInfo
     await new Promise<void>((resolve) => probe.close(() => resolve()))
     const down = createProvider('turnio', config, depsFor(`http://127.0.0.1:${port}`))
-    const error = await providerError(down.sendText(sendRequest()))
+    const error = await providerError(down.send(sendRequest()))
     assert.equal(error.details.retry, 'later')
     assert.equal(error.details.providerCode, 'network')
   })

@@ -7,7 +7,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Agent } from 'undici'
 import { GatewayError } from '../../src/core/errors.js'
-import { createProvider, providerKind, ProviderError, type Provider, type ProviderDeps, type SendTextRequest } from '../../src/providers/index.js'
+import { createProvider, providerKind, ProviderError, type Provider, type ProviderDeps, type SendRequest } from '../../src/providers/index.js'
 import { FakeTwilioApi } from '../helpers/fake-twilio.js'
 
 const ACCOUNT_SID = 'AC3f9e2b7c1d5a4e8b9c0d1e2f3a4b5c6d'
@@ -28,10 +28,10 @@ function depsFor(twilioApiUrl: string): ProviderDeps {
   }
 }
 
-const sendRequest = (overrides: Partial<SendTextRequest> = {}): SendTextRequest => ({
+const sendRequest = (overrides: Partial<SendRequest> = {}): SendRequest => ({
   channel: { channelId: 'ch_1', number: '+15550101234', fromIdentifier: '+15550101234' },
   to: { phone: '+447700900123', bsuid: null },
-  text: 'Thanks Priya, your order is confirmed.',
+  message: { type: 'text', text: 'Thanks Priya, your order is confirmed.' },
   gatewayMessageId: 'msg_01jtwilio',
   ...overrides,
 })
@@ -99,7 +99,15 @@ describe('twilioKind', () => {
   })
 
   it('declares its capabilities and the shared webhook URL', () => {
-    assert.deepEqual(kind.capabilities, { maxTextLength: 1600, defaultThroughputMps: 10, echoesCallbackData: true })
+    assert.deepEqual(kind.capabilities, {
+      maxTextLength: 1600,
+      defaultThroughputMps: 10,
+      echoesCallbackData: true,
+      choices: 'numbered-text',
+      mediaBy: 'public-url',
+      reactions: false,
+      typingIndicator: false,
+    })
     assert.equal(kind.webhookUrl('https://gw.example.com', 'ch_1'), 'https://gw.example.com/channels/whatsapp/twilio/incoming_message')
   })
 })
@@ -147,9 +155,9 @@ describe('TwilioProvider.findNumber', () => {
   })
 })
 
-describe('TwilioProvider.sendText', () => {
+describe('TwilioProvider.send (text)', () => {
   it('POSTs the form with whatsapp: addresses and Basic auth; the sid is the provider id', async () => {
-    const receipt = await provider.sendText(sendRequest())
+    const receipt = await provider.send(sendRequest())
     assert.equal(twilio.sends.length, 1)
     const [send] = twilio.sends
     assert.equal(receipt.providerMessageId, send?.sid)
@@ -161,14 +169,14 @@ describe('TwilioProvider.sendText', () => {
   })
 
   it('cannot send to a BSUID-only user (permanent)', async () => {
-    const error = await rejection(provider.sendText(sendRequest({ to: { phone: null, bsuid: 'US.1' } })), ProviderError)
+    const error = await rejection(provider.send(sendRequest({ to: { phone: null, bsuid: 'US.1' } })), ProviderError)
     assert.equal(error.details.retry, 'never')
     assert.equal(twilio.requests.length, 0)
   })
 
   it('classifies refused credentials as stop-provider', async () => {
     const wrong = createProvider('twilio', { ...config, auth_token: 'not-the-token-00000000' }, deps)
-    const error = await rejection(wrong.sendText(sendRequest()), ProviderError)
+    const error = await rejection(wrong.send(sendRequest()), ProviderError)
     assert.equal(error.details.retry, 'stop-provider')
     assert.equal(error.details.providerCode, '20003')
     assert.equal(error.message.includes('not-the-token'), false)
@@ -185,7 +193,7 @@ describe('TwilioProvider.sendText', () => {
     ]
     for (const [status, body, retry, code] of cases) {
       twilio.failNext(1, { status, body })
-      const error = await rejection(provider.sendText(sendRequest()), ProviderError)
+      const error = await rejection(provider.send(sendRequest()), ProviderError)
       assert.equal(error.details.retry, retry, code)
       assert.equal(error.details.providerCode, code)
     }
@@ -193,7 +201,7 @@ describe('TwilioProvider.sendText', () => {
 
   it('classifies an unreachable Twilio as later (network)', async () => {
     const down = createProvider('twilio', config, depsFor(await closedPortUrl()))
-    const error = await rejection(down.sendText(sendRequest()), ProviderError)
+    const error = await rejection(down.send(sendRequest()), ProviderError)
     assert.equal(error.details.retry, 'later')
     assert.equal(error.details.providerCode, 'network')
   })

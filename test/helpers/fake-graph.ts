@@ -6,28 +6,40 @@
  * - `GET /{version}/{businessId}/phone_numbers`: the numbers given to `addBusiness`, paged like Graph
  *   (`data`, `paging.cursors`, `paging.next` as an absolute URL back to this server, absent on the last
  *   page). `limit` is honoured, but pages never exceed the business's `pageSize`, so paging is exercised.
- * - `POST /{version}/{phoneNumberId}/messages`: records the send in `sends` and answers like
- *   `graph_send_message_success.json`, with a fresh wamid per send. A mark-as-read body gets `{"success":true}`.
+ * - `POST /{version}/{phoneNumberId}/messages`: records the send (any message type: text, media,
+ *   interactive, template…) in `sends` and answers like `graph_send_message_success.json`, with a fresh
+ *   wamid per send. A mark-as-read body is recorded in `readReceipts` and gets `{"success":true}`.
+ * - `POST /{version}/{phoneNumberId}/media` (multipart `messaging_product`, `type`, `file`): records the
+ *   upload in `uploads` (mime type, bytes, file name) and answers `{"id"}` like
+ *   `graph_upload_media_response.json`; the id is then downloadable like `addMedia`'s.
+ * - `GET /{version}/{mediaId}`: media given to `addMedia` (or uploaded), described like
+ *   `graph_media_get_response.json`: a `url` back to this server, hex `sha256`, `file_size` as a string.
+ *   An unknown id gets Graph's code 100 error.
+ * - `GET /whatsapp_business/attachments/?mid=…` (the `url` above, Meta's lookaside host): the bytes,
+ *   only with a bearer token (a valid one when `validTokens` is set); 401 without.
  * - Anything else: Graph's "Unknown path components" error (code 2500, HTTP 400).
  *
  * Controls: `validTokens` (when non-empty, any other bearer gets the 190 envelope of
- * `graph_error_190_token_expired.json` with HTTP 401), `failNext` (Graph errors or dropped connections),
- * `setLatency`, `setHandler` (escape hatch), and `enableStatusEcho`, which makes it POST signed status
- * webhooks for each send back to the gateway, carrying `biz_opaque_callback_data` as Meta does.
+ * `graph_error_190_token_expired.json` with HTTP 401), `failNext` (Graph errors or dropped connections;
+ * `path: '/whatsapp_business'` fails downloads), `setMediaFault` (a download with other bytes than its
+ * announced sha256, or more bytes than its announced `file_size`), `setLatency`, `setHandler` (escape
+ * hatch), and `enableStatusEcho`, which makes it POST signed status webhooks for each send back to the
+ * gateway, carrying `biz_opaque_callback_data` as Meta does.
  *
  * @example
  * const graph = await FakeGraphApi.start()
  * graph.addBusiness('104857600321987', [{ id: '109876543210123', display_phone_number: '+27 81 234 5678' }])
  * graph.validTokens.add('EAAB-test')
+ * graph.addMedia('1387204519635981', Buffer.from('…jpeg bytes…'), 'image/jpeg')
  * // … deps.urls.metaGraphUrl = graph.baseUrl …
  * await graph.close()
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Agent, request, type Dispatcher } from 'undici'
+import { Agent, request, Response, type Dispatcher } from 'undici'
 import { systemClock, type Clock } from '../../src/core/clock.js'
 import { signMetaBody } from '../../src/providers/index.js'
 
@@ -60,7 +72,40 @@ export interface FakeGraphRequest {
   /** The parsed JSON body, or undefined when there was none or it was not JSON. */
   body: unknown
   rawBody: string
+  /** The body's exact bytes (multipart uploads are binary). */
+  bytes: Buffer
   at: number
+}
+
+/** A media upload the fake accepted. */
+export interface FakeGraphUpload {
+  /** The phone_number_id of the path. */
+  pnid: string
+  /** The `type` field. */
+  mimeType: string
+  /** The `messaging_product` field. */
+  messagingProduct: string
+  /** The `file` part's bytes, file name and its own Content-Type. */
+  bytes: Buffer
+  filename: string
+  fileType: string
+  headers: IncomingHttpHeaders
+  /** The id the fake answered. */
+  id: string
+}
+
+/** A read receipt (`status: "read"`) the fake accepted. */
+export interface FakeGraphReadReceipt {
+  pnid: string
+  body: Record<string, unknown>
+}
+
+/** How a download of one media item goes wrong (`setMediaFault`). */
+export interface MediaFault {
+  /** Serve these bytes instead (the sha256 announced stays the real item's). */
+  serveBytes?: Buffer
+  /** Announce this `file_size`, and send the body without `Content-Length`. */
+  announcedSize?: number
 }
 
 /** A message send the fake accepted (or, with `failNext({ destroy: true, afterSend: true })`, swallowed). */
@@ -154,6 +199,12 @@ export class FakeGraphApi {
   sendCount = 0
   /** Every status webhook posted by the echo or `postStatus` (unless `recordRequests: false`). */
   readonly webhookDeliveries: WebhookDelivery[] = []
+  /** Every media upload, oldest first. */
+  readonly uploads: FakeGraphUpload[] = []
+  /** Every read receipt, oldest first. */
+  readonly readReceipts: FakeGraphReadReceipt[] = []
+  /** Every download of media bytes: the media id and the Authorization header it came with. */
+  readonly downloads: { id: string; authorization: string | undefined }[] = []
 
   readonly #server: Server
   readonly #agent: Agent
@@ -161,6 +212,7 @@ export class FakeGraphApi {
   readonly #recordRequests: boolean
   readonly #businesses = new Map<string, Business>()
   readonly #faults: PendingFault[] = []
+  readonly #media = new Map<string, { bytes: Buffer; mimeType: string; fault?: MediaFault }>()
   readonly #inFlight = new Set<Promise<unknown>>()
   readonly #closing = new AbortController()
   readonly #sendWaiters = new Set<() => void>()
@@ -207,6 +259,19 @@ export class FakeGraphApi {
     this.#businesses.set(businessId, { id: businessId, numbers: [...numbers], pageSize: Math.max(1, options.pageSize ?? 2) })
   }
 
+  /** Serves `bytes` as the media `id` (`GET /{version}/{id}` and its download URL). */
+  addMedia(id: string, bytes: Buffer, mimeType: string): void {
+    this.#media.set(id, { bytes, mimeType })
+  }
+
+  /** Makes every download of media `id` go wrong as `fault` says (null clears it). */
+  setMediaFault(id: string, fault: MediaFault | null): void {
+    const media = this.#media.get(id)
+    if (media === undefined) throw new Error(`FakeGraphApi: no media ${id}; addMedia first`)
+    if (fault === null) delete media.fault
+    else media.fault = fault
+  }
+
   /** Answers the next `count` requests (matching `fault.path`, if given) with `fault` instead. */
   failNext(count: number, fault: GraphFault = {}): void {
     if (count > 0) this.#faults.push({ ...fault, remaining: count })
@@ -238,6 +303,10 @@ export class FakeGraphApi {
     this.sends.length = 0
     this.sendCount = 0
     this.webhookDeliveries.length = 0
+    this.uploads.length = 0
+    this.readReceipts.length = 0
+    this.downloads.length = 0
+    for (const media of this.#media.values()) delete media.fault
     this.#faults.length = 0
     this.#latencyMs = 0
     this.#handler = null
@@ -297,7 +366,8 @@ export class FakeGraphApi {
       const fault = this.#takeFault(recorded.path)
       if (fault !== undefined && fault.destroy !== true) return json(res, { status: fault.status ?? 500, body: fault.body ?? TRANSIENT_ERROR })
       if (fault?.destroy === true && fault.afterSend !== true) return void req.socket.destroy()
-      const answer = this.#authorised(recorded.headers) ? this.#route(recorded) : { status: 401, body: TOKEN_EXPIRED_BODY }
+      if (recorded.method === 'GET' && recorded.path === DOWNLOAD_PATH) return this.#download(recorded, res)
+      const answer = this.#authorised(recorded.headers) ? await this.#route(recorded) : { status: 401, body: TOKEN_EXPIRED_BODY }
       // `afterSend`: the request was handled (a send recorded and echoed) but its answer is lost.
       if (fault?.destroy === true) return void req.socket.destroy()
       json(res, answer)
@@ -307,18 +377,96 @@ export class FakeGraphApi {
     }
   }
 
-  #route(recorded: FakeGraphRequest): Answer {
+  async #route(recorded: FakeGraphRequest): Promise<Answer> {
     const [version, node, edge, ...rest] = recorded.path.split('/').slice(1)
-    if (version === undefined || !/^v\d+\.\d+$/.test(version) || node === undefined || rest.length > 0) return unknownPath(recorded.path)
+    if (version === undefined || !/^v\d+\.\d+$/.test(version) || node === undefined || node === '' || rest.length > 0) return unknownPath(recorded.path)
+    if (recorded.method === 'GET' && edge === undefined) return this.#mediaInfo(node)
     if (recorded.method === 'GET' && edge === 'phone_numbers') return this.#listNumbers(recorded, version, node)
     if (recorded.method === 'POST' && edge === 'messages') return this.#send(recorded, node)
+    if (recorded.method === 'POST' && edge === 'media') return this.#upload(recorded, node)
     return unknownPath(recorded.path)
+  }
+
+  #mediaInfo(id: string): Answer {
+    const media = this.#media.get(id)
+    if (media === undefined) {
+      return {
+        status: 400,
+        body: {
+          error: {
+            message: `Unsupported get request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+            type: 'GraphMethodException',
+            code: 100,
+            error_subcode: 33,
+            fbtrace_id: fbtraceId(),
+          },
+        },
+      }
+    }
+    const query = new URLSearchParams({ mid: id, ext: String(Math.floor(this.#clock.now() / 1000) + 300), hash: randomBytes(12).toString('base64url') })
+    return {
+      status: 200,
+      body: {
+        messaging_product: 'whatsapp',
+        url: `${this.baseUrl}${DOWNLOAD_PATH}?${query}`,
+        mime_type: media.mimeType,
+        sha256: createHash('sha256').update(media.bytes).digest('hex'),
+        file_size: String(media.fault?.announcedSize ?? media.bytes.length),
+        id,
+      },
+    }
+  }
+
+  /** The bytes of a media URL: Meta's lookaside host refuses a request without the bearer token. */
+  #download(recorded: FakeGraphRequest, res: ServerResponse): void {
+    const id = recorded.query.mid ?? ''
+    this.downloads.push({ id, authorization: recorded.headers.authorization })
+    const bearer = /^Bearer (.+)$/.exec(recorded.headers.authorization ?? '')?.[1]
+    if (bearer === undefined || (this.validTokens.size > 0 && !this.validTokens.has(bearer))) {
+      res.writeHead(401, { 'content-type': 'text/plain' })
+      return void res.end('Unauthorized')
+    }
+    const media = this.#media.get(id)
+    if (media === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' })
+      return void res.end('Not Found')
+    }
+    const bytes = media.fault?.serveBytes ?? media.bytes
+    const headers: Record<string, string | number> = { 'content-type': media.mimeType }
+    if (media.fault?.announcedSize === undefined) headers['content-length'] = bytes.length
+    res.writeHead(200, headers)
+    // In two writes, so a reader sees a stream, not one chunk.
+    const half = Math.floor(bytes.length / 2)
+    res.write(bytes.subarray(0, half))
+    res.end(bytes.subarray(half))
+  }
+
+  async #upload(recorded: FakeGraphRequest, pnid: string): Promise<Answer> {
+    const invalid = (message: string): Answer => ({ status: 400, body: { error: { message: `(#100) ${message}`, type: 'OAuthException', code: 100, fbtrace_id: fbtraceId() } } })
+    let form: Awaited<ReturnType<Response['formData']>>
+    try {
+      form = await new Response(recorded.bytes, { headers: { 'content-type': String(recorded.headers['content-type'] ?? '') } }).formData()
+    } catch {
+      return invalid('The request must be multipart/form-data.')
+    }
+    const messagingProduct = form.get('messaging_product')
+    const type = form.get('type')
+    const file = form.get('file')
+    if (messagingProduct !== 'whatsapp') return invalid('The parameter messaging_product is required.')
+    if (typeof type !== 'string' || type === '') return invalid('The parameter type is required.')
+    if (file === null || typeof file === 'string') return invalid('The parameter file is required.')
+    const bytes = Buffer.from(await file.arrayBuffer())
+    const id = String(1_000_000_000_000_000 + (++this.#sequence * 7919) + randomBytes(2).readUInt16BE(0))
+    this.uploads.push({ pnid, mimeType: type, messagingProduct, bytes, filename: file.name, fileType: file.type, headers: recorded.headers, id })
+    this.#media.set(id, { bytes, mimeType: type })
+    return { status: 200, body: { id } }
   }
 
   async #read(req: IncomingMessage): Promise<FakeGraphRequest> {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
-    const rawBody = Buffer.concat(chunks).toString('utf8')
+    const bytes = Buffer.concat(chunks)
+    const rawBody = bytes.toString('utf8')
     let body: unknown
     try {
       body = rawBody === '' ? undefined : JSON.parse(rawBody)
@@ -333,6 +481,7 @@ export class FakeGraphApi {
       headers: req.headers,
       body,
       rawBody,
+      bytes,
       at: this.#clock.now(),
     }
   }
@@ -400,7 +549,10 @@ export class FakeGraphApi {
       return { status: 400, body: { error: { message: '(#100) The parameter messaging_product is required.', type: 'OAuthException', code: 100, fbtrace_id: fbtraceId() } } }
     }
     const message = body as Record<string, unknown>
-    if (message.status === 'read') return { status: 200, body: { success: true } }
+    if (message.status === 'read') {
+      this.readReceipts.push({ pnid, body: message })
+      return { status: 200, body: { success: true } }
+    }
     const to = typeof message.to === 'string' ? message.to : undefined
     const recipient = typeof message.recipient === 'string' ? message.recipient : undefined
     if (to === undefined && recipient === undefined) {
@@ -584,6 +736,9 @@ export async function postSignedWebhook(
 }
 
 // --- small pieces ---------------------------------------------------------------------------------
+
+/** The path of media download URLs, as on Meta's lookaside host. */
+const DOWNLOAD_PATH = '/whatsapp_business/attachments/'
 
 const TRANSIENT_ERROR = {
   error: { message: '(#2) Service temporarily unavailable', type: 'OAuthException', code: 2, is_transient: true, fbtrace_id: 'FakeGraphTransient' },

@@ -1,7 +1,14 @@
 /**
- * `FakeTurnApi`: a small real HTTP server on 127.0.0.1 that answers like Turn.io's API for the call the
- * gateway makes, `POST /v1/messages` with a bearer token: each send is recorded in `sends` and answered
- * 200 like `turn_send_response.json`, with a fresh `gBEG…` id. Any other path gets 404.
+ * `FakeTurnApi`: a small real HTTP server on 127.0.0.1 that answers like Turn.io's API for the calls the
+ * gateway makes, each with a bearer token:
+ * - `POST /v1/messages`: each send (text, media, interactive, template… : `to`, `type` and the object
+ *   named by `type`) is recorded in `sends` and answered 200 like `turn_send_response.json`, with a fresh
+ *   `gBEG…` id;
+ * - `POST /v1/media` with raw bytes and their Content-Type: recorded in `uploads`, answered like
+ *   `turn_media_upload_response.json` with a fresh UUID, and then downloadable;
+ * - `GET /v1/media/{id}`: the bytes of media given to `addMedia` (or uploaded), with their Content-Type;
+ *   404 for an unknown id. Downloads are recorded in `downloads`.
+ * Any other path gets 404.
  *
  * Controls: `validTokens` (when non-empty, any other bearer gets 401 with WhatsApp's `errors[]`),
  * `failNext`, and `enableStatusEcho`, which makes it POST status webhooks for each send back to the
@@ -13,7 +20,7 @@
  * // … TURN_API_URL = turn.baseUrl …
  * await turn.close()
  */
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -37,7 +44,19 @@ export interface FakeTurnRequest {
   path: string
   headers: IncomingHttpHeaders
   rawBody: string
+  /** The body's exact bytes (uploads are binary). */
+  bytes: Buffer
   at: number
+}
+
+/** A media upload the fake accepted. */
+export interface FakeTurnUpload {
+  /** The request's Content-Type. */
+  mimeType: string
+  bytes: Buffer
+  headers: IncomingHttpHeaders
+  /** The id the fake answered. */
+  id: string
 }
 
 /** Statuses a Turn.io `whatsapp` webhook reports. */
@@ -73,6 +92,9 @@ export class FakeTurnApi {
   readonly validTokens = new Set<string>()
   readonly requests: FakeTurnRequest[] = []
   readonly sends: FakeTurnSend[] = []
+  readonly uploads: FakeTurnUpload[] = []
+  /** Every media download: the id and the Authorization header it came with. */
+  readonly downloads: { id: string; authorization: string | undefined }[] = []
 
   readonly #server: Server
   readonly #clock: Clock
@@ -82,6 +104,7 @@ export class FakeTurnApi {
   readonly #inFlight = new Set<Promise<unknown>>()
   readonly #closing = new AbortController()
   #echo: TurnStatusEchoOptions | null = null
+  readonly #media = new Map<string, { bytes: Buffer; mimeType: string }>()
 
   private constructor(server: Server, clock: Clock) {
     this.#server = server
@@ -109,6 +132,11 @@ export class FakeTurnApi {
     await Promise.allSettled([...this.#inFlight])
     await closed
     await this.#agent.close()
+  }
+
+  /** Serves `bytes` as the media `id` at `GET /v1/media/{id}`. */
+  addMedia(id: string, bytes: Buffer, mimeType: string): void {
+    this.#media.set(id, { bytes, mimeType })
   }
 
   /** Answers the next `count` requests with `status` and a Turn error `body`. */
@@ -171,9 +199,10 @@ export class FakeTurnApi {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
-    const rawBody = Buffer.concat(chunks).toString('utf8')
+    const bytes = Buffer.concat(chunks)
+    const rawBody = bytes.toString('utf8')
     const url = new URL(req.url ?? '/', this.baseUrl)
-    const recorded: FakeTurnRequest = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, rawBody, at: this.#clock.now() }
+    const recorded: FakeTurnRequest = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, rawBody, bytes, at: this.#clock.now() }
     this.requests.push(recorded)
 
     const fault = this.#faults[0]
@@ -181,12 +210,32 @@ export class FakeTurnApi {
       if (--fault.remaining <= 0) this.#faults.shift()
       return json(res, fault.status, fault.body)
     }
-    if (url.pathname !== '/v1/messages' || recorded.method !== 'POST') {
+    const mediaId = recorded.method === 'GET' ? /^\/v1\/media\/([^/]+)$/.exec(url.pathname)?.[1] : undefined
+    const isUpload = recorded.method === 'POST' && url.pathname === '/v1/media'
+    if ((url.pathname !== '/v1/messages' || recorded.method !== 'POST') && mediaId === undefined && !isUpload) {
       return json(res, 404, { errors: [{ code: 404, title: 'Not found', details: `${recorded.method} ${url.pathname}` }] })
     }
+    if (mediaId !== undefined) this.downloads.push({ id: decodeURIComponent(mediaId), authorization: req.headers.authorization })
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
     if (token === undefined || (this.validTokens.size > 0 && !this.validTokens.has(token))) {
       return json(res, 401, { errors: [{ code: 1005, title: 'Access denied', details: 'Invalid or expired token' }] })
+    }
+    if (mediaId !== undefined) {
+      const media = this.#media.get(decodeURIComponent(mediaId))
+      if (media === undefined) return json(res, 404, { errors: [{ code: 1006, title: 'Resource not found', details: `unknown media ${mediaId}` }] })
+      res.writeHead(200, { 'content-type': media.mimeType, 'content-length': media.bytes.length })
+      return void res.end(media.bytes)
+    }
+    if (isUpload) {
+      const mimeType = req.headers['content-type'] ?? ''
+      if (mimeType === '' || mimeType.startsWith('multipart/') || bytes.length === 0) {
+        return json(res, 400, { errors: [{ code: 100, title: 'Invalid parameter', details: 'send the raw bytes with their Content-Type' }] })
+      }
+      const id = randomUUID()
+      this.uploads.push({ mimeType, bytes, headers: req.headers, id })
+      this.#media.set(id, { bytes, mimeType })
+      // The shape of turn_media_upload_response.json.
+      return json(res, 200, { media: [{ id }] })
     }
     let body: unknown
     try {
@@ -195,9 +244,11 @@ export class FakeTurnApi {
       body = undefined
     }
     const message = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : undefined
+    const type = message?.type
+    const content = typeof type === 'string' ? message?.[type] : undefined
     const text = (message?.text as { body?: unknown } | undefined)?.body
-    if (message === undefined || typeof message.to !== 'string' || message.type !== 'text' || typeof text !== 'string') {
-      return json(res, 400, { errors: [{ code: 100, title: 'Invalid parameter', details: 'to, type "text" and text.body are required' }] })
+    if (message === undefined || typeof message.to !== 'string' || typeof content !== 'object' || content === null || (type === 'text' && typeof text !== 'string')) {
+      return json(res, 400, { errors: [{ code: 100, title: 'Invalid parameter', details: 'to, type and the object named by type (text.body for a text) are required' }] })
     }
     const id = `gBEG${randomBytes(14).toString('base64url')}`
     this.sends.push({ body: message, headers: req.headers, at: recorded.at, id })

@@ -6,6 +6,12 @@
  * - `POST /2010-04-01/Accounts/{sid}/Messages.json` (form-encoded): recorded in `sends`, answered 201
  *   like `twilio_send_response.json` with a fresh `SM…` sid.
  *
+ * - `GET /2010-04-01/Accounts/{sid}/Messages/{MM…}/Media/{ME…}`: media given to `addMedia`, only with
+ *   the account's Basic auth (401 without). Like Twilio, it can answer with redirects: `sameOriginHops`
+ *   redirects on this server (relative `Location`), then with `via: 'cdn'` a 307 to a second server on
+ *   another port, the "CDN" (`cdnUrl`), which serves the bytes to anyone and records in `cdnRequests`
+ *   whether an Authorization header arrived; `loop` redirects forever.
+ *
  * With `enableStatusCallbacks`, each send that names a `StatusCallback` gets its status callbacks POSTed
  * back, form-encoded and signed with `X-Twilio-Signature` over the `StatusCallback` URL as given, the
  * way Twilio does; `deliverTo` sends them to the gateway's real address when the URL is a public one
@@ -14,6 +20,7 @@
  * @example
  * const twilio = await FakeTwilioApi.start()
  * twilio.addAccount('AC…', 'token', ['+27812345678'])
+ * const mediaUrl = twilio.addMedia('AC…', Buffer.from('…ogg bytes…'), 'audio/ogg', { via: 'cdn' })
  * // … deps.urls.twilioApiUrl = twilio.baseUrl …
  */
 import { randomBytes } from 'node:crypto'
@@ -42,6 +49,24 @@ export interface FakeTwilioRequest {
   headers: IncomingHttpHeaders
   rawBody: string
   at: number
+}
+
+/** How `addMedia`'s URL answers. */
+export interface FakeTwilioMediaOptions {
+  /** Redirects on the API's own origin before the bytes (or the CDN), default 0. */
+  sameOriginHops?: number
+  /** `cdn`: end with a 307 to the CDN server, which serves the bytes; `direct` (default): serve them here. */
+  via?: 'direct' | 'cdn'
+  /** Redirect to itself forever. */
+  loop?: boolean
+  /** The status the CDN answers instead of the bytes. */
+  cdnStatus?: number
+}
+
+/** A request the CDN server received. */
+export interface FakeCdnRequest {
+  path: string
+  authorization: string | undefined
 }
 
 interface Account {
@@ -97,6 +122,10 @@ export class FakeTwilioApi {
   honourPhoneNumberFilter = true
   /** Every status callback posted, oldest first. */
   readonly callbacks: TwilioCallbackDelivery[] = []
+  /** `http://127.0.0.1:<other port>`: the "CDN" media redirects go to. */
+  readonly cdnUrl: string
+  /** Every request the CDN received, with the Authorization header it carried (undefined: none). */
+  readonly cdnRequests: FakeCdnRequest[] = []
 
   readonly #server: Server
   readonly #clock: Clock
@@ -107,22 +136,32 @@ export class FakeTwilioApi {
   readonly #inFlight = new Set<Promise<unknown>>()
   readonly #closing = new AbortController()
   #callbacks: StatusCallbackOptions | null = null
+  readonly #cdn: Server
+  readonly #media = new Map<string, { accountSid: string; bytes: Buffer; mimeType: string; options: FakeTwilioMediaOptions }>()
 
-  private constructor(server: Server, clock: Clock) {
+  private constructor(server: Server, cdn: Server, clock: Clock) {
     this.#server = server
+    this.#cdn = cdn
     this.#clock = clock
     this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    this.cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`
   }
 
   /** Starts a fake on a free port of 127.0.0.1. */
   static async start(options: { clock?: Clock } = {}): Promise<FakeTwilioApi> {
-    const server = createServer()
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(0, '127.0.0.1', () => resolve())
-    })
-    const fake = new FakeTwilioApi(server, options.clock ?? systemClock)
+    const listen = async (): Promise<Server> => {
+      const server = createServer()
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(0, '127.0.0.1', () => resolve())
+      })
+      return server
+    }
+    const server = await listen()
+    const cdn = await listen()
+    const fake = new FakeTwilioApi(server, cdn, options.clock ?? systemClock)
     server.on('request', (req, res) => void fake.#handle(req, res))
+    cdn.on('request', (req, res) => fake.#serveCdn(req, res))
     return fake
   }
 
@@ -130,9 +169,12 @@ export class FakeTwilioApi {
   async close(): Promise<void> {
     this.#closing.abort()
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    const cdnClosed = new Promise<void>((resolve) => this.#cdn.close(() => resolve()))
     this.#server.closeAllConnections()
+    this.#cdn.closeAllConnections()
     await Promise.allSettled([...this.#inFlight])
     await closed
+    await cdnClosed
     await this.#agent.close()
   }
 
@@ -171,6 +213,13 @@ export class FakeTwilioApi {
     this.#accounts.set(accountSid, { authToken, numbers: [...numbers] })
   }
 
+  /** Serves `bytes` as a media item of a message of `accountSid`; returns its URL (what `MediaUrl0` carries). */
+  addMedia(accountSid: string, bytes: Buffer, mimeType: string, options: FakeTwilioMediaOptions = {}): string {
+    const mediaSid = `ME${randomBytes(16).toString('hex')}`
+    this.#media.set(mediaSid, { accountSid, bytes, mimeType, options })
+    return `${this.baseUrl}/2010-04-01/Accounts/${accountSid}/Messages/MM${randomBytes(16).toString('hex')}/Media/${mediaSid}`
+  }
+
   /** Answers the next `count` requests with `status` and a Twilio error `body`. */
   failNext(count: number, fault: { status: number; body?: unknown }): void {
     this.#faults.push({ remaining: count, status: fault.status, body: fault.body ?? { code: 20500, message: 'Internal Server Error', status: fault.status } })
@@ -196,6 +245,8 @@ export class FakeTwilioApi {
       if (--fault.remaining <= 0) this.#faults.shift()
       return json(res, fault.status, fault.body)
     }
+    const media = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\/MM[0-9a-f]{32}\/Media\/(ME[0-9a-f]{32})$/.exec(url.pathname)
+    if (media !== null && recorded.method === 'GET') return this.#serveMedia(res, url, media[1] ?? '', media[2] ?? '')
     const match = /^\/2010-04-01\/Accounts\/([^/]+)\/(IncomingPhoneNumbers|Messages)\.json$/.exec(url.pathname)
     if (match === null) return json(res, 404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, more_info: 'https://www.twilio.com/docs/errors/20404', status: 404 })
     const [, accountSid = '', resource] = match
@@ -206,6 +257,46 @@ export class FakeTwilioApi {
     if (resource === 'IncomingPhoneNumbers' && recorded.method === 'GET') return this.#listNumbers(res, url, accountSid, account)
     if (resource === 'Messages' && recorded.method === 'POST') return this.#send(res, recorded, accountSid)
     json(res, 405, { code: 20004, message: 'Method not allowed', status: 405 })
+  }
+
+  /** A media URL: Basic auth required; then redirects as the item's options say, or the bytes. */
+  #serveMedia(res: ServerResponse, url: URL, accountSid: string, mediaSid: string): void {
+    const item = this.#media.get(mediaSid)
+    const account = this.#accounts.get(accountSid)
+    if (item === undefined || item.accountSid !== accountSid || account === undefined) {
+      return json(res, 404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, status: 404 })
+    }
+    const header = res.req.headers.authorization
+    if (!authorised(header, accountSid, account.authToken)) return json(res, 401, { code: 20003, message: 'Authenticate', status: 401 })
+    const hop = Number(url.searchParams.get('hop') ?? '0') || 0
+    if (item.options.loop === true || hop < (item.options.sameOriginHops ?? 0)) {
+      // A relative Location, as a client must resolve against the current URL.
+      res.writeHead(302, { location: `${url.pathname}?hop=${hop + 1}`, 'content-length': 0 })
+      return void res.end()
+    }
+    if (item.options.via === 'cdn') {
+      res.writeHead(307, { location: `${this.cdnUrl}/media.twiliocdn.com/${accountSid}/${mediaSid}`, 'content-length': 0 })
+      return void res.end()
+    }
+    res.writeHead(200, { 'content-type': item.mimeType, 'content-length': item.bytes.length })
+    res.end(item.bytes)
+  }
+
+  /** The CDN: serves any item without credentials, recording whether credentials arrived anyway. */
+  #serveCdn(req: IncomingMessage, res: ServerResponse): void {
+    const path = new URL(req.url ?? '/', this.cdnUrl).pathname
+    this.cdnRequests.push({ path, authorization: req.headers.authorization })
+    const item = this.#media.get(path.split('/').pop() ?? '')
+    if (item === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' })
+      return void res.end('Not Found')
+    }
+    if (item.options.cdnStatus !== undefined) {
+      res.writeHead(item.options.cdnStatus, { 'content-type': 'text/plain' })
+      return void res.end('CDN error')
+    }
+    res.writeHead(200, { 'content-type': item.mimeType, 'content-length': item.bytes.length })
+    res.end(item.bytes)
   }
 
   #listNumbers(res: ServerResponse, url: URL, accountSid: string, account: Account): void {

@@ -2,17 +2,32 @@
  * The Meta Cloud API provider: one WhatsApp Business Account's credentials, bound to the outbound HTTP
  * dispatcher. Stateless apart from its config, so building one per call is cheap.
  */
-import type { NumberMatch, Provider, ProviderCapabilities, ProviderDeps, SendReceipt, SendTextRequest } from '../provider.js'
+import type {
+  MarkReadRequest,
+  MediaDownload,
+  MediaReference,
+  NumberMatch,
+  Provider,
+  ProviderCapabilities,
+  ProviderDeps,
+  SendReceipt,
+  SendRequest,
+} from '../provider.js'
 import type { MetaConfig } from './meta-config.js'
+import { downloadMetaMedia } from './meta-media.js'
 import { findMetaNumber } from './meta-numbers.js'
-import { sendMetaText } from './meta-send.js'
+import { markMetaRead, sendMeta } from './meta-send.js'
 
-/** What Meta's Cloud API allows and does (SPEC §6, protocols §4). */
+/** What Meta's Cloud API allows and does (SPEC §6, §9, protocols §4). */
 export const metaCapabilities: ProviderCapabilities = {
   maxTextLength: 4096,
   // Meta's default per number; upgraded numbers reach 1,000 (channels can raise it).
   defaultThroughputMps: 80,
   echoesCallbackData: true,
+  choices: 'native',
+  mediaBy: 'upload',
+  reactions: true,
+  typingIndicator: true,
 }
 
 /** `Provider` for `meta_cloud_api`. */
@@ -32,8 +47,18 @@ export class MetaProvider implements Provider {
     return findMetaNumber(this.#config, number, this.#deps)
   }
 
-  /** Sends one text through the Graph API. */
-  sendText(request: SendTextRequest): Promise<SendReceipt> {
-    return sendMetaText(this.#config, request, this.#deps)
+  /** Sends one message of any type through the Graph API. */
+  send(request: SendRequest): Promise<SendReceipt> {
+    return sendMeta(this.#config, request, this.#deps)
+  }
+
+  /** Opens the download of inbound media: the media's URL from Graph, then its bytes. */
+  downloadMedia(reference: MediaReference, signal?: AbortSignal): Promise<MediaDownload> {
+    return downloadMetaMedia(this.#config, reference, this.#deps, signal)
+  }
+
+  /** Marks an inbound message read, with the typing indicator when asked. */
+  markRead(request: MarkReadRequest): Promise<void> {
+    return markMetaRead(this.#config, request, this.#deps)
   }
 }

@@ -5,6 +5,7 @@
  *
  * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages
  */
+import type { WhatsAppMessageFields } from '../whatsapp-message.js'
 import type { WhatsAppValue } from '../whatsapp-value.js'
 
 /** The POST body of a webhook (protocols §1.5). */
@@ -66,17 +67,55 @@ export interface GraphPhoneNumber {
   verified_name?: string
 }
 
-/** The body of `POST /{phone-number-id}/messages` for a text message (protocols §2.2). */
-export interface GraphSendTextRequest {
+/** The recipient envelope every send body starts with (protocols §2.2). */
+export interface GraphSendEnvelope {
   messaging_product: 'whatsapp'
   recipient_type: 'individual'
   /** The recipient's number, digits only; absent when sending to a BSUID. */
   to?: string
   /** The recipient's BSUID, for users known only by it. */
   recipient?: string
+  /** The gateway's message id, echoed in the message's status webhooks. */
+  biz_opaque_callback_data: string
+}
+
+/** The body of `POST /{phone-number-id}/messages` for a text message (protocols §2.2). */
+export interface GraphSendTextRequest extends GraphSendEnvelope {
   type: 'text'
   text: { body: string; preview_url: boolean }
-  biz_opaque_callback_data: string
+}
+
+/** The body of `POST /{phone-number-id}/messages` for any message type (the shapes are WhatsApp's, `../whatsapp-message.ts`). */
+export type GraphSendRequest = GraphSendTextRequest | (GraphSendEnvelope & WhatsAppMessageFields)
+
+/**
+ * A read receipt, with the typing indicator shown until the reply or for 25 s.
+ * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/typing-indicators
+ */
+export interface GraphMarkReadRequest {
+  messaging_product: 'whatsapp'
+  status: 'read'
+  message_id: string
+  typing_indicator?: { type: 'text' }
+}
+
+/** `POST /{phone-number-id}/media` → the uploaded media's id (valid 30 days). */
+export interface GraphUploadResponse {
+  id?: string
+}
+
+/**
+ * `GET /{media-id}`: where the bytes are for the next 5 minutes. `sha256` is hex here (base64 in
+ * webhooks) and `file_size` a string.
+ * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media
+ */
+export interface GraphMediaInfo {
+  messaging_product?: string
+  url?: string
+  mime_type?: string
+  sha256?: string
+  file_size?: string | number
+  id?: string
 }
 
 /** The 200 answer to a send. */

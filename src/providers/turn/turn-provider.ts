@@ -1,9 +1,20 @@
 /**
  * The Turn.io provider: one Turn number's API token, bound to the outbound HTTP dispatcher.
  */
-import type { NumberMatch, Provider, ProviderCapabilities, ProviderDeps, SendReceipt, SendTextRequest } from '../provider.js'
+import {
+  ProviderError,
+  type MediaDownload,
+  type MediaReference,
+  type NumberMatch,
+  type Provider,
+  type ProviderCapabilities,
+  type ProviderDeps,
+  type SendReceipt,
+  type SendRequest,
+} from '../provider.js'
 import type { TurnConfig } from './turn-config.js'
-import { sendTurnText } from './turn-send.js'
+import { downloadTurnMedia } from './turn-media.js'
+import { sendTurn } from './turn-send.js'
 
 /** What Turn.io allows and does. */
 export const turnCapabilities: ProviderCapabilities = {
@@ -12,6 +23,11 @@ export const turnCapabilities: ProviderCapabilities = {
   defaultThroughputMps: 80,
   // Turn's send body has no field that comes back in status webhooks; statuses are matched on the id.
   echoesCallbackData: false,
+  choices: 'native',
+  mediaBy: 'upload',
+  reactions: true,
+  // Turn documents no typing indicator; read receipts are Turn's own business (its inbox marks them).
+  typingIndicator: false,
 }
 
 /** `Provider` for `turnio`. */
@@ -34,8 +50,22 @@ export class TurnProvider implements Provider {
     return Promise.resolve({ fromIdentifier: number, extraData: {} })
   }
 
-  /** Sends one text through Turn's messages API. */
-  sendText(request: SendTextRequest): Promise<SendReceipt> {
-    return sendTurnText(this.#config, request, this.#deps)
+  /** Sends one message of any type through Turn's messages API. */
+  send(request: SendRequest): Promise<SendReceipt> {
+    return sendTurn(this.#config, request, this.#deps)
   }
+
+  /** Opens the download of inbound media from Turn's media API. */
+  downloadMedia(reference: MediaReference, signal?: AbortSignal): Promise<MediaDownload> {
+    return downloadTurnMedia(this.#config, reference, this.#deps, signal)
+  }
+
+  /** Not offered (`capabilities.typingIndicator` is false): rejects with `unsupported_by_provider`. */
+  markRead(): Promise<void> {
+    return Promise.reject(unsupported('Turn.io has no typing indicator the gateway can send; read receipts are left to Turn.'))
+  }
+}
+
+function unsupported(message: string): ProviderError {
+  return new ProviderError(message, { provider: 'turnio', providerCode: 'unsupported_by_provider', retry: 'never' })
 }

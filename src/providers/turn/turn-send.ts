@@ -1,67 +1,77 @@
 /**
- * Sends one text through Turn.io: `POST /v1/messages` with the bearer token (protocols §6.3). Turn
- * forwards synchronously to WhatsApp, so a 2xx means WhatsApp accepted the message.
+ * Sends one message through Turn.io: `POST /v1/messages` with the bearer token (protocols §6.3). Turn
+ * forwards synchronously to WhatsApp, so a 2xx means WhatsApp accepted the message. The bodies are
+ * WhatsApp's (`../whatsapp-message.ts`) without Meta's `messaging_product`; gateway media (`media_id`) is
+ * uploaded to `/v1/media` once and sent by Turn's id.
  * @see https://whatsapp.turn.io/docs/api/messages
  */
-import { request } from 'undici'
-import { ProviderError, type ProviderDeps, type SendReceipt, type SendTextRequest } from '../provider.js'
+import { ProviderError, type OutboundMedia, type ProviderDeps, type SendReceipt, type SendRequest } from '../provider.js'
+import { parseJsonObject } from '../provider-http.js'
+import { namesStoredMedia, whatsAppMessageFields } from '../whatsapp-message.js'
 import type { TurnConfig } from './turn-config.js'
-import { classifyTurnError, turnNetworkError } from './turn-errors.js'
-import type { TurnSendResponse, TurnSendTextRequest } from './turn-wire.js'
+import { turnPost } from './turn-http.js'
+import { uploadTurnMedia } from './turn-media.js'
+import type { TurnSendRequest, TurnSendResponse } from './turn-wire.js'
 
-/** Sends `request.text`; throws a classified `ProviderError` on any failure. */
-export async function sendTurnText(config: TurnConfig, sendRequest: SendTextRequest, deps: ProviderDeps): Promise<SendReceipt> {
+const PROVIDER = 'turnio'
+
+/**
+ * The template language when a message names none: Turn's config has no default of its own (Meta's
+ * `template_language_code`), so WhatsApp's most common one.
+ */
+const DEFAULT_TEMPLATE_LANGUAGE = 'en'
+
+/** Sends `request.message`; throws a classified `ProviderError` on any failure. */
+export async function sendTurn(config: TurnConfig, sendRequest: SendRequest, deps: ProviderDeps): Promise<SendReceipt> {
   const phone = sendRequest.to.phone
   if (phone === null || phone === '') {
     throw new ProviderError('Turn.io can only send to a phone number, and this recipient has none (only a BSUID).', {
-      provider: 'turnio',
+      provider: PROVIDER,
       providerCode: 'no_recipient',
       retry: 'never',
     })
   }
-  const body: TurnSendTextRequest = {
-    // No link previews: a bot's URL would otherwise be fetched by WhatsApp and shown as a card.
-    preview_url: false,
-    recipient_type: 'individual',
-    to: phone.replace(/^\+/, ''),
-    type: 'text',
-    text: { body: sendRequest.text },
-  }
-  const base = deps.urls.turnApiUrl.replace(/\/+$/, '')
-
-  let statusCode: number
-  let retryAfter: string | string[] | undefined
-  let text: string
-  try {
-    const response = await request(`${base}/v1/messages`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${config.auth_token}`, 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify(body),
-      dispatcher: deps.dispatcher,
-      headersTimeout: deps.timeoutMs,
-      bodyTimeout: deps.timeoutMs,
+  const to = phone.replace(/^\+/, '')
+  const message = sendRequest.message
+  let body: TurnSendRequest
+  let uploadedMediaId: string | undefined
+  if (message.type === 'text') {
+    // No link previews unless asked: a bot's URL would otherwise be fetched by WhatsApp and shown as a card.
+    body = { preview_url: message.preview_url === true, recipient_type: 'individual', to, type: 'text', text: { body: message.text } }
+  } else {
+    let mediaId: string | null = null
+    const media = namesStoredMedia(message) ? storedMedia(sendRequest) : undefined
+    if (media !== undefined) mediaId = media.uploadedId ?? (uploadedMediaId = await uploadTurnMedia(config, media, deps))
+    // A `template` goes as the Cloud API's `type: "template"` body. Turn documents its legacy `hsm`
+    // type; that it takes this body as well is unverified against a live Turn number.
+    const fields = whatsAppMessageFields(message, {
+      provider: PROVIDER,
+      uploadedMediaId: mediaId,
+      storedFilename: media?.filename ?? null,
+      reactionTo: sendRequest.reactionTo,
+      defaultLanguage: DEFAULT_TEMPLATE_LANGUAGE,
     })
-    statusCode = response.statusCode
-    retryAfter = response.headers['retry-after']
-    // Always read the body to its end: an unread body holds the keep-alive connection.
-    text = await response.body.text()
-  } catch (error) {
-    throw turnNetworkError(new URL(base).origin, error)
+    body = { recipient_type: 'individual', to, ...fields }
   }
-  if (statusCode < 200 || statusCode >= 300) throw classifyTurnError(statusCode, text, retryAfter)
-  let id: unknown
-  try {
-    const parsed = JSON.parse(text) as TurnSendResponse | null
-    id = Array.isArray(parsed?.messages) ? parsed.messages[0]?.id : undefined
-  } catch {
-    id = undefined
-  }
+
+  const { statusCode, text } = await turnPost(config, deps, '/v1/messages', JSON.stringify(body), 'application/json')
+  const id = (parseJsonObject(text) as TurnSendResponse | null)?.messages?.[0]?.id
   if (typeof id !== 'string' || id === '') {
     throw new ProviderError(`Turn.io accepted the message but its answer (HTTP ${statusCode}) named no message id.`, {
-      provider: 'turnio',
+      provider: PROVIDER,
       providerCode: 'no_message_id',
       retry: 'later',
     })
   }
-  return { providerMessageId: id }
+  return uploadedMediaId === undefined ? { providerMessageId: id } : { providerMessageId: id, uploadedMediaId }
+}
+
+/** The stored media a `media_id` names; its absence is the caller's mistake, never worth a retry. */
+function storedMedia(sendRequest: SendRequest): OutboundMedia {
+  if (sendRequest.media !== undefined) return sendRequest.media
+  throw new ProviderError('The message names gateway media (media_id), but the media was not handed to the provider.', {
+    provider: PROVIDER,
+    providerCode: 'media_missing',
+    retry: 'never',
+  })
 }

@@ -1,10 +1,21 @@
 /**
  * The Twilio provider: one account's credentials, bound to the outbound HTTP dispatcher.
  */
-import type { NumberMatch, Provider, ProviderCapabilities, ProviderDeps, SendReceipt, SendTextRequest } from '../provider.js'
+import {
+  ProviderError,
+  type MediaDownload,
+  type MediaReference,
+  type NumberMatch,
+  type Provider,
+  type ProviderCapabilities,
+  type ProviderDeps,
+  type SendReceipt,
+  type SendRequest,
+} from '../provider.js'
 import type { TwilioConfig } from './twilio-config.js'
+import { downloadTwilioMedia } from './twilio-media.js'
 import { findTwilioNumber } from './twilio-numbers.js'
-import { sendTwilioText } from './twilio-send.js'
+import { sendTwilio } from './twilio-send.js'
 
 /** What Twilio's WhatsApp channel allows and does. */
 export const twilioCapabilities: ProviderCapabilities = {
@@ -15,6 +26,13 @@ export const twilioCapabilities: ProviderCapabilities = {
   // The gateway's id rides in the StatusCallback URL's query, which Twilio posts back signed (when
   // PUBLIC_URL is set; without it no status callbacks come, and an in-doubt send waits its bounded time).
   echoesCallbackData: true,
+  // Interactive messages need Content API templates made in advance; free-form choices go as numbered text.
+  choices: 'numbered-text',
+  // `MediaUrl` only: Twilio fetches the gateway's signed URL itself.
+  mediaBy: 'public-url',
+  reactions: false,
+  // Twilio's typing indicator is a public beta; not used.
+  typingIndicator: false,
 }
 
 /** `Provider` for `twilio`. */
@@ -34,8 +52,24 @@ export class TwilioProvider implements Provider {
     return findTwilioNumber(this.#config, number, this.#deps)
   }
 
-  /** Sends one text through the Messages API. */
-  sendText(request: SendTextRequest): Promise<SendReceipt> {
-    return sendTwilioText(this.#config, request, this.#deps)
+  /** Sends one message through the Messages API, degraded as the capabilities declare. */
+  send(request: SendRequest): Promise<SendReceipt> {
+    return sendTwilio(this.#config, request, this.#deps)
+  }
+
+  /** Opens the download of `MediaUrl{N}` with Basic auth, never sending it to another host. */
+  downloadMedia(reference: MediaReference, signal?: AbortSignal): Promise<MediaDownload> {
+    return downloadTwilioMedia(this.#config, reference, this.#deps, signal)
+  }
+
+  /** Not offered (`capabilities.typingIndicator` is false): rejects with `unsupported_by_provider`. */
+  markRead(): Promise<void> {
+    return Promise.reject(
+      new ProviderError("Twilio's WhatsApp read receipt and typing indicator are not used by the gateway.", {
+        provider: 'twilio',
+        providerCode: 'unsupported_by_provider',
+        retry: 'never',
+      }),
+    )
   }
 }

@@ -36,6 +36,21 @@ export interface TwilioMessageResource {
   error_message?: string | null
 }
 
+/**
+ * The form fields of `POST Messages.json` that carry the message (besides `From`, `To` and
+ * `StatusCallback`); an undefined field is not sent.
+ * @see https://www.twilio.com/docs/content/send-templates-created-with-the-content-template-builder
+ */
+export interface TwilioSendFields {
+  Body?: string | undefined
+  /** One public URL Twilio fetches (it checks the `Content-Type`); `Body` is then the caption. */
+  MediaUrl?: string | undefined
+  /** A Content API template (`HX…`), sent without `Body`. */
+  ContentSid?: string | undefined
+  /** JSON text of the template's variables, e.g. `{"1":"Ana"}`. */
+  ContentVariables?: string | undefined
+}
+
 /** Where Twilio posts WhatsApp messages and status callbacks for every Twilio channel (SPEC §5). */
 export const TWILIO_WEBHOOK_PATH = '/channels/whatsapp/twilio/incoming_message'
 
