@@ -22,7 +22,7 @@ describe('error catalogue', () => {
   })
   it('uses GW_ERR_<AREA>_<CONDITION> names and snake_case api codes', () => {
     for (const [code, definition] of errorCatalogue) {
-      assert.match(code, /^GW_ERR_(API|PROVIDER|WEBHOOK|BOT|QUEUE|STORE|CONFIG|INTERNAL)(_[A-Z0-9]+)*$/)
+      assert.match(code, /^GW_ERR_(API|PROVIDER|WEBHOOK|BOT|QUEUE|STORE|CONFIG|MEDIA|INTERNAL)(_[A-Z0-9]+)*$/)
       assert.match(definition.apiCode, /^[a-z]+(_[a-z]+)*$/)
     }
   })

@@ -70,7 +70,7 @@ for (const dialect of DIALECTS) {
         assert.equal(res.status, 201, `${given}: ${res.text}`)
         assert.deepEqual(Object.keys(res.body).sort(), [
           'bot_id', 'created_at', 'disabled_message', 'enabled', 'extra_data', 'from_identifier', 'id', 'name',
-          'number', 'platform', 'provider_id', 'throughput_mps', 'updated_at', 'webhook_url',
+          'number', 'platform', 'provider_id', 'throughput_mps', 'typing_indicator', 'updated_at', 'webhook_url',
         ])
         assert.equal(res.body.number, e164)
         assert.equal(res.body.name, e164, 'the name defaults to the number')
@@ -81,6 +81,8 @@ for (const dialect of DIALECTS) {
         assert.equal(res.body.enabled, true)
         assert.equal(res.body.disabled_message, null)
         assert.equal(res.body.throughput_mps, null)
+        // Meta has a typing indicator, so it is on unless the channel turns it off.
+        assert.equal(res.body.typing_indicator, true)
         assert.equal(res.body.bot_id, bot)
         assert.equal(res.body.provider_id, meta)
         // Both pages were read, with the provider's bearer token.

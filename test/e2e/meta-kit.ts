@@ -54,6 +54,11 @@ export async function setupMeta(
     tuning?: Partial<GatewayTuning>
     numbers?: 1 | 2
     env?: Partial<Config>
+    /**
+     * Whether channels send read receipts with a typing indicator (default off here: the receipt is a POST
+     * to `/messages` too, and tests that inject send faults there mean the send, not the receipt).
+     */
+    typing?: boolean
   } = {},
 ): Promise<MetaSetup> {
   const graph = await FakeGraphApi.start()
@@ -89,6 +94,10 @@ export async function setupMeta(
     })
     assert.equal(channel.status, 201, channel.text)
     assert.equal(channel.body.from_identifier, pnid)
+    if (options.typing !== true) {
+      const patched = await gw.request('PATCH', `/api/channels/${channel.body.id}`, { body: { typing_indicator: false } })
+      assert.equal(patched.status, 200, patched.text)
+    }
     channels[pnid] = channel.body.id
   }
   graph.enableStatusEcho({ webhookUrl: `${gw.baseUrl}${META_PATH}`, appSecret: APP_SECRET, statuses: [] })

@@ -50,6 +50,7 @@ for (const dialect of DIALECTS) {
       meta = await setupMeta(dialect, {
         bot: { type: 'http', url: bot.url, secret: BOT_SECRET },
         numbers: 1,
+        typing: true,
         tuning: { inboundMaxAttempts: 4 },
         env: { media: { maxBytes: 64 * 1024, store: { kind: 'file', dir: `${process.env.TMPDIR ?? '/tmp'}/sb-media-${randomBytes(6).toString('hex')}` } } },
       })
