@@ -18,6 +18,8 @@ import { buildApp, type App } from './http/app.js'
 import { bootstrapAdmin, createApiModule } from './api/index.js'
 import { createConversationRoutes } from './api/conversations.js'
 import { createJobRoutes } from './api/jobs.js'
+import { createMediaRoutes } from './api/media.js'
+import { createMediaLibrary, createMediaLinkModule, type MediaLibrary } from './media/index.js'
 import { createConsoleModule } from './console/console-module.js'
 import type { ApiDeps } from './api/api-deps.js'
 import type { ProviderDeps } from './providers/provider.js'
@@ -81,6 +83,8 @@ export interface Gateway {
   readonly queue: JobQueue
   /** The worker, or undefined when this process does not run one. */
   readonly runner: Runner | undefined
+  /** Stored media: uploads, fetched inbound media, signed links. */
+  readonly media: MediaLibrary
   /** A bootstrap admin token generated on this start (shown once), if one was. */
   readonly generatedAdminToken: string | undefined
   /** Starts listening (and the worker); resolves with the bound address. */
@@ -126,6 +130,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   await store.migrate()
   // The hot path answers before anything is served (on SQLite: its thread is up).
   await store.flow.ping()
+  // Media links are signed with a key derived from the current secret key (the first one).
+  const media = createMediaLibrary({ config: config.media, db: store.db, signingKey: keys[0]!, clock })
   const queue = createJobQueue(store, clock)
   const recovered = await queue.recoverOrphans()
   if (recovered > 0) logger.warn({ jobs: recovered }, 'queue:orphans:recovered')
@@ -154,6 +160,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const botFor = createBotCache(routing, dispatcher)
 
+  /** This process's own address, known once it listens (signed media URLs for bots without PUBLIC_URL). */
+  let localBaseUrl = `http://127.0.0.1:${config.port}`
   let runner: Runner | undefined
   const wakeWorker = () => runner?.wake()
   const handOver = createHandOver(() => runner, store.flow.handsOverJobs)
@@ -171,6 +179,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     pacer: createPacer(clock),
     inDoubtWaitMs: tuning.inDoubtWaitMs,
     holdRecheckMs: tuning.holdRecheckMs,
+    media,
+    publicUrl: config.publicUrl,
+    // Bots get media URLs they can fetch: PUBLIC_URL, else this process's own address once it listens.
+    mediaBaseUrl: () => config.publicUrl ?? localBaseUrl,
   })
   if (tuning.retryBackoff) {
     for (const task of Object.values(tasks)) {
@@ -229,7 +241,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     modules: [
       forgetRoutesOnChange(routing),
       createApiModule(apiDeps, [
-        createConversationRoutes({ outboundJob: OUTBOUND_JOB, onJobsEnqueued: wakeWorker }),
+        createConversationRoutes({ media, outboundJob: OUTBOUND_JOB, onJobsEnqueued: wakeWorker }),
+        createMediaRoutes(media),
         createJobRoutes({
           queue,
           // The tasks' payloads name their message; the API learns that here, not from tasks/.
@@ -250,6 +263,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         }),
       ]),
       createConsoleModule(),
+      createMediaLinkModule(media),
       createMetaWebhookModule(webhookDeps('meta_cloud_api')),
       createTwilioWebhookModule(webhookDeps('twilio'), { publicUrl: config.publicUrl }),
       createTurnWebhookModule(webhookDeps('turnio')),
@@ -265,12 +279,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     queue,
     runner,
+    media,
     generatedAdminToken,
     async listen() {
       await app.server.listen({ port: config.port, host: config.host })
       runner?.start()
       const address = app.server.server.address()
       if (address === null || typeof address === 'string') throw new Error('server is not listening on TCP')
+      const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address
+      localBaseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
       return { host: address.address, port: address.port }
     },
     stop() {

@@ -51,7 +51,10 @@ export interface MediaLibrary {
   open(record: MediaRecord): Promise<Readable>
   /** The stored bytes at once (for uploads to a provider). */
   read(record: MediaRecord): Promise<Buffer>
-  /** `{baseUrl}/media/{id}?expires=…&signature=…`, valid for `ttlMs` (default and minimum one hour... see impl). */
+  /**
+   * `{baseUrl}/media/{id}?expires=…&signature=…`, valid for `ttlMs` (default 6 hours; links handed to bots
+   * and providers must hold at least one hour).
+   */
   signedUrl(baseUrl: string, id: string, ttlMs?: number): string
   /** Whether a signed URL's `expires` (unix seconds) and `signature` hold for `id` now. */
   verifySignature(id: string, expires: string | undefined, signature: string | undefined): boolean
