@@ -29,12 +29,15 @@ const CONTENT_TYPES: Record<string, string> = {
 /**
  * The page may talk to its own origin, and to the sandbox's stand-in for Meta, which listens on
  * loopback on a port of its own (see src/sandbox/). Nothing else: no inline script, no third party.
+ * Pictures and players load the gateway's signed `/media/…` URLs (same origin), or blob: URLs of bytes
+ * the page read with its token (what a bot sent by media id).
  */
 const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self' blob: data:",
+  "media-src 'self' blob:",
   "connect-src 'self' http://127.0.0.1:* http://localhost:*",
   "base-uri 'none'",
   "form-action 'none'",

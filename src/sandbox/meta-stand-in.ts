@@ -6,10 +6,17 @@
  *
  * - `GET /{version}/{business_id}/phone_numbers`: the business's numbers, two a page, with `paging.next`
  *   as an absolute URL back here (as Graph pages), so the gateway's paging is exercised.
- * - `POST /{version}/{phone_number_id}/messages`: accepts a send (bearer token checked, 190 otherwise),
- *   answers with a fresh wamid, then posts `sent`, `delivered` and `read` status webhooks for it,
- *   carrying `biz_opaque_callback_data`, or one `failed` status (131026) when a failure was armed.
- * - `userSays`: posts an inbound text webhook, as Meta does when a WhatsApp user writes.
+ * - `POST /{version}/{phone_number_id}/messages`: accepts a send of any type (bearer token checked, 190
+ *   otherwise), answers with a fresh wamid, then posts `sent`, `delivered` and `read` status webhooks for
+ *   it, carrying `biz_opaque_callback_data`, or one `failed` status: 131026 when a failure was armed,
+ *   131053 when media sent by `link` could not be fetched. Every send is kept (`sent`), with its media's
+ *   bytes, so the sandbox phone can show what the bot sent.
+ * - `POST /{version}/{phone_number_id}/media` (multipart `messaging_product`, `file`, `type`): keeps an
+ *   upload, answers `{id}`.
+ * - `GET /{version}/{media_id}`: `{url, mime_type, sha256 (hex), file_size (a string), id}`; the `url`
+ *   serves the bytes, with the bearer token only, as Meta's does.
+ * - `userSays` / `userSends`: post an inbound webhook (a text, or any message object), as Meta does when
+ *   a WhatsApp user writes; `addMedia` keeps the bytes a user sends, for the gateway to download.
  *
  * Every webhook body is serialised once, with non-ASCII as `\uXXXX` escapes like Meta's, and signed
  * over those exact bytes into `X-Hub-Signature-256` with the App Secret, which stays in this process.
@@ -22,6 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, request } from 'undici'
 import type { Clock } from '../core/clock.js'
 import { signMetaBody } from '../providers/index.js'
+import { baseType, readMultipart, STAND_IN_MEDIA_MAX, StandInMediaStore, UPLOAD_TYPES, type StandInMedia } from './stand-in-media.js'
 
 /** One business number, as `GET /phone_numbers` lists it. */
 export interface StandInNumber {
@@ -48,6 +56,16 @@ export interface WebhookTarget {
   appSecret: string
 }
 
+/** A send the stand-in accepted: the request as the gateway wrote it, and its media's bytes once had. */
+export interface SentMessage {
+  wamid: string
+  phoneNumberId: string
+  /** The recipient's digits. */
+  to: string
+  message: Record<string, unknown>
+  media: StandInMedia | null
+}
+
 /** What the gateway answered to a posted webhook. */
 export interface WebhookAnswer {
   statusCode: number
@@ -55,7 +73,7 @@ export interface WebhookAnswer {
 }
 
 /** Meta's error for an undeliverable message (`meta_status_failed.json` shape). */
-const UNDELIVERABLE = {
+const UNDELIVERABLE: Record<string, unknown> = {
   code: 131026,
   title: 'Message undeliverable',
   message: 'Message undeliverable',
@@ -63,8 +81,25 @@ const UNDELIVERABLE = {
   href: 'https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes/',
 }
 
-/** Largest request body read (a send is a few hundred bytes). */
-const BODY_LIMIT = 256 * 1024
+/** Meta's error for media it could not fetch from a `link` (`131053`, in a `failed` status). */
+function mediaUploadError(details: string): Record<string, unknown> {
+  return {
+    code: 131053,
+    title: 'Media upload error',
+    message: 'Media upload error',
+    error_data: { details },
+    href: 'https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes/',
+  }
+}
+
+/** Largest request body read: an upload of the largest media, with room for the multipart framing. */
+const BODY_LIMIT = STAND_IN_MEDIA_MAX + 64 * 1024
+/** Where media bytes are served, like Meta's `lookaside.fbsbx.com` path. */
+const DOWNLOAD_PATH = '/whatsapp_business/attachments/'
+/** Message types whose object names media by `id` or `link`. */
+const MEDIA_KINDS: ReadonlySet<string> = new Set(['image', 'video', 'audio', 'document', 'sticker'])
+/** Sends remembered for the sandbox phone; older ones are forgotten. */
+const SENT_KEPT = 2000
 
 /** JSON text with non-ASCII as lowercase `\uXXXX` escapes: the bytes Meta sends and signs. */
 export function metaJson(value: unknown): string {
@@ -99,6 +134,10 @@ function graphError(status: number, code: number, message: string, type = 'OAuth
   return { status, body: { error: { message, type, code, fbtrace_id: randomBytes(9).toString('base64url') } } }
 }
 
+function invalidToken(): { status: number; body: unknown } {
+  return graphError(401, 190, 'Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.')
+}
+
 /** The Graph API stand-in on a real loopback socket. */
 export class MetaStandIn {
   /** `http://127.0.0.1:<port>`: the gateway's `META_GRAPH_URL`. */
@@ -108,6 +147,8 @@ export class MetaStandIn {
   readonly #agent = new Agent({ keepAliveTimeout: 10_000 })
   readonly #closing = new AbortController()
   readonly #inFlight = new Set<Promise<unknown>>()
+  readonly #media = new StandInMediaStore()
+  readonly #sent = new Map<string, SentMessage>()
   #target: WebhookTarget | null = null
   #failNext = 0
   #sequence = 0
@@ -142,20 +183,30 @@ export class MetaStandIn {
 
   /** Posts an inbound text webhook from a WhatsApp user to `number`; resolves with the gateway's answer. */
   async userSays(input: { number: StandInNumber; from: string; name: string; text: string }): Promise<WebhookAnswer & { wamid: string }> {
+    return this.userSends({ number: input.number, from: input.from, name: input.name, message: { type: 'text', text: { body: input.text } } })
+  }
+
+  /**
+   * Posts an inbound webhook of any type from a WhatsApp user: `message` is the message object without
+   * `from`, `id` and `timestamp` (`{type: 'image', image: {...}}`, `{type: 'interactive', context, ...}`).
+   */
+  async userSends(input: { number: StandInNumber; from: string; name: string; message: Record<string, unknown> }): Promise<WebhookAnswer & { wamid: string }> {
     const wamid = this.#wamid(input.number.id)
     const payload = this.#envelope(input.number, {
       contacts: [{ profile: { name: input.name }, wa_id: metaDigits(input.from) }],
-      messages: [
-        {
-          from: metaDigits(input.from),
-          id: wamid,
-          timestamp: String(Math.floor(this.#options.clock.now() / 1000)),
-          type: 'text',
-          text: { body: input.text },
-        },
-      ],
+      messages: [{ from: metaDigits(input.from), id: wamid, timestamp: String(Math.floor(this.#options.clock.now() / 1000)), ...input.message }],
     })
     return { ...(await this.postWebhook(payload)), wamid }
+  }
+
+  /** Keeps media a user sends to `number`; its id goes in the webhook, and the gateway downloads it from here. */
+  addMedia(input: { number: StandInNumber; mimeType: string; filename?: string | null; bytes: Buffer }): StandInMedia {
+    return this.#media.add({ phoneNumberId: input.number.id, mimeType: input.mimeType, filename: input.filename ?? null, bytes: input.bytes })
+  }
+
+  /** A send the stand-in accepted, by its wamid (the gateway's `provider_message_id`). */
+  sent(wamid: string): SentMessage | undefined {
+    return this.#sent.get(wamid)
   }
 
   /** Posts a webhook body, signed as Meta signs it, to the connected gateway. */
@@ -195,24 +246,74 @@ export class MetaStandIn {
     try {
       const body = await readBody(req)
       if (this.#options.extraRoutes && (await this.#options.extraRoutes(req, res, body))) return
-      const answer = this.#route(req, body)
+      const url = new URL(req.url ?? '/', this.baseUrl)
+      if (req.method === 'GET' && url.pathname === DOWNLOAD_PATH) return this.#download(req, res, url)
+      const answer = await this.#route(req, url, body)
       sendJson(res, answer.status, answer.body)
     } catch (error) {
       if (!res.headersSent) sendJson(res, 500, { error: { message: `Meta stand-in: ${error instanceof Error ? error.message : String(error)}`, code: 1 } })
     }
   }
 
-  #route(req: IncomingMessage, body: Buffer): { status: number; body: unknown } {
-    const url = new URL(req.url ?? '/', this.baseUrl)
+  #authorised(req: IncomingMessage): boolean {
+    return req.headers.authorization === `Bearer ${this.#options.accessToken}`
+  }
+
+  async #route(req: IncomingMessage, url: URL, body: Buffer): Promise<{ status: number; body: unknown }> {
     const [version, node, edge, ...rest] = url.pathname.split('/').slice(1)
     const unknown = graphError(400, 2500, `Unknown path components: ${url.pathname}`)
-    if (version === undefined || !/^v\d+\.\d+$/.test(version) || node === undefined || rest.length > 0) return unknown
-    if (req.headers.authorization !== `Bearer ${this.#options.accessToken}`) {
-      return graphError(401, 190, 'Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.')
-    }
+    if (version === undefined || !/^v\d+\.\d+$/.test(version) || node === undefined || node === '' || rest.length > 0) return unknown
+    if (!this.#authorised(req)) return invalidToken()
     if (req.method === 'GET' && edge === 'phone_numbers') return this.#listNumbers(url, version, node)
     if (req.method === 'POST' && edge === 'messages') return this.#send(node, body)
+    if (req.method === 'POST' && edge === 'media') return this.#upload(node, req.headers['content-type'], body)
+    if (req.method === 'GET' && edge === undefined) return this.#mediaInfo(node, url)
     return unknown
+  }
+
+  /** `GET /{media_id}`: where to download it, valid for the bearer of the token (hex sha256, size as text). */
+  #mediaInfo(id: string, url: URL): { status: number; body: unknown } {
+    const media = this.#media.get(id)
+    const numberId = url.searchParams.get('phone_number_id')
+    if (media === undefined || (numberId !== null && numberId !== media.phoneNumberId)) {
+      return graphError(400, 100, `Unsupported get request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, 'GraphMethodException')
+    }
+    const expires = Math.floor(this.#options.clock.now() / 1000) + 300
+    const download = `${this.baseUrl}${DOWNLOAD_PATH}?mid=${media.id}&ext=${expires}&hash=${randomBytes(12).toString('base64url')}`
+    return {
+      status: 200,
+      body: { messaging_product: 'whatsapp', url: download, mime_type: media.mimeType, sha256: media.sha256, file_size: String(media.bytes.length), id: media.id },
+    }
+  }
+
+  /** The bytes behind a `GET /{media_id}` url; without the token the request fails, as at Meta. */
+  #download(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (!this.#authorised(req)) {
+      const answer = invalidToken()
+      return sendJson(res, answer.status, answer.body)
+    }
+    const media = this.#media.get(url.searchParams.get('mid') ?? '')
+    if (media === undefined) return sendJson(res, 404, { error: { message: 'Media not found', code: 100 } })
+    res.writeHead(200, { 'content-type': media.mimeType, 'content-length': media.bytes.length })
+    res.end(media.bytes)
+  }
+
+  /** `POST /{phone_number_id}/media`: Meta's multipart upload (`messaging_product`, `file`, `type`). */
+  async #upload(pnid: string, contentType: string | undefined, body: Buffer): Promise<{ status: number; body: unknown }> {
+    if (!this.#options.numbers.some((n) => n.id === pnid)) return graphError(400, 100, `(#100) Invalid parameter: phone number ${pnid} is not one of this business's numbers.`)
+    const form = await readMultipart(contentType, body)
+    if (form === null) return graphError(400, 100, '(#100) The upload must be multipart/form-data with the fields messaging_product, file and type.')
+    if (form.get('messaging_product') !== 'whatsapp') return graphError(400, 100, '(#100) The parameter messaging_product is required.')
+    const file = form.get('file')
+    if (!(file instanceof Blob) || file.size === 0) return graphError(400, 100, '(#100) The parameter file is required.')
+    const declared = form.get('type')
+    const mimeType = typeof declared === 'string' && declared !== '' ? declared : file.type
+    if (!UPLOAD_TYPES.has(baseType(mimeType))) {
+      return graphError(400, 100, `(#100) Param file must be a file with one of the following types: ${[...UPLOAD_TYPES].join(', ')}. Received file of type '${mimeType}'.`)
+    }
+    if (file.size > STAND_IN_MEDIA_MAX) return graphError(400, 100, `(#100) The file is ${file.size} bytes; the sandbox takes at most ${STAND_IN_MEDIA_MAX}.`)
+    const media = this.#media.add({ phoneNumberId: pnid, mimeType, filename: file instanceof File ? file.name : null, bytes: Buffer.from(await file.arrayBuffer()) })
+    return { status: 200, body: { id: media.id } }
   }
 
   #listNumbers(url: URL, version: string, businessId: string): { status: number; body: unknown } {
@@ -247,15 +348,69 @@ export class MetaStandIn {
     if (message.status === 'read') return { status: 200, body: { success: true } }
     const to = typeof message.to === 'string' ? message.to : undefined
     if (to === undefined) return graphError(400, 100, '(#100) The parameter to is required.')
+    const type = typeof message.type === 'string' ? message.type : 'text'
+    let media: StandInMedia | null = null
+    let link: string | null = null
+    if (MEDIA_KINDS.has(type)) {
+      const object = message[type] as Record<string, unknown> | undefined
+      if (typeof object !== 'object' || object === null) return graphError(400, 100, `(#100) The parameter ${type} is required.`)
+      if (typeof object.id === 'string') {
+        media = this.#media.get(object.id) ?? null
+        if (media === null) return graphError(400, 100, `(#100) Invalid parameter: no media with id ${object.id} was uploaded.`)
+      } else if (typeof object.link === 'string') {
+        link = object.link
+      } else {
+        return graphError(400, 100, `(#100) Param ${type} must have an id or a link.`)
+      }
+    }
     const wamid = this.#wamid(pnid)
+    const sent: SentMessage = { wamid, phoneNumberId: pnid, to: metaDigits(to), message, media }
+    this.#sent.set(wamid, sent)
+    for (const old of this.#sent.keys()) {
+      if (this.#sent.size <= SENT_KEPT) break
+      this.#sent.delete(old)
+    }
     const callback = typeof message.biz_opaque_callback_data === 'string' ? message.biz_opaque_callback_data : undefined
     const fail = this.#failNext > 0
     if (fail) this.#failNext -= 1
-    this.#track(this.#echoStatuses(number, wamid, metaDigits(to), callback, fail ? ['failed'] : ['sent', 'delivered', 'read']).catch(() => undefined))
+    const deliver = async () => {
+      // Meta fetches a link after answering; a link it cannot fetch fails the message in a status.
+      const failure = fail ? UNDELIVERABLE : link === null ? null : await this.#fetchLink(sent, link, type)
+      await this.#echoStatuses(number, wamid, metaDigits(to), callback, failure)
+    }
+    this.#track(deliver().catch(() => undefined))
     return { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: metaDigits(to) }], messages: [{ id: wamid }] } }
   }
 
-  async #echoStatuses(number: StandInNumber, wamid: string, recipient: string, callback: string | undefined, statuses: string[]): Promise<void> {
+  /** Fetches media the bot sent by link into `sent.media`; the 131053 error when that fails, else null. */
+  async #fetchLink(sent: SentMessage, link: string, type: string): Promise<Record<string, unknown> | null> {
+    try {
+      const response = await request(link, { dispatcher: this.#agent, signal: this.#closing.signal, headersTimeout: 10_000, bodyTimeout: 10_000 })
+      if (response.statusCode !== 200) {
+        await response.body.dump()
+        return mediaUploadError(`Downloading the ${type} from its link answered HTTP ${response.statusCode}.`)
+      }
+      const chunks: Buffer[] = []
+      let size = 0
+      for await (const chunk of response.body) {
+        size += (chunk as Buffer).length
+        if (size > STAND_IN_MEDIA_MAX) return mediaUploadError(`The ${type} at the link is larger than ${STAND_IN_MEDIA_MAX} bytes.`)
+        chunks.push(chunk as Buffer)
+      }
+      const header = response.headers['content-type']
+      const mimeType = typeof header === 'string' ? header : 'application/octet-stream'
+      const object = sent.message[type] as Record<string, unknown>
+      const filename = typeof object.filename === 'string' ? object.filename : null
+      sent.media = this.#media.add({ phoneNumberId: sent.phoneNumberId, mimeType, filename, bytes: Buffer.concat(chunks) })
+      return null
+    } catch (error) {
+      return mediaUploadError(`Downloading the ${type} from its link failed: ${error instanceof Error ? error.message : String(error)}.`)
+    }
+  }
+
+  /** `sent`, `delivered`, `read`, or one `failed` status carrying `failure`. */
+  async #echoStatuses(number: StandInNumber, wamid: string, recipient: string, callback: string | undefined, failure: Record<string, unknown> | null): Promise<void> {
+    const statuses = failure === null ? ['sent', 'delivered', 'read'] : ['failed']
     for (const status of statuses) {
       // Always after the send's answer has left, as at Meta.
       await sleep(this.#options.statusDelayMs, undefined, { signal: this.#closing.signal })
@@ -266,7 +421,7 @@ export class MetaStandIn {
         recipient_id: recipient,
       }
       if (callback !== undefined) item.biz_opaque_callback_data = callback
-      if (status === 'failed') item.errors = [UNDELIVERABLE]
+      if (status === 'failed') item.errors = [failure]
       else item.pricing = { billable: false, pricing_model: 'PMP', type: 'free_customer_service', category: 'service' }
       await this.postWebhook(this.#envelope(number, { statuses: [item] }))
     }

@@ -1,8 +1,9 @@
 /**
  * The sandbox: the real gateway on its own SQLite folder, with a stand-in for Meta on loopback, and a
- * Meta provider, an echo bot and a channel set up through the admin API, so a person can chat with a
- * bot in the console without a Meta account or the internet. `main.ts` runs it from the command line;
- * the browser tests start it in-process.
+ * Meta provider, a demo bot that answers with every kind of message (demo-bot.ts, an http bot on
+ * loopback), an echo bot and a channel set up through the admin API, so a person can chat with a bot in
+ * the console without a Meta account or the internet. `main.ts` runs it from the command line; the
+ * browser tests start it in-process.
  *
  * Nothing is faked inside the gateway: messages arrive as signed webhooks on the public endpoint, go
  * through the inbox, the queue and the bot, and leave through the Meta provider's HTTP client.
@@ -15,6 +16,7 @@ import { systemClock, type Clock } from '../core/clock.js'
 import { loadConfig, type Config } from '../config.js'
 import { createGateway, type Gateway, type GatewayTuning } from '../gateway.js'
 import type { Logger } from '../logger.js'
+import { demoPng, startDemoBot, type DemoBot } from './demo-bot.js'
 import { MetaStandIn, type StandInNumber } from './meta-stand-in.js'
 import { createSandboxPhone } from './sandbox-phone.js'
 
@@ -29,6 +31,7 @@ export const SANDBOX_NUMBERS: readonly StandInNumber[] = [
 export const SANDBOX_USER = { phone: '+15550200001', name: 'Sandbox User' }
 const PROVIDER_NAME = 'Sandbox Meta'
 const BOT_NAME = 'Echo'
+const DEMO_BOT_NAME = 'Demo (every message type)'
 const CHANNEL_NAME = 'Sandbox'
 const META_WEBHOOK_PATH = '/channels/whatsapp/meta/incoming_message'
 
@@ -55,10 +58,14 @@ export interface Sandbox {
   standInUrl: string
   adminToken: string
   providerId: string
+  /** The bot a new sandbox channel answers with: the demo bot. */
   botId: string
+  demoBotId: string
+  echoBotId: string
   channelId: string
   gateway: Gateway
   standIn: MetaStandIn
+  demoBot: DemoBot
   stop(): Promise<void>
 }
 
@@ -68,17 +75,21 @@ interface SandboxSecrets {
   accessToken: string
   appSecret: string
   verifyToken: string
+  /** Signs the gateway's requests to the demo bot (absent in folders made before the demo bot). */
+  demoBotSecret: string
 }
 
 function loadOrCreateSecrets(dataDir: string): SandboxSecrets {
   const path = join(dataDir, 'sandbox-secrets.json')
-  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as SandboxSecrets
   const random = () => randomBytes(24).toString('base64url')
+  const stored = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Partial<SandboxSecrets>) : null
+  if (stored?.adminToken && stored.accessToken && stored.appSecret && stored.verifyToken && stored.demoBotSecret) return stored as SandboxSecrets
   const secrets: SandboxSecrets = {
-    adminToken: `sb_sandbox_${random()}`,
-    accessToken: `EAAB-sandbox-${random()}`,
-    appSecret: randomBytes(16).toString('hex'),
-    verifyToken: `sandbox-verify-${random()}`,
+    adminToken: stored?.adminToken ?? `sb_sandbox_${random()}`,
+    accessToken: stored?.accessToken ?? `EAAB-sandbox-${random()}`,
+    appSecret: stored?.appSecret ?? randomBytes(16).toString('hex'),
+    verifyToken: stored?.verifyToken ?? `sandbox-verify-${random()}`,
+    demoBotSecret: stored?.demoBotSecret ?? `demo-bot-${random()}`,
   }
   // Owner-only: the admin token opens the whole sandbox gateway.
   writeFileSync(path, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 })
@@ -121,22 +132,28 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const clock = options.clock ?? systemClock
   const sandboxNumber = SANDBOX_NUMBERS[0]!
 
+  const demoBot = await startDemoBot({ secret: secrets.demoBotSecret })
   let standIn: MetaStandIn | undefined
   let origins: string[] = []
-  standIn = await MetaStandIn.start({
-    businessId: SANDBOX_BUSINESS_ID,
-    numbers: [...SANDBOX_NUMBERS],
-    accessToken: secrets.accessToken,
-    clock,
-    statusDelayMs: options.statusDelayMs ?? 600,
-    extraRoutes: createSandboxPhone({
-      standIn: () => standIn!,
-      adminToken: secrets.adminToken,
-      allowedOrigins: () => origins,
-      number: sandboxNumber,
-      user: SANDBOX_USER,
-    }),
-  })
+  try {
+    standIn = await MetaStandIn.start({
+      businessId: SANDBOX_BUSINESS_ID,
+      numbers: [...SANDBOX_NUMBERS],
+      accessToken: secrets.accessToken,
+      clock,
+      statusDelayMs: options.statusDelayMs ?? 600,
+      extraRoutes: createSandboxPhone({
+        standIn: () => standIn!,
+        adminToken: secrets.adminToken,
+        allowedOrigins: () => origins,
+        number: sandboxNumber,
+        user: SANDBOX_USER,
+      }),
+    })
+  } catch (error) {
+    await demoBot.close()
+    throw error
+  }
 
   // An env object, not the process environment: the sandbox is always SQLite in its own folder, on
   // loopback, talking to the stand-in instead of graph.facebook.com.
@@ -158,6 +175,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     }
   } catch (error) {
     await standIn.close()
+    await demoBot.close()
     throw error
   }
   const { gateway, port } = started
@@ -168,9 +186,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const stop = async () => {
     await standIn!.close()
     await gateway.stop()
+    await demoBot.close()
   }
   try {
-    const ids = await setUp(adminClient(gatewayUrl, secrets.adminToken), secrets, sandboxNumber)
+    const ids = await setUp(adminClient(gatewayUrl, secrets.adminToken), secrets, sandboxNumber, demoBot)
+    // The demo bot's picture goes by media id when the gateway takes the upload, else by its own URL.
+    const media = await uploadMedia(gatewayUrl, secrets.adminToken, demoPng(), 'image/png').catch(() => null)
+    if (media !== null) demoBot.setPhoto({ media_id: media.id })
     const fragment = `token=${encodeURIComponent(secrets.adminToken)}&sandbox=${encodeURIComponent(standIn.baseUrl)}`
     return {
       consoleUrl: `${gatewayUrl}/console/sandbox#${fragment}`,
@@ -180,6 +202,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ...ids,
       gateway,
       standIn,
+      demoBot,
       stop,
     }
   } catch (error) {
@@ -188,16 +211,26 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   }
 }
 
+/** Stores bytes through `POST /api/media` (the raw bytes with their type). */
+async function uploadMedia(baseUrl: string, token: string, bytes: Buffer, mimeType: string): Promise<{ id: string }> {
+  const response = await request(`${baseUrl}/api/media`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': mimeType }, body: bytes })
+  const text = await response.body.text()
+  if (response.statusCode !== 201) throw new Error(`sandbox setup: POST /api/media answered ${response.statusCode}: ${text}`)
+  return JSON.parse(text) as { id: string }
+}
+
 /**
- * Creates the provider, bot and channel, or finds them from an earlier start. The provider's secrets
- * are set again (someone may have changed them in the console to see a health warning); the channel's
- * bot is left as it is (someone may have pointed it at their own bot).
+ * Creates the provider, bots and channel, or finds them from an earlier start. The provider's secrets
+ * and the demo bot's address (a new port each start) are set again (someone may have changed them in
+ * the console to see a health warning); the channel's bot is left as it is (someone may have pointed it
+ * at their own bot).
  */
 async function setUp(
   call: ReturnType<typeof adminClient>,
   secrets: SandboxSecrets,
   number: StandInNumber,
-): Promise<{ providerId: string; botId: string; channelId: string }> {
+  demoBot: DemoBot,
+): Promise<{ providerId: string; botId: string; demoBotId: string; echoBotId: string; channelId: string }> {
   const config = {
     business_id: SANDBOX_BUSINESS_ID,
     access_token: secrets.accessToken,
@@ -210,12 +243,16 @@ async function setUp(
   else provider = await call('POST', '/api/providers', { type: 'meta_cloud_api', name: PROVIDER_NAME, config })
 
   const bots = (await call('GET', '/api/bots?limit=200')).data as Array<{ id: string; name: string; type: string }>
-  const bot = bots.find((b) => b.name === BOT_NAME && b.type === 'echo') ?? (await call('POST', '/api/bots', { name: BOT_NAME, type: 'echo' }))
+  const echo = bots.find((b) => b.name === BOT_NAME && b.type === 'echo') ?? (await call('POST', '/api/bots', { name: BOT_NAME, type: 'echo' }))
+  const demoConfig = { url: demoBot.url, secret: secrets.demoBotSecret }
+  let demo = bots.find((b) => b.name === DEMO_BOT_NAME && b.type === 'http')
+  if (demo) await call('PATCH', `/api/bots/${demo.id}`, { config: demoConfig })
+  else demo = await call('POST', '/api/bots', { name: DEMO_BOT_NAME, type: 'http', config: demoConfig })
 
   const e164 = `+${number.display_phone_number.replace(/\D/g, '')}`
   const channels = (await call('GET', '/api/channels?limit=200')).data as Array<{ id: string; number: string }>
   const channel =
     channels.find((c) => c.number === e164) ??
-    (await call('POST', '/api/channels', { bot_id: bot.id, provider_id: provider!.id, number: number.display_phone_number, name: CHANNEL_NAME }))
-  return { providerId: provider!.id, botId: bot.id, channelId: channel.id }
+    (await call('POST', '/api/channels', { bot_id: demo!.id, provider_id: provider!.id, number: number.display_phone_number, name: CHANNEL_NAME }))
+  return { providerId: provider!.id, botId: demo!.id, demoBotId: demo!.id, echoBotId: echo.id, channelId: channel.id }
 }

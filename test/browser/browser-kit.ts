@@ -120,3 +120,29 @@ export async function navTo(page: Page, name: string): Promise<void> {
   await page.getByRole('navigation', { name: 'Console pages' }).getByRole('link', { name }).click()
   await page.getByRole('heading', { level: 1, name }).waitFor()
 }
+
+/** Half a second of a 440 Hz tone as 8 kHz 16-bit mono WAV: bytes a browser can play. */
+export function toneWav(seconds = 0.5): Buffer {
+  const rate = 8000
+  const samples = Math.round(rate * seconds)
+  const wav = Buffer.alloc(44 + samples * 2)
+  wav.write('RIFF', 0, 'ascii')
+  wav.writeUInt32LE(36 + samples * 2, 4)
+  wav.write('WAVEfmt ', 8, 'ascii')
+  wav.writeUInt32LE(16, 16)
+  wav.writeUInt16LE(1, 20) // PCM
+  wav.writeUInt16LE(1, 22) // mono
+  wav.writeUInt32LE(rate, 24)
+  wav.writeUInt32LE(rate * 2, 28)
+  wav.writeUInt16LE(2, 32)
+  wav.writeUInt16LE(16, 34)
+  wav.write('data', 36, 'ascii')
+  wav.writeUInt32LE(samples * 2, 40)
+  for (let i = 0; i < samples; i++) wav.writeInt16LE(Math.round(Math.sin((2 * Math.PI * 440 * i) / rate) * 8000), 44 + i * 2)
+  return wav
+}
+
+/** A one-page PDF, small and valid enough for a viewer. */
+export const PDF = Buffer.from(
+  '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
+)

@@ -1,6 +1,6 @@
 /**
  * The sandbox in a real browser, from the one URL `npm run sandbox` prints: chat as a WhatsApp user and
- * see the echo come back with its ticks (through signed webhooks, the queue, the bot and the Meta
+ * see the demo bot's answer (which quotes the message) come back with its ticks (through signed webhooks, the queue, the bot and the Meta
  * stand-in), see a reply Meta refuses with its code and reason, the same thread on Conversations, and
  * a dead job (a bot that is down) on Failed work, retried once the channel has a working bot again.
  */
@@ -47,7 +47,7 @@ test('sandbox: chat, ticks, a refused reply, conversations, and a dead job retri
     await page.getByRole('navigation', { name: 'Console pages' }).getByRole('link', { name: 'Sandbox chat' }).waitFor()
   })
 
-  await t.test('a message reaches the echo bot and its reply comes back sent, delivered, then read', async () => {
+  await t.test('a message reaches the demo bot and its reply comes back sent, delivered, then read', async () => {
     await say(page, 'hello switchboard')
     await bubble(page, 'in', 'hello switchboard').waitFor()
     const reply = bubble(page, 'out', 'hello switchboard', 'read')

@@ -9,9 +9,7 @@
  * @typedef {import('../../../api/dto.js').ErrorDto} ErrorDto
  * @typedef {{ id: string, channel_id: string, participant: { id: string, phone: string | null, bsuid: string | null, name: string | null },
  *   last_inbound_at: string | null, created_at: string }} ConversationDto
- * @typedef {{ id: string, conversation_id: string, direction: 'in' | 'out', type: string, text: string | null, status: string,
- *   provider_message_id: string | null, error: { code: string, message: string } | null, reply_to_id: string | null,
- *   created_at: string, updated_at: string }} MessageDto
+ * @typedef {import('../../../api/dto.js').MessageDto} MessageDto
  * @typedef {{ id: string, task: string, attempts: number, max_attempts: number, last_error: string | null, created_at: string,
  *   died_at: string, message: { id: string, conversation_id: string, channel_id: string, direction: 'in' | 'out', text: string | null,
  *   status: string, error: { code: string, message: string } | null } | null }} DeadJobDto
@@ -64,7 +62,8 @@ export function setUnauthenticatedHandler(/** @type {() => void} */ handler) {
 }
 
 /**
- * Calls the gateway. Resolves with the parsed JSON (null for 204); rejects with an ApiError.
+ * Calls the gateway. Resolves with the parsed JSON (null for 204); rejects with an ApiError. A `Blob`
+ * body (a picked file) goes as its own bytes with its own type; anything else as JSON.
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body]
@@ -76,13 +75,14 @@ export async function api(method, path, body, options = {}) {
   /** @type {Record<string, string>} */
   const headers = { accept: 'application/json' }
   if (token) headers.authorization = `Bearer ${token}`
-  if (body !== undefined) headers['content-type'] = 'application/json'
+  const isFile = body instanceof Blob
+  if (body !== undefined) headers['content-type'] = isFile ? body.type || 'application/octet-stream' : 'application/json'
   let response
   try {
     response = await fetch(`${options.base ?? ''}${path}`, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : isFile ? body : JSON.stringify(body),
       cache: 'no-store',
     })
   } catch {
@@ -125,4 +125,17 @@ export async function listAll(path, maxPages = 5) {
     if (!cursor) return { items, complete: true }
   }
   return { items, complete: false }
+}
+
+/**
+ * Reads bytes the API serves only with the token (`GET /api/media/{id}`) into a blob URL an <img> or
+ * <audio> can show (the page's policy allows blob: for them).
+ * @param {string} path
+ * @param {{ base?: string }} [options]
+ * @returns {Promise<string>}
+ */
+export async function blobUrl(path, options = {}) {
+  const response = await fetch(`${options.base ?? ''}${path}`, { headers: { authorization: `Bearer ${session.token ?? ''}` }, cache: 'no-store' })
+  if (!response.ok) throw new ApiError(response.status, `http_${response.status}`, `Reading ${path} answered HTTP ${response.status}.`, undefined)
+  return URL.createObjectURL(await response.blob())
 }

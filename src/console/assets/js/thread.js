@@ -1,12 +1,17 @@
 // @ts-check
 /**
- * A message thread: direction, text, time and delivery status, with Meta's code and message on a
- * failure. Shared by Conversations (the business's view) and Sandbox chat (the user's view).
+ * A message thread: direction, what each message carries (message-body.js), time and delivery status,
+ * with Meta's code and message on a failure, and reactions on the message they react to. Shared by
+ * Conversations (the business's view) and Sandbox chat (the user's view, which can tap the bot's buttons).
  */
-import { api, listAll } from './api.js'
+import { api, blobUrl, listAll } from './api.js'
 import { h, replace, timeEl } from './dom.js'
+import { messageBody, reactionOf } from './message-body.js'
 
-/** @typedef {import('./api.js').MessageDto} MessageDto */
+/**
+ * @typedef {import('./api.js').MessageDto} MessageDto
+ * @typedef {import('./message-body.js').Choice} Choice
+ */
 
 /** Outbound delivery states as ticks and words (the words are what screen readers read). */
 const OUT_STATUS = /** @type {Record<string, { ticks: string, words: string }>} */ ({
@@ -17,6 +22,9 @@ const OUT_STATUS = /** @type {Record<string, { ticks: string, words: string }>} 
   failed: { ticks: '!', words: 'Failed' },
 })
 
+/** Types named for people where the API's name is a code. */
+const TYPE_WORDS = /** @type {Record<string, string>} */ ({ cta_url: 'link button', contacts: 'contact' })
+
 const IN_STATUS = /** @type {Record<string, string>} */ ({
   received: 'Received, waiting for the bot',
   processed: 'Handled by the bot',
@@ -24,12 +32,66 @@ const IN_STATUS = /** @type {Record<string, string>} */ ({
 })
 
 /**
- * @param {MessageDto} message
- * @param {{ perspective: 'business' | 'user', participant: string, onResend?: (message: MessageDto) => void }} options
+ * @typedef {{ perspective: 'business' | 'user', participant: string, onResend?: (message: MessageDto) => void,
+ *   outboundMedia?: (message: MessageDto) => Promise<string | null>, onChoose?: (message: MessageDto, choice: Choice) => void }} ThreadOptions
  */
-function messageItem(message, options) {
+
+/**
+ * Blob URLs of media read with the token, by API path: each is fetched once per page load.
+ * @type {Map<string, Promise<string | null>>}
+ */
+const blobs = new Map()
+
+/**
+ * What the bot sent by media id, read from the gateway's copy with the token (`GET /api/media/{id}`).
+ * @param {MessageDto} message
+ * @returns {Promise<string | null>}
+ */
+function storedMedia(message) {
+  const sent = message.message
+  const id = sent && 'media_id' in sent ? sent.media_id : undefined
+  if (!id) return Promise.resolve(null)
+  const path = `/api/media/${encodeURIComponent(id)}`
+  let url = blobs.get(path)
+  if (!url) {
+    url = blobUrl(path).catch(() => null)
+    blobs.set(path, url)
+  }
+  return url
+}
+
+/**
+ * Reactions drawn on the message they react to: per target, the latest emoji from each side ("" takes
+ * it back). A reaction whose target is not in the thread keeps a line of its own, and so does one that
+ * failed to go out (its error must show).
+ * @param {MessageDto[]} items
+ * @param {Map<string, MessageDto>} byId
+ */
+function placeReactions(items, byId) {
+  /** @type {Map<string, Map<'in' | 'out', string>>} */
+  const onTarget = new Map()
+  /** @type {Set<string>} */
+  const placed = new Set()
+  for (const message of items) {
+    const reaction = reactionOf(message)
+    if (!reaction || !reaction.target || !byId.has(reaction.target) || message.status === 'failed') continue
+    placed.add(message.id)
+    const sides = onTarget.get(reaction.target) ?? new Map()
+    sides.set(message.direction, reaction.emoji)
+    onTarget.set(reaction.target, sides)
+  }
+  return { onTarget, placed }
+}
+
+/**
+ * @param {MessageDto} message
+ * @param {ThreadOptions} options
+ * @param {import('./message-body.js').BodyContext} context
+ * @param {Map<'in' | 'out', string> | undefined} reactions
+ */
+function messageItem(message, options, context, reactions) {
   const outbound = message.direction === 'out'
-  const who = outbound ? 'Bot' : options.perspective === 'user' ? 'You' : options.participant
+  const who = context.who(message)
   const retried = (message.provider_message_id ?? '').includes('~retry-')
   /** @type {unknown[]} */
   const foot = [timeEl(message.created_at)]
@@ -52,43 +114,85 @@ function messageItem(message, options) {
     outbound && message.status === 'failed' && options.onResend
       ? h('button', { type: 'button', class: 'secondary small', onclick: () => options.onResend?.(message) }, 'Send again')
       : null
+  const shown = [...(reactions ?? new Map()).entries()].filter(([, emoji]) => emoji !== '')
+  const reactionBar =
+    shown.length > 0
+      ? h(
+          'div',
+          { class: 'reactions' },
+          shown.map(([side, emoji]) => {
+            const by = side === 'out' ? 'the bot' : options.perspective === 'user' ? 'you' : options.participant
+            return h('span', { class: 'reaction', 'data-from': side, title: `Reaction from ${by}`, 'aria-label': `${emoji}, reaction from ${by}` }, emoji)
+          }),
+        )
+      : null
   return h(
     'li',
     {
-      class: `msg ${message.direction} status-${message.status}${message.status === 'failed' ? ' failed' : ''}`,
+      class: `msg ${message.direction} type-${message.type} status-${message.status}${message.status === 'failed' ? ' failed' : ''}${reactionBar ? ' has-reactions' : ''}`,
       'data-message-id': message.id,
       'data-status': message.status,
+      'data-type': message.type,
     },
-    h('div', { class: 'who' }, who, retried ? ' · retried' : '', message.type !== 'text' ? ` · ${message.type}` : ''),
-    h('div', { class: 'text' }, message.text ?? `(${message.type} message)`),
+    h('div', { class: 'who' }, who, retried ? ' · retried' : '', message.type !== 'text' ? ` · ${TYPE_WORDS[message.type] ?? message.type}` : ''),
+    messageBody(message, context),
     error,
     h('div', { class: 'foot' }, foot),
     resend,
+    reactionBar,
   )
+}
+
+/** What makes a message look different: a redraw happens only when one of these changed. */
+function stateOf(/** @type {MessageDto} */ m) {
+  return [m.id, m.status, m.error?.code ?? '', m.media?.status ?? '', m.provider_message_id ? 1 : 0, m.reaction?.message_id ?? '', m.context?.message_id ?? ''].join(':')
 }
 
 /**
  * A live thread: polls the conversation's messages and redraws only when something changed, keeping
- * the reader at the bottom when they were there.
- * @param {{ conversationId: string, perspective: 'business' | 'user', participant: string, label: string,
- *   onResend?: (message: MessageDto) => void, pollMs?: number, extraClass?: string }} options
+ * the reader at the bottom when they were there. Media elements survive redraws (no reload, a voice
+ * note keeps playing).
+ * @param {ThreadOptions & { conversationId: string, label: string, pollMs?: number, extraClass?: string }} options
  */
 export function liveThread(options) {
   const list = h('ol', { class: `thread ${options.extraClass ?? ''}`, 'aria-label': options.label, tabindex: '0' })
   const note = h('p', { class: 'meta', role: 'status' })
   let signature = ''
   let stopped = false
+  /** @type {Map<string, HTMLElement>} */
+  const cache = new Map()
+  /** @param {MessageDto} m */
+  const who = (m) => (m.direction === 'out' ? 'Bot' : options.perspective === 'user' ? 'You' : options.participant)
 
   const refresh = async () => {
     try {
       const { items, complete } = await listAll(`/api/conversations/${options.conversationId}/messages`)
-      const next = items.map((/** @type {MessageDto} */ m) => `${m.id}:${m.status}:${m.error?.code ?? ''}`).join('|')
+      const next = items.map(stateOf).join('|')
       if (next !== signature && !stopped) {
         // The first drawing starts at the newest message; later ones follow only a reader already there.
         const atBottom = signature === '' || list.scrollTop + list.clientHeight >= list.scrollHeight - 24
         signature = next
-        if (items.length === 0) replace(list, h('li', { class: 'empty' }, 'No messages yet.'))
-        else replace(list, items.map((/** @type {MessageDto} */ m) => messageItem(m, options)))
+        /** @type {Map<string, MessageDto>} */
+        const byId = new Map(items.map((/** @type {MessageDto} */ m) => [m.id, m]))
+        const { onTarget, placed } = placeReactions(items, byId)
+        // Only the bot's latest buttons or list can be tapped, as on a phone where older ones scrolled away.
+        const latestChoice = [...items].reverse().find((/** @type {MessageDto} */ m) => m.direction === 'out' && (m.message?.type === 'buttons' || m.message?.type === 'list'))
+        const outboundMedia = options.outboundMedia ?? storedMedia
+        const shown = items.filter((/** @type {MessageDto} */ m) => !placed.has(m.id))
+        if (shown.length === 0) replace(list, h('li', { class: 'empty' }, 'No messages yet.'))
+        else {
+          replace(
+            list,
+            shown.map((/** @type {MessageDto} */ m) =>
+              messageItem(
+                m,
+                options,
+                { byId, who, outboundMedia, cache, tappable: m === latestChoice && Boolean(m.provider_message_id), ...(options.onChoose ? { onChoose: options.onChoose } : {}) },
+                onTarget.get(m.id),
+              ),
+            ),
+          )
+        }
         // After layout: on the first drawing the thread is not in the page yet.
         if (atBottom) requestAnimationFrame(() => (list.scrollTop = list.scrollHeight))
       }
@@ -112,13 +216,14 @@ export function liveThread(options) {
 }
 
 /**
- * Queues the text of a failed reply again to the same participant (a new message).
+ * Queues a failed reply again to the same participant (a new message): the message as it was sent, or
+ * its text.
  * @param {string} channelId
  * @param {{ phone: string | null, bsuid: string | null }} participant
  * @param {MessageDto} message
  */
 export async function resend(channelId, participant, message) {
   const to = participant.phone ?? participant.bsuid
-  if (!to || !message.text) throw new Error('This message cannot be sent again: it has no text or no recipient.')
-  await api('POST', `/api/channels/${channelId}/messages`, { to, text: message.text })
+  if (!to || !(message.message || message.text)) throw new Error('This message cannot be sent again: it has no content or no recipient.')
+  await api('POST', `/api/channels/${channelId}/messages`, message.message ? { to, message: message.message } : { to, text: message.text })
 }

@@ -1,11 +1,13 @@
 // @ts-check
 /**
- * Sandbox chat (only when the console was opened from `npm run sandbox`): write as a WhatsApp user.
- * The text goes to the sandbox's stand-in for Meta, which signs it with the App Secret (the page never
- * sees that secret) and posts it to the gateway's webhook exactly as Meta would. The thread itself is
- * read from the admin API like any other conversation, so what shows is what the gateway stored.
+ * Sandbox chat (only when the console was opened from `npm run sandbox`): write as a WhatsApp user: a
+ * text, a photo or a document, a pin, or a tap on the bot's buttons and list rows. Each goes to the
+ * sandbox's stand-in for Meta, which signs it with the App Secret (the page never sees that secret) and
+ * posts it to the gateway's webhook exactly as Meta would. The thread itself is read from the admin API
+ * like any other conversation, so what shows is what the gateway stored; media the bot sent shows as
+ * the stand-in received it, which is what a phone would get.
  */
-import { api, listAll, session } from '../api.js'
+import { api, blobUrl, listAll, session } from '../api.js'
 import { announce, busy, clearFormErrors, field, h, replace, showFormError } from '../dom.js'
 import { liveThread } from '../thread.js'
 
@@ -13,7 +15,16 @@ import { liveThread } from '../thread.js'
  * @typedef {import('../api.js').ChannelDto} ChannelDto
  * @typedef {import('../api.js').ConversationDto} ConversationDto
  * @typedef {{ business_number: string, phone_number_id: string, user: { phone: string, name: string } }} SandboxInfo
+ * @typedef {import('../api.js').MessageDto} MessageDto
+ * @typedef {{ wamid: string, gateway_status: number, gateway_answer: string }} PhoneAnswer
  */
+
+/** The pin "Send my pin" shares: the same demo place the sandbox's demo bot uses. */
+const DEMO_PIN = { latitude: 52.37887, longitude: 4.90054, name: 'Amsterdam Centraal', address: 'Stationsplein, 1012 AB Amsterdam' }
+/** The stand-in keeps media up to this size (it says so too; checking here saves an upload). */
+const FILE_MAX = 16 * 1024 * 1024
+/** What the file picker offers: WhatsApp's photo types and its document types. */
+const FILE_TYPES = 'image/jpeg,image/png,application/pdf,text/plain,.doc,.docx,.xls,.xlsx,.ppt,.pptx'
 
 /** @param {import('../main.js').PageContext} context */
 export async function renderSandbox({ main }) {
@@ -53,10 +64,40 @@ export async function renderSandbox({ main }) {
       label: `Chat between you and ${channel.name}`,
       pollMs: 700,
       extraClass: 'thread-sandbox',
+      outboundMedia: sentMedia,
+      onChoose: (message, choice) => void choose(message, choice),
     })
     replace(threadBox, thread.element)
     await thread.refresh()
   }
+  /**
+   * What the stand-in for Meta received for media the bot sent (nothing until it was sent).
+   * @param {MessageDto} message
+   * @returns {Promise<string | null>}
+   */
+  const sentMedia = (message) =>
+    message.provider_message_id
+      ? blobUrl(`/sandbox/sent/${encodeURIComponent(message.provider_message_id)}/media`, { base }).catch(() => null)
+      : new Promise(() => {})
+
+  const tapNote = h('div', { role: 'status' })
+  /**
+   * Taps a reply button or a list row of the bot's message.
+   * @param {MessageDto} message
+   * @param {{ id: string, title: string }} choice
+   */
+  const choose = async (message, choice) => {
+    try {
+      const sent = await api('POST', '/sandbox/tap', { message_id: message.provider_message_id, option_id: choice.id }, { base })
+      if (sent.gateway_status !== 200) throw new Error(`The gateway refused the webhook (HTTP ${sent.gateway_status}): ${sent.gateway_answer}`)
+      replace(tapNote)
+      announce(`Chose ${choice.title}`)
+      await attach()
+    } catch (error) {
+      replace(tapNote, h('div', { class: 'alert error' }, /** @type {Error} */ (error).message))
+    }
+  }
+
   await attach()
   // Until the first message is stored there is no conversation to poll; look for it.
   const waitTimer = setInterval(() => {
@@ -99,6 +140,95 @@ export async function renderSandbox({ main }) {
     input.focus()
   })
 
+  /**
+   * Posts one of the phone's sends and shows a refused webhook on `form`; true when it went through.
+   * @param {HTMLFormElement} form
+   * @param {() => Promise<PhoneAnswer>} send
+   */
+  const post = async (form, send) => {
+    clearFormErrors(form)
+    try {
+      const sent = await send()
+      if (sent.gateway_status !== 200) {
+        showFormError(form, { message: `The gateway refused the webhook (HTTP ${sent.gateway_status}): ${sent.gateway_answer}` })
+        return false
+      }
+      announce('Sent')
+      await attach()
+      return true
+    } catch (error) {
+      showFormError(form, error)
+      return false
+    }
+  }
+
+  const fileForm = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { novalidate: true },
+      h(
+        'fieldset',
+        {},
+        h('legend', {}, 'Send a photo or a document'),
+        field({ label: 'Photo or document', name: 'file', type: 'file', hint: 'JPEG and PNG go as photos, anything else as a document.' }),
+        field({ label: 'Caption (optional)', name: 'caption', autocomplete: 'off' }),
+        h('div', { class: 'row' }, h('button', { type: 'submit', class: 'secondary' }, 'Send file')),
+        h('div', { class: 'form-alert' }),
+      ),
+    )
+  )
+  const fileInput = /** @type {HTMLInputElement} */ (fileForm.elements.namedItem('file'))
+  fileInput.setAttribute('accept', FILE_TYPES)
+  fileForm.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    const file = fileInput.files?.[0]
+    if (!file) return showFormError(fileForm, { message: 'Choose a file first.', field: 'file' })
+    if (file.size === 0 || file.size > FILE_MAX) return showFormError(fileForm, { message: `The file must hold 1 byte to ${FILE_MAX / 1024 / 1024} MB.`, field: 'file' })
+    const captionInput = /** @type {HTMLInputElement} */ (fileForm.elements.namedItem('caption'))
+    const query = `filename=${encodeURIComponent(file.name)}&caption=${encodeURIComponent(captionInput.value.trim())}`
+    await busy(fileForm.querySelector('button[type="submit"]'), async () => {
+      if (await post(fileForm, () => api('POST', `/sandbox/media?${query}`, file, { base }))) {
+        fileForm.reset()
+      }
+    })
+  })
+
+  const pinForm = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { novalidate: true },
+      h(
+        'fieldset',
+        {},
+        h('legend', {}, 'Share a location'),
+        h(
+          'div',
+          { class: 'pair' },
+          field({ label: 'Latitude', name: 'latitude', inputmode: 'decimal', placeholder: `e.g. ${DEMO_PIN.latitude}` }),
+          field({ label: 'Longitude', name: 'longitude', inputmode: 'decimal', placeholder: `e.g. ${DEMO_PIN.longitude}` }),
+        ),
+        field({ label: 'Place name (optional)', name: 'name', autocomplete: 'off' }),
+        h('div', { class: 'row' }, h('button', { type: 'submit', class: 'secondary' }, 'Send location'), h('button', { type: 'button', class: 'secondary', 'data-pin': true }, 'Send my pin')),
+        h('div', { class: 'form-alert' }),
+      ),
+    )
+  )
+  /** @param {string} name */
+  const pinValue = (name) => /** @type {HTMLInputElement} */ (pinForm.elements.namedItem(name)).value.trim()
+  pinForm.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    const latitude = Number(pinValue('latitude').replace(',', '.'))
+    const longitude = Number(pinValue('longitude').replace(',', '.'))
+    if (pinValue('latitude') === '' || !(latitude >= -90 && latitude <= 90)) return showFormError(pinForm, { message: 'A latitude is a number from -90 to 90.', field: 'latitude' })
+    if (pinValue('longitude') === '' || !(longitude >= -180 && longitude <= 180)) return showFormError(pinForm, { message: 'A longitude is a number from -180 to 180.', field: 'longitude' })
+    const name = pinValue('name')
+    await busy(pinForm.querySelector('button[type="submit"]'), async () => {
+      if (await post(pinForm, () => api('POST', '/sandbox/location', { latitude, longitude, ...(name ? { name } : {}) }, { base }))) pinForm.reset()
+    })
+  })
+  const pinButton = /** @type {HTMLButtonElement} */ (pinForm.querySelector('[data-pin]'))
+  pinButton.addEventListener('click', () => busy(pinButton, () => post(pinForm, () => api('POST', '/sandbox/location', DEMO_PIN, { base }))))
+
   const failNote = h('div', { role: 'status' })
   const failButton = h('button', { type: 'button', class: 'secondary small' }, 'Make Meta refuse the next reply')
   failButton.addEventListener('click', () =>
@@ -121,7 +251,7 @@ export async function renderSandbox({ main }) {
       `You are ${info.user.name} (${info.user.phone}), writing on WhatsApp to ${channel.name} (${channel.number}). `,
       'Each message reaches the gateway as a webhook signed with the App Secret, exactly as Meta sends it; replies go to a stand-in for Meta, which reports them sent, delivered and read.',
     ),
-    h('div', { class: 'card' }, threadBox, composer),
+    h('div', { class: 'card' }, threadBox, tapNote, composer, h('div', { class: 'attach' }, fileForm, pinForm)),
     h(
       'div',
       { class: 'card' },
@@ -134,6 +264,12 @@ export async function renderSandbox({ main }) {
         ' page, then choose it for this channel on the ',
         h('a', { href: '/console/channels', 'data-nav': true }, 'Channels'),
         ' page.',
+      ),
+      h(
+        'p',
+        {},
+        'The sandbox’s demo bot answers “buttons”, “list”, “photo”, “location” and “link” with each kind of message, ',
+        'reacts to a photo with 👍, and says what it got for a document, a pin or a tapped button.',
       ),
       h('h2', {}, 'See a failure'),
       h('div', { class: 'row' }, failButton),
