@@ -17,7 +17,7 @@ import {
   GW_ERR_API_UNSUPPORTED_BY_PROVIDER,
 } from '../core/errors.js'
 import type { InboundPayload } from '../core/message.js'
-import { inboundFieldsView, type MessageFieldsView } from '../core/message-view.js'
+import { inboundFieldsView } from '../core/message-view.js'
 import { checkOutbound, isMediaOutbound, OUTBOUND_TEXT_MAX, toOutboundParts, type OutboundMessage } from '../core/outbound.js'
 import { isBsuid, toE164 } from '../core/phone.js'
 import type { MediaLibrary } from '../media/media-library.js'
@@ -29,6 +29,9 @@ import { callerOf } from './auth.js'
 import { idParam, notFound, publicUrlOf, type ApiRoutes } from './api-context.js'
 import { parsePageQuery, probe, toPage } from './pagination.js'
 import { parseBody } from './validation.js'
+import type { MessageDto } from './dto.js'
+
+export type { MessageDto } from './dto.js'
 
 const channelSendSchema = z.strictObject({
   to: z.string().trim().min(1).max(300),
@@ -48,22 +51,6 @@ export interface ConversationDto {
   created_at: string
 }
 
-/** JSON shape of a message: the normalised fields present (media, reply, location…) sit beside these. */
-export interface MessageDto extends MessageFieldsView {
-  id: string
-  conversation_id: string
-  direction: 'in' | 'out'
-  type: string
-  text: string | null
-  status: string
-  provider_message_id: string | null
-  error: { code: string; message: string } | null
-  reply_to_id: string | null
-  /** An outbound message other than text: the message as sent (buttons, list, media…). */
-  message?: OutboundMessage
-  created_at: string
-  updated_at: string
-}
 
 function conversationDto(conversation: Conversation): ConversationDto {
   return {
