@@ -75,6 +75,12 @@ export const GW_ERR_API_SHUTTING_DOWN = defineError('GW_ERR_API_SHUTTING_DOWN', 
 export const GW_ERR_API_PUBLIC_URL_REQUIRED = defineError('GW_ERR_API_PUBLIC_URL_REQUIRED', 'public_url_required', 'This needs the gateway\'s public address: set PUBLIC_URL.', 422)
 export const GW_ERR_API_UNSUPPORTED_BY_PROVIDER = defineError('GW_ERR_API_UNSUPPORTED_BY_PROVIDER', 'unsupported_by_provider', 'The channel\'s provider cannot send this kind of message.', 422)
 
+export const GW_ERR_API_TEMPLATE_NOT_FOUND = defineError('GW_ERR_API_TEMPLATE_NOT_FOUND', 'template_not_found', 'No template of that name and language is known for this provider.', 422)
+export const GW_ERR_API_TEMPLATE_NOT_APPROVED = defineError('GW_ERR_API_TEMPLATE_NOT_APPROVED', 'template_not_approved', 'The template is not approved, so WhatsApp would refuse it.', 422)
+export const GW_ERR_API_TEMPLATE_PARAMS_MISMATCH = defineError('GW_ERR_API_TEMPLATE_PARAMS_MISMATCH', 'template_params_mismatch', 'The parameters do not match what the template takes.', 422)
+export const GW_ERR_API_OUTSIDE_SERVICE_WINDOW = defineError('GW_ERR_API_OUTSIDE_SERVICE_WINDOW', 'outside_service_window', 'The participant last wrote more than 24 hours ago; send an approved template.', 422)
+export const GW_ERR_API_PARTICIPANT_OPTED_OUT = defineError('GW_ERR_API_PARTICIPANT_OPTED_OUT', 'participant_opted_out', 'The participant opted out of messages from this channel.', 409)
+
 // --- media ---------------------------------------------------------------------------------------
 export const GW_ERR_MEDIA_TOO_LARGE = defineError('GW_ERR_MEDIA_TOO_LARGE', 'media_too_large', 'The media is larger than SWITCHBOARD_MEDIA_MAX_BYTES.', 413)
 export const GW_ERR_MEDIA_CHECKSUM = defineError('GW_ERR_MEDIA_CHECKSUM', 'media_checksum_mismatch', 'The media\'s bytes do not match the sha256 the provider gave.', 422)

@@ -38,6 +38,8 @@ export interface ProvidersTable {
   health_seen_at: string | null
   /** Bumped on every config change; a send held for an invalid token waits for a newer version. */
   config_version: number
+  /** The account at the provider (Meta's WABA id): routes template webhooks without decrypting. */
+  account_id: string | null
   created_at: string
   updated_at: string
 }
@@ -73,6 +75,8 @@ export interface ChannelsTable {
   last_webhook_at: string | null
   /** Read receipt + typing indicator when the bot starts (1/0); null = on where the provider has it. */
   typing_indicator: number | null
+  /** JSON of the channel's messaging settings (out-of-window template, opt-out), or null for defaults. */
+  settings: string | null
   created_at: string
   updated_at: string
 }
@@ -88,6 +92,9 @@ export interface ConversationsTable {
   participant_bsuid: string | null
   participant_name: string | null
   last_inbound_at: string | null
+  /** When the provider said the window is closed (131047, 63016); a later inbound message reopens it. */
+  window_closed_at: string | null
+  opted_out_at: string | null
   created_at: string
   updated_at: string
 }
@@ -149,6 +156,52 @@ export interface MediaTable {
   created_at: string
 }
 
+export interface TemplatesTable {
+  id: string
+  team_id: string
+  provider_id: string
+  name: string
+  language: string
+  status: string
+  category: string | null
+  parameter_format: string
+  /** JSON array of parameter names (`"1"`, `"2"`… for positional). */
+  params: string
+  /** JSON components (Meta) or content types (Twilio), as the provider gave them. */
+  components: string
+  provider_template_id: string | null
+  synced_at: string
+  updated_at: string
+}
+
+export interface BroadcastsTable {
+  id: string
+  team_id: string
+  channel_id: string
+  name: string
+  /** JSON template message. */
+  message: string
+  status: 'running' | 'finished' | 'cancelled'
+  idempotency_key: string | null
+  total: number
+  created_at: string
+  updated_at: string
+  finished_at: string | null
+}
+
+export interface BroadcastRecipientsTable {
+  broadcast_id: string
+  position: number
+  recipient: string
+  phone: string | null
+  bsuid: string | null
+  params: string | null
+  state: 'pending' | 'queued' | 'skipped' | 'cancelled'
+  reason: string | null
+  message_id: string | null
+  updated_at: string
+}
+
 export interface Database {
   teams: TeamsTable
   api_tokens: ApiTokensTable
@@ -159,6 +212,9 @@ export interface Database {
   messages: MessagesTable
   jobs: JobsTable
   media: MediaTable
+  templates: TemplatesTable
+  broadcasts: BroadcastsTable
+  broadcast_recipients: BroadcastRecipientsTable
 }
 
 // Generated is re-exported for repos that insert into tables with defaults later.

@@ -104,7 +104,7 @@ for (const dialect of DIALECTS) {
       assert.equal(twilio.body.config.account_sid, twilioConfig().account_sid)
       assert.equal(twilio.body.config.auth_token, maskSecret(twilioConfig().auth_token as string))
       assert.equal(twilio.body.webhook_url, `${gw.baseUrl}/channels/whatsapp/twilio/incoming_message`)
-      assert.deepEqual(twilio.body.extra_data, {})
+      assert.deepEqual(twilio.body.extra_data, { account_id: twilioConfig().account_sid })
 
       const turn = await gw.request('POST', '/api/providers', { body: { type: 'turnio', name: 'Turn', config: turnConfig() } })
       assert.equal(turn.status, 201)
@@ -123,7 +123,7 @@ for (const dialect of DIALECTS) {
     it('stores verify_token_hash in extra_data and in its column, and finds the provider by it', async () => {
       const id = await createProvider(gw, 'meta_cloud_api', metaConfig({ verify_token: 'first-verify-token' }))
       const shown = await gw.request('GET', `/api/providers/${id}`)
-      assert.deepEqual(shown.body.extra_data, { verify_token_hash: sha256('first-verify-token') })
+      assert.deepEqual(shown.body.extra_data, { verify_token_hash: sha256('first-verify-token'), account_id: shown.body.config.business_id })
       const repos = storedRepos(gw)
       assert.deepEqual(await repos.providers.findIdsByVerifyTokenHash(sha256('first-verify-token')), [id])
       const row = await gw.gateway.store.db.selectFrom('providers').select(['verify_token_hash', 'config_ciphertext']).where('id', '=', id).executeTakeFirstOrThrow()
@@ -132,7 +132,7 @@ for (const dialect of DIALECTS) {
 
       const patched = await gw.request('PATCH', `/api/providers/${id}`, { body: { config: { verify_token: 'second-verify-token' } } })
       assert.equal(patched.status, 200, patched.text)
-      assert.deepEqual(patched.body.extra_data, { verify_token_hash: sha256('second-verify-token') })
+      assert.deepEqual(patched.body.extra_data, { verify_token_hash: sha256('second-verify-token'), account_id: patched.body.config.business_id })
       assert.deepEqual(await repos.providers.findIdsByVerifyTokenHash(sha256('first-verify-token')), [])
       assert.deepEqual(await repos.providers.findIdsByVerifyTokenHash(sha256('second-verify-token')), [id])
     })

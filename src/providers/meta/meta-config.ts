@@ -75,7 +75,13 @@ export function readMetaConfig(config: ProviderConfig): MetaConfig | null {
   return parsed.ok ? parsed.config : null
 }
 
-/** Plain facts kept in the provider's `extra_data`: the verify token's hash, so the GET handshake finds it without decrypting. */
+/**
+ * Plain facts kept in the provider's `extra_data`: the verify token's hash, so the GET handshake finds it
+ * without decrypting, and the WABA id (`account_id`), which names the provider in template webhooks.
+ */
 export function metaExtraData(config: ProviderConfig): Record<string, unknown> {
-  return { verify_token_hash: createHash('sha256').update(config.verify_token ?? '', 'utf8').digest('hex') }
+  return {
+    verify_token_hash: createHash('sha256').update(config.verify_token ?? '', 'utf8').digest('hex'),
+    account_id: config.business_id ?? null,
+  }
 }

@@ -11,7 +11,8 @@ export const twilioKind: ProviderKind = {
   type: 'twilio',
   parseConfig: parseTwilioConfig,
   secretFields: twilioSecretFields,
-  extraData: () => ({}),
+  // The account SID is no secret (it names the account in every URL) and keys the Content API.
+  extraData: (config) => ({ account_id: config.account_sid ?? null }),
   // One endpoint for every Twilio channel: requests are routed by their `To` number (SPEC §5).
   webhookUrl: (publicUrl) => `${publicUrl}${TWILIO_WEBHOOK_PATH}`,
   capabilities: twilioCapabilities,

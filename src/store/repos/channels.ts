@@ -128,6 +128,7 @@ export function createChannelsRepo(deps: { store: Store; clock: Clock }): Channe
         throughput_mps: null,
         last_webhook_at: null,
         typing_indicator: null,
+        settings: null,
         created_at: nowIso,
         updated_at: nowIso,
       }

@@ -107,12 +107,15 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
     }
   }
 
-  function sealed(update: ProviderConfigUpdate): Pick<ProvidersTable, 'config_ciphertext' | 'extra_data' | 'verify_token_hash'> {
+  function sealed(update: ProviderConfigUpdate): Pick<ProvidersTable, 'config_ciphertext' | 'extra_data' | 'verify_token_hash' | 'account_id'> {
     const hash = update.extraData.verify_token_hash
+    const account = update.extraData.account_id
     return {
       config_ciphertext: deps.secretBox.encrypt(JSON.stringify(update.config)),
       extra_data: JSON.stringify(update.extraData),
       verify_token_hash: typeof hash === 'string' ? hash : null,
+      // Plain and indexed, so a webhook naming the account (Meta's WABA id) finds the provider.
+      account_id: typeof account === 'string' && account !== '' ? account : null,
     }
   }
 
