@@ -1,8 +1,108 @@
 /**
  * Small HTTP facts every provider client needs, shared here because provider folders may not import
- * one another: a person-readable reason for a failed call, `Retry-After` in milliseconds, the retry class
- * of a bare status, header reading, redirects, dropping an unwanted body, and defensive JSON parsing.
+ * one another: one API call read to its end, the opening of a media download and its answer, a
+ * person-readable reason for a failed call, `Retry-After` in milliseconds, the retry class of a bare
+ * status, header reading, redirects, dropping an unwanted body, and defensive JSON parsing.
  */
+import { request, type Dispatcher, type FormData } from 'undici'
+import { ProviderError, type MediaDownload, type ProviderDeps } from './provider.js'
+
+/** A provider as its errors name it: its type (`ProviderError.provider`) and its name in sentences (`Turn.io`). */
+export interface ProviderLabel {
+  readonly provider: string
+  readonly name: string
+}
+
+/** What one API call sends. */
+export interface ApiCall {
+  method: 'GET' | 'POST'
+  headers: Record<string, string>
+  body?: string | Buffer | FormData | null
+  signal?: AbortSignal | undefined
+}
+
+/** A provider API's answer, read to its end: its status, `Retry-After` and text. */
+export interface ApiAnswer {
+  statusCode: number
+  retryAfter: string | string[] | undefined
+  text: string
+}
+
+/**
+ * Makes one API call and reads its answer whatever its status; a call that gets no whole answer throws
+ * what `unreachable` makes of the failure (each caller words and classes it).
+ */
+export async function callApi(url: string | URL, call: ApiCall, deps: ProviderDeps, unreachable: (error: unknown) => Error): Promise<ApiAnswer> {
+  try {
+    const response = await request(url, {
+      method: call.method,
+      headers: call.headers,
+      body: call.body ?? null,
+      dispatcher: deps.dispatcher,
+      headersTimeout: deps.timeoutMs,
+      bodyTimeout: deps.timeoutMs,
+      ...(call.signal === undefined ? {} : { signal: call.signal }),
+    })
+    // Always read the body to its end: an unread body holds the keep-alive connection.
+    const text = await response.body.text()
+    return { statusCode: response.statusCode, retryAfter: response.headers['retry-after'], text }
+  } catch (error) {
+    throw unreachable(error)
+  }
+}
+
+/** A call that got no answer (`sentence` says which, e.g. "Twilio's API at … could not be reached"): always worth another try. */
+export function networkError(provider: string, sentence: string, error: unknown): ProviderError {
+  return new ProviderError(`${sentence}: ${describeNetworkError(error)}`, { provider, providerCode: 'network', retry: 'later', cause: error })
+}
+
+/**
+ * Opens a GET of media at `target` with `headers` (the caller decides which hosts see its credentials) and
+ * resolves with the answer, whatever its status, its body unread; a call with no answer throws a `later`
+ * `ProviderError`.
+ */
+export async function openDownload(
+  target: URL,
+  headers: Record<string, string>,
+  deps: ProviderDeps,
+  signal: AbortSignal | undefined,
+  label: ProviderLabel,
+): Promise<Dispatcher.ResponseData> {
+  try {
+    return await request(target, {
+      method: 'GET',
+      headers,
+      dispatcher: deps.dispatcher,
+      headersTimeout: deps.timeoutMs,
+      bodyTimeout: deps.timeoutMs,
+      ...(signal === undefined ? {} : { signal }),
+    })
+  } catch (error) {
+    throw networkError(label.provider, `${label.name}'s media at ${target.origin} could not be fetched`, error)
+  }
+}
+
+/**
+ * The download a 2xx answer hands the caller: its body, streamed, with type and size from its headers.
+ * A type the provider announced before wins over the header's; the header's length, what actually comes,
+ * wins over an announced size.
+ */
+export function downloadOf(response: Dispatcher.ResponseData, announced?: { mimeType: string | null; size: number | null }): MediaDownload {
+  return {
+    body: response.body,
+    mimeType: announced?.mimeType ?? headerText(response.headers['content-type']),
+    size: contentLengthOf(response.headers['content-length']) ?? announced?.size ?? null,
+  }
+}
+
+/** The error of a media download answered with neither a success nor a redirect to follow. */
+export function downloadRefused(label: ProviderLabel, target: URL, statusCode: number): ProviderError {
+  return new ProviderError(`${label.name}'s media at ${target.origin} answered HTTP ${statusCode}.`, {
+    provider: label.provider,
+    providerCode: `http_${statusCode}`,
+    retry: retryClassOfStatus(statusCode),
+  })
+}
 
 /** A short reason for a failed HTTP call, e.g. `connect ECONNREFUSED 127.0.0.1:9` or `no answer in time`. */
 export function describeNetworkError(error: unknown): string {

@@ -78,6 +78,7 @@ export interface SendRequest {
   reactionTo?: string
 }
 
+/** What a send resolves with: the provider's message id, and the id of media it uploaded on the way. */
 export interface SendReceipt {
   providerMessageId: string
   /** The provider's id of media uploaded for this send (`mediaBy: 'upload'`), kept so it is uploaded once. */

@@ -2,11 +2,12 @@
  * The outbound message body of WhatsApp's messages API, shared by Meta's Cloud API and Turn.io (Turn
  * speaks the same JSON, without `messaging_product`): every message type of `core/outbound.ts` except
  * `text`, whose spelling differs between the two (Meta `text.preview_url`, Turn a top-level `preview_url`).
- * Each provider wraps these fields with its own envelope (recipient, callback data).
+ * Each provider wraps these fields with its own envelope (recipient, callback data) and uploads gateway
+ * media its own way.
  * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/send-messages
  */
 import type { OutboundMessage, TemplateOutbound } from '../core/outbound.js'
-import { ProviderError } from './provider.js'
+import { ProviderError, type OutboundMedia, type SendRequest } from './provider.js'
 
 /** Where media comes from on the wire: a public URL WhatsApp fetches, or an uploaded media id. */
 export type WhatsAppMediaSource = { link: string } | { id: string }
@@ -139,10 +140,53 @@ export function whatsAppMessageFields(message: Exclude<OutboundMessage, { type: 
   }
 }
 
+/** How a provider builds a send's fields: its name in errors, its default template language, its upload. */
+export interface WhatsAppSendOptions {
+  provider: string
+  /** The template language when the message names none (the provider's `template_language_code`). */
+  defaultLanguage: string
+  /** Uploads stored media to the provider; resolves with the provider's media id. */
+  upload: (media: OutboundMedia) => Promise<string>
+}
+
+/**
+ * The type-specific fields of `message` (`sendRequest.message`, any type but `text`), after uploading the
+ * gateway media it names unless the provider has it already; `uploadedMediaId` names a fresh upload, so
+ * the caller's receipt can keep it and the media is uploaded once.
+ */
+export async function whatsAppSendFields(
+  sendRequest: SendRequest,
+  message: Exclude<OutboundMessage, { type: 'text' }>,
+  options: WhatsAppSendOptions,
+): Promise<{ fields: WhatsAppMessageFields; uploadedMediaId: string | undefined }> {
+  let uploadedMediaId: string | undefined
+  let mediaId: string | null = null
+  const media = namesStoredMedia(message) ? storedMedia(sendRequest, options.provider) : undefined
+  if (media !== undefined) mediaId = media.uploadedId ?? (uploadedMediaId = await options.upload(media))
+  const fields = whatsAppMessageFields(message, {
+    provider: options.provider,
+    uploadedMediaId: mediaId,
+    storedFilename: media?.filename ?? null,
+    reactionTo: sendRequest.reactionTo,
+    defaultLanguage: options.defaultLanguage,
+  })
+  return { fields, uploadedMediaId }
+}
+
 /** Whether `message` names gateway media (`media_id`) that must be uploaded before it is sent. */
 export function namesStoredMedia(message: OutboundMessage): boolean {
   if (message.type === 'template') return message.header !== undefined && 'media_id' in message.header && message.header.media_id !== undefined
   return 'media_id' in message && message.media_id !== undefined
+}
+
+/** The stored media a `media_id` names; its absence is the caller's mistake, never worth a retry. */
+function storedMedia(sendRequest: SendRequest, provider: string): OutboundMedia {
+  if (sendRequest.media !== undefined) return sendRequest.media
+  throw new ProviderError('The message names gateway media (media_id), but the media was not handed to the provider.', {
+    provider,
+    providerCode: 'media_missing',
+    retry: 'never',
+  })
 }
 
 function frame(message: { text: string; header?: string | undefined; footer?: string | undefined }): InteractiveFrame {

@@ -125,6 +125,7 @@ describe('metaKind', () => {
     assert.deepEqual(kind.secretFields, ['access_token', 'app_secret', 'verify_token'])
     assert.deepEqual(kind.extraData({ ...config, template_language_code: 'en' }), {
       verify_token_hash: createHash('sha256').update('verify-1').digest('hex'),
+      account_id: config.business_id,
     })
   })
 

@@ -79,7 +79,7 @@ describe('twilioKind', () => {
   it('validates the config and names the secret', () => {
     assert.deepEqual(kind.parseConfig(config), { ok: true, config })
     assert.deepEqual(kind.secretFields, ['auth_token'])
-    assert.deepEqual(kind.extraData(config), {})
+    assert.deepEqual(kind.extraData(config), { account_id: config.account_sid })
   })
 
   it('refuses bad configs with a sentence naming the field', () => {

@@ -5,7 +5,7 @@
  */
 import { ProviderError, type RetryClass } from '../provider.js'
 import type { GraphErrorBody } from './meta-wire.js'
-import { describeNetworkError } from '../provider-http.js'
+import { networkError } from '../provider-http.js'
 
 const PROVIDER = 'meta_cloud_api'
 
@@ -122,14 +122,8 @@ export function classifyGraphError(httpStatus: number, body: unknown): ProviderE
 
 /** A call that got no answer (refused, reset, timed out): always worth another try. */
 export function metaNetworkError(origin: string, error: unknown): ProviderError {
-  return new ProviderError(`Meta's Graph API at ${origin} could not be reached: ${describeNetworkError(error)}`, {
-    provider: PROVIDER,
-    providerCode: 'network',
-    retry: 'later',
-    cause: error,
-  })
+  return networkError(PROVIDER, `Meta's Graph API at ${origin} could not be reached`, error)
 }
-
 
 /**
  * The error with every occurrence of `secrets` masked. Graph quotes a malformed token back ("Malformed

@@ -2,8 +2,9 @@
  * One Graph API call with the bearer token, its answer read to the end and any failure classified:
  * shared by sends, read receipts, uploads and media lookups. The token never appears in an error.
  */
-import { request, type FormData } from 'undici'
+import type { FormData } from 'undici'
 import type { ProviderDeps } from '../provider.js'
+import { callApi } from '../provider-http.js'
 import type { MetaConfig } from './meta-config.js'
 import { classifyGraphError, metaNetworkError, redactProviderError } from './meta-errors.js'
 
@@ -28,24 +29,12 @@ export async function graphCall(config: MetaConfig, deps: ProviderDeps, call: Gr
   const headers: Record<string, string> = { authorization: `Bearer ${config.access_token}` }
   // FormData sets its own multipart Content-Type with the boundary.
   if (call.json !== undefined) headers['content-type'] = 'application/json'
-  let statusCode: number
-  let text: string
-  try {
-    const response = await request(`${base}/${deps.urls.metaGraphVersion}/${call.path}`, {
-      method: call.method,
-      headers,
-      body: call.json !== undefined ? JSON.stringify(call.json) : (call.form ?? null),
-      dispatcher: deps.dispatcher,
-      headersTimeout: deps.timeoutMs,
-      bodyTimeout: deps.timeoutMs,
-      ...(call.signal === undefined ? {} : { signal: call.signal }),
-    })
-    statusCode = response.statusCode
-    // Always read the body to its end: an unread body holds the keep-alive connection.
-    text = await response.body.text()
-  } catch (error) {
-    throw redactProviderError(metaNetworkError(new URL(base).origin, error), [config.access_token])
-  }
+  const { statusCode, text } = await callApi(
+    `${base}/${deps.urls.metaGraphVersion}/${call.path}`,
+    { method: call.method, headers, body: call.json !== undefined ? JSON.stringify(call.json) : (call.form ?? null), signal: call.signal },
+    deps,
+    (error) => redactProviderError(metaNetworkError(new URL(base).origin, error), [config.access_token]),
+  )
   if (statusCode < 200 || statusCode >= 300) throw redactProviderError(classifyGraphError(statusCode, text), [config.access_token])
   return { statusCode, text }
 }

@@ -6,14 +6,15 @@
  *   minutes) with the same bearer token, streamed to the caller, never buffered.
  * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media
  */
-import { FormData, request } from 'undici'
+import { FormData } from 'undici'
 import { ProviderError, type MediaDownload, type MediaReference, type OutboundMedia, type ProviderDeps } from '../provider.js'
-import { contentLengthOf, describeNetworkError, discard, headerText, parseJsonObject, retryClassOfStatus } from '../provider-http.js'
+import { discard, downloadOf, downloadRefused, openDownload, parseJsonObject, type ProviderLabel } from '../provider-http.js'
 import type { MetaConfig } from './meta-config.js'
 import { graphBase, graphCall } from './meta-http.js'
 import type { GraphMediaInfo, GraphUploadResponse } from './meta-wire.js'
 
 const PROVIDER = 'meta_cloud_api'
+const META: ProviderLabel = { provider: PROVIDER, name: 'Meta' }
 
 /**
  * Hosts Meta serves media from. The bearer token goes only to these and to the configured Graph origin:
@@ -67,35 +68,10 @@ export async function downloadMetaMedia(config: MetaConfig, reference: MediaRefe
   if (target.origin === new URL(graphBase(deps)).origin || (target.protocol === 'https:' && META_MEDIA_HOSTS.test(target.hostname))) {
     headers.authorization = `Bearer ${config.access_token}`
   }
-  let response: Awaited<ReturnType<typeof request>>
-  try {
-    response = await request(target, {
-      method: 'GET',
-      headers,
-      dispatcher: deps.dispatcher,
-      headersTimeout: deps.timeoutMs,
-      bodyTimeout: deps.timeoutMs,
-      ...(signal === undefined ? {} : { signal }),
-    })
-  } catch (error) {
-    throw new ProviderError(`Meta's media at ${target.origin} could not be fetched: ${describeNetworkError(error)}`, {
-      provider: PROVIDER,
-      providerCode: 'network',
-      retry: 'later',
-      cause: error,
-    })
-  }
+  const response = await openDownload(target, headers, deps, signal, META)
   if (response.statusCode < 200 || response.statusCode >= 300) {
     await discard(response.body)
-    throw new ProviderError(`Meta's media URL at ${target.origin} answered HTTP ${response.statusCode}.`, {
-      provider: PROVIDER,
-      providerCode: `http_${response.statusCode}`,
-      retry: retryClassOfStatus(response.statusCode),
-    })
+    throw downloadRefused(META, target, response.statusCode)
   }
-  return {
-    body: response.body,
-    mimeType: announcedType ?? headerText(response.headers['content-type']),
-    size: contentLengthOf(response.headers['content-length']) ?? announcedSize,
-  }
+  return downloadOf(response, { mimeType: announcedType, size: announcedSize })
 }

@@ -3,13 +3,12 @@
  * `GET /{business_id}/phone_numbers` and matches `display_phone_number` in E.164.
  * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/reference/whatsapp-business-account/phone-number-management-api
  */
-import { request } from 'undici'
 import { GW_ERR_PROVIDER_NUMBER_NOT_FOUND, GW_ERR_PROVIDER_UNREACHABLE } from '../../core/errors.js'
 import { toE164 } from '../../core/phone.js'
 import type { NumberMatch, ProviderDeps } from '../provider.js'
 import type { MetaConfig } from './meta-config.js'
 import { classifyGraphError, readGraphError, redactProviderError, redactSecrets } from './meta-errors.js'
-import { describeNetworkError } from '../provider-http.js'
+import { callApi, describeNetworkError } from '../provider-http.js'
 import type { GraphPhoneNumber, GraphPhoneNumbersPage } from './meta-wire.js'
 
 /** Enough for 10,000 numbers at 100 a page; a bound so a paging loop at Meta cannot hold a request forever. */
@@ -66,21 +65,10 @@ function nextPageUrl(next: string, base: URL, baseText: string): URL | null {
 }
 
 async function fetchPage(url: URL, config: MetaConfig, deps: ProviderDeps): Promise<GraphPhoneNumbersPage> {
-  let statusCode: number
-  let text: string
-  try {
-    const response = await request(url, {
-      method: 'GET',
-      headers: { authorization: `Bearer ${config.access_token}`, accept: 'application/json' },
-      dispatcher: deps.dispatcher,
-      headersTimeout: deps.timeoutMs,
-      bodyTimeout: deps.timeoutMs,
-    })
-    statusCode = response.statusCode
-    text = await response.body.text()
-  } catch (error) {
-    throw GW_ERR_PROVIDER_UNREACHABLE(`Meta's Graph API at ${url.origin} could not be reached: ${describeNetworkError(error)}`, { cause: error })
-  }
+  const headers = { authorization: `Bearer ${config.access_token}`, accept: 'application/json' }
+  const { statusCode, text } = await callApi(url, { method: 'GET', headers }, deps, (error) =>
+    GW_ERR_PROVIDER_UNREACHABLE(`Meta's Graph API at ${url.origin} could not be reached: ${describeNetworkError(error)}`, { cause: error }),
+  )
   if (statusCode !== 200) {
     const graph = readGraphError(text)
     const reason = graph === null ? `HTTP ${statusCode}` : `${redactSecrets(graph.message, [config.access_token])} (code ${graph.code})`

@@ -6,9 +6,9 @@
  * by Meta's id; the receipt names a fresh upload so the caller can keep it.
  * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/send-messages
  */
-import { ProviderError, type MarkReadRequest, type OutboundMedia, type ProviderDeps, type SendReceipt, type SendRequest } from '../provider.js'
+import { ProviderError, type MarkReadRequest, type ProviderDeps, type SendReceipt, type SendRequest } from '../provider.js'
 import { parseJsonObject } from '../provider-http.js'
-import { namesStoredMedia, whatsAppMessageFields, type WhatsAppMessageFields } from '../whatsapp-message.js'
+import { whatsAppSendFields } from '../whatsapp-message.js'
 import type { MetaConfig } from './meta-config.js'
 import { graphCall } from './meta-http.js'
 import { uploadMetaMedia } from './meta-media.js'
@@ -27,19 +27,13 @@ export async function sendMeta(config: MetaConfig, sendRequest: SendRequest, dep
     // No link previews unless asked: a bot's URL would otherwise be fetched by WhatsApp and shown as a card.
     body = { ...envelope, type: 'text', text: { body: message.text, preview_url: message.preview_url === true }, ...callbackData }
   } else {
-    let mediaId: string | null = null
-    const media = namesStoredMedia(message) ? storedMedia(sendRequest) : undefined
-    if (media !== undefined) {
-      mediaId = media.uploadedId ?? (uploadedMediaId = await uploadMetaMedia(config, sendRequest.channel.fromIdentifier, media, deps))
-    }
-    const fields: WhatsAppMessageFields = whatsAppMessageFields(message, {
+    const sent = await whatsAppSendFields(sendRequest, message, {
       provider: PROVIDER,
-      uploadedMediaId: mediaId,
-      storedFilename: media?.filename ?? null,
-      reactionTo: sendRequest.reactionTo,
       defaultLanguage: config.template_language_code,
+      upload: (media) => uploadMetaMedia(config, sendRequest.channel.fromIdentifier, media, deps),
     })
-    body = { ...envelope, ...fields, ...callbackData }
+    uploadedMediaId = sent.uploadedMediaId
+    body = { ...envelope, ...sent.fields, ...callbackData }
   }
 
   const { statusCode, text } = await graphCall(config, deps, {
@@ -72,16 +66,6 @@ export async function markMetaRead(config: MetaConfig, markRequest: MarkReadRequ
     ...(markRequest.typing ? { typing_indicator: { type: 'text' as const } } : {}),
   }
   await graphCall(config, deps, { method: 'POST', path: `${encodeURIComponent(markRequest.channel.fromIdentifier)}/messages`, json: body })
-}
-
-/** The stored media a `media_id` names; its absence is the caller's mistake, never worth a retry. */
-function storedMedia(sendRequest: SendRequest): OutboundMedia {
-  if (sendRequest.media !== undefined) return sendRequest.media
-  throw new ProviderError('The message names gateway media (media_id), but the media was not handed to the provider.', {
-    provider: PROVIDER,
-    providerCode: 'media_missing',
-    retry: 'never',
-  })
 }
 
 /** `to` (digits, no `+`) for a phone number; `recipient` for a user known only by BSUID (protocols §2.2). */

@@ -5,7 +5,7 @@
  */
 import { ProviderError, type RetryClass } from '../provider.js'
 import type { TurnErrorBody } from './turn-wire.js'
-import { describeNetworkError, retryAfterToMs } from '../provider-http.js'
+import { networkError, retryAfterToMs } from '../provider-http.js'
 
 const PROVIDER = 'turnio'
 
@@ -72,12 +72,5 @@ export function readTurnError(body: unknown): { code: number | undefined; messag
 
 /** A call that got no answer: always worth another try. */
 export function turnNetworkError(origin: string, error: unknown): ProviderError {
-  return new ProviderError(`Turn.io's API at ${origin} could not be reached: ${describeNetworkError(error)}`, {
-    provider: PROVIDER,
-    providerCode: 'network',
-    retry: 'later',
-    cause: error,
-  })
+  return networkError(PROVIDER, `Turn.io's API at ${origin} could not be reached`, error)
 }
-
-

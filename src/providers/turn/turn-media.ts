@@ -6,15 +6,15 @@
  *   streamed to the caller.
  * @see https://whatsapp.turn.io/docs/api/media
  */
-import { request } from 'undici'
 import { ProviderError, type MediaDownload, type MediaReference, type OutboundMedia, type ProviderDeps } from '../provider.js'
-import { contentLengthOf, describeNetworkError, discard, headerText, parseJsonObject, retryClassOfStatus } from '../provider-http.js'
+import { discard, downloadOf, downloadRefused, openDownload, parseJsonObject, type ProviderLabel } from '../provider-http.js'
 import type { TurnConfig } from './turn-config.js'
 import { classifyTurnError } from './turn-errors.js'
 import { turnBase, turnPost } from './turn-http.js'
 import type { TurnMediaUploadResponse } from './turn-wire.js'
 
 const PROVIDER = 'turnio'
+const TURN: ProviderLabel = { provider: PROVIDER, name: 'Turn.io' }
 
 /** Turn's own hosts: the only ones, with the configured API origin, that get the bearer token. */
 const TURN_HOSTS = /(^|\.)turn\.io$/i
@@ -45,24 +45,7 @@ export async function downloadTurnMedia(config: TurnConfig, reference: MediaRefe
   if (target.origin === new URL(base).origin || (target.protocol === 'https:' && TURN_HOSTS.test(target.hostname))) {
     headers.authorization = `Bearer ${config.auth_token}`
   }
-  let response: Awaited<ReturnType<typeof request>>
-  try {
-    response = await request(target, {
-      method: 'GET',
-      headers,
-      dispatcher: deps.dispatcher,
-      headersTimeout: deps.timeoutMs,
-      bodyTimeout: deps.timeoutMs,
-      ...(signal === undefined ? {} : { signal }),
-    })
-  } catch (error) {
-    throw new ProviderError(`Turn.io's media at ${target.origin} could not be fetched: ${describeNetworkError(error)}`, {
-      provider: PROVIDER,
-      providerCode: 'network',
-      retry: 'later',
-      cause: error,
-    })
-  }
+  const response = await openDownload(target, headers, deps, signal, TURN)
   const { statusCode } = response
   if (statusCode < 200 || statusCode >= 300) {
     // The answer of Turn's API is a small JSON error worth reading; any other host's is dropped.
@@ -72,11 +55,7 @@ export async function downloadTurnMedia(config: TurnConfig, reference: MediaRefe
       throw new ProviderError(classified.message.replace('refused the message', 'refused the media download'), classified.details)
     }
     await discard(response.body)
-    throw new ProviderError(`Turn.io's media URL at ${target.origin} answered HTTP ${statusCode}.`, {
-      provider: PROVIDER,
-      providerCode: `http_${statusCode}`,
-      retry: retryClassOfStatus(statusCode),
-    })
+    throw downloadRefused(TURN, target, statusCode)
   }
-  return { body: response.body, mimeType: headerText(response.headers['content-type']), size: contentLengthOf(response.headers['content-length']) }
+  return downloadOf(response)
 }

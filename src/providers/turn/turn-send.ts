@@ -5,9 +5,9 @@
  * uploaded to `/v1/media` once and sent by Turn's id.
  * @see https://whatsapp.turn.io/docs/api/messages
  */
-import { ProviderError, type OutboundMedia, type ProviderDeps, type SendReceipt, type SendRequest } from '../provider.js'
+import { ProviderError, type ProviderDeps, type SendReceipt, type SendRequest } from '../provider.js'
 import { parseJsonObject } from '../provider-http.js'
-import { namesStoredMedia, whatsAppMessageFields } from '../whatsapp-message.js'
+import { whatsAppSendFields } from '../whatsapp-message.js'
 import type { TurnConfig } from './turn-config.js'
 import { turnPost } from './turn-http.js'
 import { uploadTurnMedia } from './turn-media.js'
@@ -39,19 +39,15 @@ export async function sendTurn(config: TurnConfig, sendRequest: SendRequest, dep
     // No link previews unless asked: a bot's URL would otherwise be fetched by WhatsApp and shown as a card.
     body = { preview_url: message.preview_url === true, recipient_type: 'individual', to, type: 'text', text: { body: message.text } }
   } else {
-    let mediaId: string | null = null
-    const media = namesStoredMedia(message) ? storedMedia(sendRequest) : undefined
-    if (media !== undefined) mediaId = media.uploadedId ?? (uploadedMediaId = await uploadTurnMedia(config, media, deps))
     // A `template` goes as the Cloud API's `type: "template"` body. Turn documents its legacy `hsm`
     // type; that it takes this body as well is unverified against a live Turn number.
-    const fields = whatsAppMessageFields(message, {
+    const sent = await whatsAppSendFields(sendRequest, message, {
       provider: PROVIDER,
-      uploadedMediaId: mediaId,
-      storedFilename: media?.filename ?? null,
-      reactionTo: sendRequest.reactionTo,
       defaultLanguage: DEFAULT_TEMPLATE_LANGUAGE,
+      upload: (media) => uploadTurnMedia(config, media, deps),
     })
-    body = { recipient_type: 'individual', to, ...fields }
+    uploadedMediaId = sent.uploadedMediaId
+    body = { recipient_type: 'individual', to, ...sent.fields }
   }
 
   const { statusCode, text } = await turnPost(config, deps, '/v1/messages', JSON.stringify(body), 'application/json')
@@ -64,14 +60,4 @@ export async function sendTurn(config: TurnConfig, sendRequest: SendRequest, dep
     })
   }
   return uploadedMediaId === undefined ? { providerMessageId: id } : { providerMessageId: id, uploadedMediaId }
-}
-
-/** The stored media a `media_id` names; its absence is the caller's mistake, never worth a retry. */
-function storedMedia(sendRequest: SendRequest): OutboundMedia {
-  if (sendRequest.media !== undefined) return sendRequest.media
-  throw new ProviderError('The message names gateway media (media_id), but the media was not handed to the provider.', {
-    provider: PROVIDER,
-    providerCode: 'media_missing',
-    retry: 'never',
-  })
 }

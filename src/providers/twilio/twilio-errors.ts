@@ -4,7 +4,7 @@
  */
 import { ProviderError, type RetryClass } from '../provider.js'
 import type { TwilioErrorBody } from './twilio-wire.js'
-import { describeNetworkError, retryAfterToMs } from '../provider-http.js'
+import { networkError, retryAfterToMs } from '../provider-http.js'
 
 const PROVIDER = 'twilio'
 
@@ -66,10 +66,5 @@ export function readTwilioError(body: unknown): { code: number; message: string 
 
 /** A call that got no answer: always worth another try. */
 export function twilioNetworkError(origin: string, error: unknown): ProviderError {
-  return new ProviderError(`Twilio's API at ${origin} could not be reached: ${describeNetworkError(error)}`, {
-    provider: PROVIDER,
-    providerCode: 'network',
-    retry: 'later',
-    cause: error,
-  })
+  return networkError(PROVIDER, `Twilio's API at ${origin} could not be reached`, error)
 }

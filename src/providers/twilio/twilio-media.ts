@@ -5,13 +5,13 @@
  * other host a redirect names.
  * @see https://www.twilio.com/docs/messaging/api/media-resource
  */
-import { request } from 'undici'
 import { ProviderError, type MediaDownload, type MediaReference, type ProviderDeps } from '../provider.js'
-import { contentLengthOf, describeNetworkError, discard, headerText, REDIRECT_STATUSES, retryClassOfStatus } from '../provider-http.js'
+import { discard, downloadOf, downloadRefused, headerText, openDownload, REDIRECT_STATUSES, type ProviderLabel } from '../provider-http.js'
 import type { TwilioConfig } from './twilio-config.js'
 import { basicAuth } from './twilio-numbers.js'
 
 const PROVIDER = 'twilio'
+const TWILIO: ProviderLabel = { provider: PROVIDER, name: 'Twilio' }
 
 /** Redirects followed before giving up (Twilio uses one). */
 export const MAX_MEDIA_REDIRECTS = 5
@@ -27,39 +27,16 @@ export async function downloadTwilioMedia(config: TwilioConfig, reference: Media
     const headers: Record<string, string> = {}
     // MUST: credentials only while the request stays on the first URL's origin.
     if (target.origin === first.origin) headers.authorization = basicAuth(config)
-    let response: Awaited<ReturnType<typeof request>>
-    try {
-      response = await request(target, {
-        method: 'GET',
-        headers,
-        dispatcher: deps.dispatcher,
-        headersTimeout: deps.timeoutMs,
-        bodyTimeout: deps.timeoutMs,
-        ...(signal === undefined ? {} : { signal }),
-      })
-    } catch (error) {
-      throw new ProviderError(`Twilio's media at ${target.origin} could not be fetched: ${describeNetworkError(error)}`, {
-        provider: PROVIDER,
-        providerCode: 'network',
-        retry: 'later',
-        cause: error,
-      })
-    }
+    const response = await openDownload(target, headers, deps, signal, TWILIO)
     const { statusCode } = response
-    if (statusCode >= 200 && statusCode < 300) {
-      return { body: response.body, mimeType: headerText(response.headers['content-type']), size: contentLengthOf(response.headers['content-length']) }
-    }
+    if (statusCode >= 200 && statusCode < 300) return downloadOf(response)
     await discard(response.body)
     const location = headerText(response.headers.location)
     if (REDIRECT_STATUSES.has(statusCode) && location !== null && URL.canParse(location, target)) {
       target = new URL(location, target)
       continue
     }
-    throw new ProviderError(`Twilio's media at ${target.origin} answered HTTP ${statusCode}.`, {
-      provider: PROVIDER,
-      providerCode: `http_${statusCode}`,
-      retry: retryClassOfStatus(statusCode),
-    })
+    throw downloadRefused(TWILIO, target, statusCode)
   }
   throw new ProviderError(`Twilio's media URL redirected more than ${MAX_MEDIA_REDIRECTS} times.`, {
     provider: PROVIDER,

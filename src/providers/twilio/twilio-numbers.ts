@@ -3,13 +3,12 @@
  * `GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json?PhoneNumber=…`.
  * @see https://www.twilio.com/docs/phone-numbers/api/incomingphonenumber-resource#read-multiple-incomingphonenumber-resources
  */
-import { request } from 'undici'
 import { GW_ERR_PROVIDER_NUMBER_NOT_FOUND, GW_ERR_PROVIDER_UNREACHABLE } from '../../core/errors.js'
 import { toE164 } from '../../core/phone.js'
 import type { NumberMatch, ProviderDeps } from '../provider.js'
 import type { TwilioConfig } from './twilio-config.js'
 import { classifyTwilioError, readTwilioError } from './twilio-errors.js'
-import { describeNetworkError } from '../provider-http.js'
+import { callApi, describeNetworkError } from '../provider-http.js'
 import type { TwilioIncomingNumbersPage } from './twilio-wire.js'
 
 /** A bound on paging; the `PhoneNumber` filter normally leaves one short page. */
@@ -54,21 +53,10 @@ function nextPageUrl(next: unknown, base: URL, baseText: string): URL | null {
 }
 
 async function fetchPage(url: URL, config: TwilioConfig, deps: ProviderDeps): Promise<TwilioIncomingNumbersPage> {
-  let statusCode: number
-  let text: string
-  try {
-    const response = await request(url, {
-      method: 'GET',
-      headers: { authorization: basicAuth(config), accept: 'application/json' },
-      dispatcher: deps.dispatcher,
-      headersTimeout: deps.timeoutMs,
-      bodyTimeout: deps.timeoutMs,
-    })
-    statusCode = response.statusCode
-    text = await response.body.text()
-  } catch (error) {
-    throw GW_ERR_PROVIDER_UNREACHABLE(`Twilio's API at ${url.origin} could not be reached: ${describeNetworkError(error)}`, { cause: error })
-  }
+  const headers = { authorization: basicAuth(config), accept: 'application/json' }
+  const { statusCode, text } = await callApi(url, { method: 'GET', headers }, deps, (error) =>
+    GW_ERR_PROVIDER_UNREACHABLE(`Twilio's API at ${url.origin} could not be reached: ${describeNetworkError(error)}`, { cause: error }),
+  )
   if (statusCode !== 200) {
     const twilio = readTwilioError(text)
     const reason = twilio === null ? `HTTP ${statusCode}` : `${twilio.message} (code ${twilio.code})`

@@ -5,10 +5,10 @@
  * degradations `twilioCapabilities` declares), and a reaction cannot be sent at all.
  * @see https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource
  */
-import { request } from 'undici'
 import { numberedText } from '../../core/choices.js'
 import type { OutboundMessage } from '../../core/outbound.js'
 import { ProviderError, type ProviderDeps, type SendReceipt, type SendRequest } from '../provider.js'
+import { callApi, parseJsonObject } from '../provider-http.js'
 import type { TwilioConfig } from './twilio-config.js'
 import { classifyTwilioError, twilioNetworkError } from './twilio-errors.js'
 import { basicAuth } from './twilio-numbers.js'
@@ -41,32 +41,12 @@ export async function sendTwilio(config: TwilioConfig, sendRequest: SendRequest,
     form.set('StatusCallback', `${deps.publicUrl.replace(/\/+$/, '')}${TWILIO_WEBHOOK_PATH}?${query}`)
   }
 
-  let statusCode: number
-  let retryAfter: string | string[] | undefined
-  let text: string
-  try {
-    const response = await request(url, {
-      method: 'POST',
-      headers: { authorization: basicAuth(config), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: form.toString(),
-      dispatcher: deps.dispatcher,
-      headersTimeout: deps.timeoutMs,
-      bodyTimeout: deps.timeoutMs,
-    })
-    statusCode = response.statusCode
-    retryAfter = response.headers['retry-after']
-    // Always read the body to its end: an unread body holds the keep-alive connection.
-    text = await response.body.text()
-  } catch (error) {
-    throw twilioNetworkError(new URL(base).origin, error)
-  }
+  const headers = { authorization: basicAuth(config), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }
+  const { statusCode, retryAfter, text } = await callApi(url, { method: 'POST', headers, body: form.toString() }, deps, (error) =>
+    twilioNetworkError(new URL(base).origin, error),
+  )
   if (statusCode < 200 || statusCode >= 300) throw classifyTwilioError(statusCode, text, retryAfter)
-  let sid: unknown
-  try {
-    sid = (JSON.parse(text) as TwilioMessageResource | null)?.sid
-  } catch {
-    sid = undefined
-  }
+  const sid = (parseJsonObject(text) as TwilioMessageResource | null)?.sid
   if (typeof sid !== 'string' || sid === '') {
     throw new ProviderError(`Twilio accepted the message but its answer (HTTP ${statusCode}) named no message sid.`, {
       provider: PROVIDER,
