@@ -21,6 +21,7 @@ import { callerOf, type Caller } from './auth.js'
 import { idParam, notFound, publicUrlOf, type ApiContext, type ApiRoutes } from './api-context.js'
 import type { ChannelDto } from './dto.js'
 import { looksLikeId, parsePageQuery, probe, toPage } from './pagination.js'
+import { channelSettingsSchema, channelSettingsView, mergeChannelSettings } from '../core/channel-settings.js'
 import { NAME_MAX, parseBody } from './validation.js'
 
 const NUMBER_FORMATS = 'international form with the country code, e.g. +27812345678, +27 81 234 5678, +27-81-234-5678 or +1 (212) 555-2368'
@@ -53,10 +54,21 @@ const patchChannelSchema = z.strictObject({
     .optional(),
   // null = the provider's default (on where it has one: Meta).
   typing_indicator: z.boolean().nullable().optional(),
+  ...channelSettingsSchema.shape,
   // Fixed at creation; accepted only when unchanged, so a GET → edit → PATCH round trip works.
   number: z.string().optional(),
   provider_id: z.string().optional(),
 })
+
+/** The settings fields of a PATCH, merged into the stored JSON; nothing when none is given. */
+function settingsPatch(body: z.output<typeof patchChannelSchema>, current: Channel): { settingsJson?: string } {
+  const given = Object.fromEntries(Object.keys(channelSettingsSchema.shape).flatMap((key) => {
+    const value = (body as Record<string, unknown>)[key]
+    return value === undefined ? [] : [[key, value]]
+  }))
+  if (Object.keys(given).length === 0) return {}
+  return { settingsJson: mergeChannelSettings(current.settingsJson, given) }
+}
 
 /** A channel as the API shows it. */
 export function presentChannel(channel: Channel, publicUrl: string): ChannelDto {
@@ -74,6 +86,7 @@ export function presentChannel(channel: Channel, publicUrl: string): ChannelDto 
     disabled_message: channel.disabledMessage,
     throughput_mps: channel.throughputMps,
     typing_indicator: channel.typingIndicator ?? providerKind(channel.providerType as ProviderType).capabilities.typingIndicator,
+    ...(channelSettingsView(channel.settings) as Pick<ChannelDto, 'out_of_window_template' | 'opt_out_keywords' | 'opt_in_keywords' | 'opt_out_reply' | 'opt_in_reply'>),
     created_at: channel.createdAt,
     updated_at: channel.updatedAt,
   }
@@ -191,6 +204,7 @@ export const channelRoutes: ApiRoutes = (server, context) => {
       ...(body.disabled_message !== undefined ? { disabledMessage: body.disabled_message } : {}),
       ...(body.throughput_mps !== undefined ? { throughputMps: body.throughput_mps } : {}),
       ...(body.typing_indicator !== undefined ? { typingIndicator: body.typing_indicator } : {}),
+      ...settingsPatch(body, current),
     })
     if (updated === 'not_found') throw notFound('channel', id)
     if (updated === 'reference_missing') throw notFound('bot', body.bot_id ?? '', 'bot_id')

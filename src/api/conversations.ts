@@ -29,6 +29,7 @@ import { callerOf } from './auth.js'
 import { idParam, notFound, publicUrlOf, type ApiRoutes } from './api-context.js'
 import { parsePageQuery, probe, toPage } from './pagination.js'
 import { parseBody } from './validation.js'
+import { isWindowOpen, serviceWindowExpiresAt } from '../core/service-window.js'
 import type { MessageDto } from './dto.js'
 
 export type { MessageDto } from './dto.js'
@@ -48,9 +49,12 @@ export interface ConversationDto {
   channel_id: string
   participant: { id: string; phone: string | null; bsuid: string | null; name: string | null }
   last_inbound_at: string | null
+  /** When the 24-hour window closes (or closed: compare with now); null when the participant never wrote. */
+  service_window_expires_at: string | null
+  /** When the participant opted out of this channel (an opt-out keyword), or null. */
+  opted_out_at: string | null
   created_at: string
 }
-
 
 function conversationDto(conversation: Conversation): ConversationDto {
   return {
@@ -58,9 +62,12 @@ function conversationDto(conversation: Conversation): ConversationDto {
     channel_id: conversation.channelId,
     participant: conversation.participant,
     last_inbound_at: conversation.lastInboundAt,
+    service_window_expires_at: serviceWindowExpiresAt({ lastInboundAt: conversation.lastInboundAt, windowClosedAt: conversation.windowClosedAt }),
+    opted_out_at: conversation.optedOutAt,
     created_at: conversation.createdAt,
   }
 }
+
 
 function messageDto(message: StoredMessage, mediaUrl: (mediaId: string) => string): MessageDto {
   const fields = message.direction === 'in' ? inboundFieldsView(message.payload as InboundPayload, mediaUrl) : {}

@@ -69,6 +69,13 @@ export interface ChannelDto {
   throughput_mps: number | null
   /** Read receipt + typing indicator when the bot starts (Meta); false where the provider has none. */
   typing_indicator: boolean
+  /** A free-form text to a closed window goes out as this template (one body parameter), or null. */
+  out_of_window_template: { name: string; language?: string | undefined; param?: string | undefined } | null
+  /** Whole messages (any case) that opt a participant out, and back in. */
+  opt_out_keywords: string[]
+  opt_in_keywords: string[]
+  opt_out_reply: string | null
+  opt_in_reply: string | null
   created_at: string
   updated_at: string
 }

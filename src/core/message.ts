@@ -48,6 +48,11 @@ export interface StatusUpdate {
   gatewayMessageId: string | null
   /** For `failed`: the provider's first error. */
   error: { code: string; message: string } | null
+  /**
+   * The provider said the participant's 24-hour window is closed (Meta `131047`, Twilio `63016`): the
+   * message's conversation records it, so free-form sends stop until the participant writes again.
+   */
+  closesWindow?: boolean
 }
 
 /** Everything one webhook carried for one of our numbers, named by the provider's from identifier. */

@@ -5,6 +5,7 @@
  * made through the API shows here within `ttlMs` (the composition root also clears the cache of its own
  * process on every change).
  */
+import type { ChannelSettings } from '../core/channel-settings.js'
 import type { Clock } from '../core/clock.js'
 
 /** A channel as webhook routing and processing see it. */
@@ -20,6 +21,7 @@ export interface RoutedChannel {
   disabledMessage: string | null
   throughputMps: number | null
   typingIndicator: boolean | null
+  settings: ChannelSettings
 }
 
 /** A provider with its decrypted config. Never log it. */

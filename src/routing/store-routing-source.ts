@@ -21,6 +21,7 @@ function toRouted(channel: Channel | undefined): RoutedChannel | undefined {
     disabledMessage: channel.disabledMessage,
     throughputMps: channel.throughputMps,
     typingIndicator: channel.typingIndicator,
+    settings: channel.settings,
   }
 }
 

@@ -2,6 +2,9 @@
  * `inbound.handle`: hands one inbound message to its channel's bot and queues the replies. Runs in the
  * conversation's inbound lane, so a conversation's messages reach the bot one at a time, in order.
  *
+ * A whole text that is one of the channel's opt-out (or opt-in) keywords records the participant's
+ * choice and is answered with the channel's reply instead of reaching the bot.
+ *
  * Before the bot, the message is resolved, once, and the result stored (so a retry does not redo it):
  * its media fetched and stored (fetch-media.ts), the ids of the messages a reaction or a reply names,
  * and, where the provider writes choices as numbered text, a typed answer (`2`, or a title) to the
@@ -11,6 +14,7 @@
  * queues their sends, so a retry after that commit finds nothing to do. A crash between the bot's answer
  * and that commit calls the bot again with the same `Idempotency-Key` (the message id).
  */
+import { optKeyword } from '../core/channel-settings.js'
 import { choicesOf, matchChoice } from '../core/choices.js'
 import { isGatewayError } from '../core/errors.js'
 import type { InboundPayload } from '../core/message.js'
@@ -133,7 +137,15 @@ export function createHandleInboundTask(deps: TaskDeps, providers: ProviderCache
 
       let replies: OutboundRow[]
       const maxLength = capabilitiesOf(channel)?.maxTextLength ?? FALLBACK_MAX_TEXT
-      if (!channel.enabled) {
+      const opting = message.type === 'text' ? optKeyword(message.text, channel.settings) : null
+      if (opting !== null) {
+        // The whole text is an opt-out (or opt-in) keyword: recorded, answered with the channel's reply,
+        // and kept from the bot, which would otherwise answer "STOP" like any other text.
+        await store.flow.setOptedOut(message.conversationId, opting === 'out', clock.now())
+        deps.logger.info({ conversationId: message.conversationId, opting }, 'participant:opt')
+        const answer = opting === 'out' ? channel.settings.optOutReply : channel.settings.optInReply
+        replies = answer === null ? [] : toOutboundParts({ type: 'text', text: answer }, maxLength)
+      } else if (!channel.enabled) {
         // A disabled channel stores what arrives and answers only with its disabled message, if any.
         replies = channel.disabledMessage ? toOutboundParts({ type: 'text', text: channel.disabledMessage }, maxLength) : []
       } else {

@@ -88,6 +88,10 @@ export function createPostgresFlow(pool: pg.Pool, leasePool: pg.Pool): FlowStore
     clearSendStarted: (messageId, nowMs) => ops.clearSendStarted(direct, sql, messageId, nowMs),
     failOutbound: (messageId, error, nowMs) => ops.failOutbound(direct, sql, messageId, error, nowMs),
     updateInbound: (messageId, update, nowMs) => ops.updateInbound(direct, sql, messageId, update, nowMs),
+    queueOutboundMany: (batch) => transaction((executor) => ops.queueOutboundMany(executor, sql, batch)),
+    dispatchBroadcast: (dispatch) => transaction((executor) => ops.dispatchBroadcast(executor, sql, dispatch)),
+    closeWindow: (conversationId, nowMs) => ops.closeWindow(direct, sql, conversationId, nowMs),
+    setOptedOut: (conversationId, optedOut, nowMs) => ops.setOptedOut(direct, sql, conversationId, optedOut, nowMs),
     messageIdsByProviderIds: (channelId, ids) => ops.messageIdsByProviderIds(direct, sql, channelId, ids),
     lastChoiceMessage: (conversationId) => ops.lastChoiceMessage(direct, sql, conversationId),
     ping: async () => {

@@ -14,7 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import SqliteDatabase from 'better-sqlite3'
 import { createFlowSql } from '../flow/flow-sql.js'
 import * as ops from '../flow/flow-ops.js'
-import type { InboundUpdate, IngestResult, IngestUnit } from '../flow/flow-store.js'
+import type { BroadcastDispatch, InboundUpdate, IngestResult, IngestUnit, OutboundBatch } from '../flow/flow-store.js'
 import type { SqlExecutor } from '../flow/sql-executor.js'
 import { claimSqliteJobs } from './sqlite-jobs.js'
 import { applySqlitePragmas, type FlowCommand, type FlowReply, type FlowThreadData } from './sqlite-flow-protocol.js'
@@ -67,7 +67,7 @@ const executor: SqlExecutor = {
  * statement are atomic by themselves; the others run in a savepoint (`MULTI_STATEMENT`), which costs
  * two more statements, so only they pay for it.
  */
-const MULTI_STATEMENT = new Set(['settleJobs', 'extendJobLeases', 'completeInbound', 'queueOutbound'])
+const MULTI_STATEMENT = new Set(['settleJobs', 'extendJobLeases', 'completeInbound', 'queueOutbound', 'queueOutboundMany', 'dispatchBroadcast'])
 const OPERATIONS: Record<string, (...args: never[]) => Promise<unknown>> = {
   claimJobs: (input: Parameters<typeof claimSqliteJobs>[1]) => claimSqliteJobs(executor, input),
   settleJobs: (...args: [string, never[], number]) => ops.settleJobs(executor, sql, ...args),
@@ -77,6 +77,10 @@ const OPERATIONS: Record<string, (...args: never[]) => Promise<unknown>> = {
   queueOutbound: (start: Parameters<typeof ops.queueOutbound>[2]) => ops.queueOutbound(executor, sql, start),
   failInbound: (...args: [string, { code: string; message: string }, number]) => ops.failInbound(executor, sql, ...args),
   updateInbound: (...args: [string, InboundUpdate, number]) => ops.updateInbound(executor, sql, ...args),
+  queueOutboundMany: (batch: OutboundBatch) => ops.queueOutboundMany(executor, sql, batch),
+  dispatchBroadcast: (dispatch: BroadcastDispatch) => ops.dispatchBroadcast(executor, sql, dispatch),
+  closeWindow: (...args: [string, number]) => ops.closeWindow(executor, sql, ...args),
+  setOptedOut: (...args: [string, boolean, number]) => ops.setOptedOut(executor, sql, ...args),
   messageIdsByProviderIds: (...args: [string, string[]]) => ops.messageIdsByProviderIds(executor, sql, ...args),
   lastChoiceMessage: (conversationId: string) => ops.lastChoiceMessage(executor, sql, conversationId),
   markSendStarted: (...args: [string, string | null, number]) => ops.markSendStarted(executor, sql, ...args),

@@ -18,10 +18,12 @@ import type {
   InboundUpdate,
   JobSettlement,
   MessageContext,
+  BroadcastDispatch,
+  OutboundBatch,
   OutboundRow,
   OutboundStart,
 } from './flow-store.js'
-import { claimedRow, insertPlannedJobs, pickHandOvers, planJob } from './job-rows.js'
+import { claimedRow, insertPlannedJobs, pickHandOvers, planJob, type PlannedJob } from './job-rows.js'
 import type { SqlExecutor } from './sql-executor.js'
 
 export { applyStatus, ingestGroup, ingestUnits } from './ingest.js'
@@ -33,12 +35,22 @@ export async function messageContext(executor: SqlExecutor, sql: FlowSql, messag
     participant_phone: string | null
     participant_bsuid: string | null
     participant_name: string | null
+    conversation_last_inbound_at: string | null
+    conversation_window_closed_at: string | null
+    conversation_opted_out_at: string | null
   }
   const [row] = await executor.all<Row>(sql.messageContext, [messageId])
   if (row === undefined) return undefined
+  // `select m.*` brings the joined columns too; the message keeps only its own.
+  const { conversation_last_inbound_at, conversation_window_closed_at, conversation_opted_out_at, ...message } = row
   return {
-    message: toStoredMessage(row),
+    message: toStoredMessage(message),
     participant: { id: row.participant_id, phone: row.participant_phone, bsuid: row.participant_bsuid, name: row.participant_name },
+    conversation: {
+      lastInboundAt: conversation_last_inbound_at,
+      windowClosedAt: conversation_window_closed_at,
+      optedOutAt: conversation_opted_out_at,
+    },
   }
 }
 
@@ -81,27 +93,70 @@ export async function completeInbound(executor: SqlExecutor, sql: FlowSql, input
   return { replyIds: ids, handedOver }
 }
 
-/** Queues texts to a recipient, in their conversation (created if new). */
+/** Queues messages to a recipient, in their conversation (created if new). */
 export async function queueOutbound(executor: SqlExecutor, sql: FlowSql, input: OutboundStart): Promise<string[]> {
-  const nowIso = isoAt(input.nowMs)
-  const sender: Sender = { phone: storableText(input.to.phone), bsuid: storableText(input.to.bsuid), name: null }
-  const facts: ConversationFacts = {
-    channelId: input.channelId,
+  const [ids] = await queueOutboundMany(executor, sql, {
     teamId: input.teamId,
-    key: participantKeyOf(sender),
-    sender,
-    lastInboundAt: null,
-    nowIso,
-  }
-  await resolveConversations(executor, sql, [facts])
-  const messages = input.messages.map(storableRow)
-  const ids = messages.map(() => newId('msg', input.nowMs))
-  const rows = messages.map((message, index) => [
-    ids[index], input.teamId, input.channelId, facts.id, message.type, message.text, message.payloadJson, null, nowIso,
-  ])
-  await executor.run(sql.insertOutbound, [JSON.stringify(rows)])
-  await insertPlannedJobs(executor, sql, ids.map((id) => planJob(input.outboundJob, id, facts.id!, input.nowMs)))
+    channelId: input.channelId,
+    items: [{ to: input.to, messages: input.messages }],
+    outboundJob: input.outboundJob,
+    nowMs: input.nowMs,
+  })
+  return ids!
+}
+
+/** Queues messages to many recipients of a channel, each in its conversation, in three set-based statements. */
+export async function queueOutboundMany(executor: SqlExecutor, sql: FlowSql, batch: OutboundBatch): Promise<string[][]> {
+  const nowIso = isoAt(batch.nowMs)
+  const facts = batch.items.map((item): ConversationFacts => {
+    const sender: Sender = { phone: storableText(item.to.phone), bsuid: storableText(item.to.bsuid), name: null }
+    return { channelId: batch.channelId, teamId: batch.teamId, key: participantKeyOf(sender), sender, lastInboundAt: null, nowIso }
+  })
+  await resolveConversations(executor, sql, facts)
+  const rows: unknown[][] = []
+  const jobs: PlannedJob[] = []
+  const ids = batch.items.map((item, index) => {
+    const conversationId = facts[index]!.id!
+    return item.messages.map((message) => {
+      const stored = storableRow(message)
+      const id = newId('msg', batch.nowMs)
+      rows.push([id, batch.teamId, batch.channelId, conversationId, stored.type, stored.text, stored.payloadJson, null, nowIso])
+      jobs.push(planJob(batch.outboundJob, id, conversationId, batch.nowMs))
+      return id
+    })
+  })
+  for (const part of chunks(rows)) await executor.run(sql.insertOutbound, [JSON.stringify(part)])
+  await insertPlannedJobs(executor, sql, jobs)
   return ids
+}
+
+/** A broadcast's pending recipients → their messages, in the caller's transaction (see FlowStore). */
+export async function dispatchBroadcast(executor: SqlExecutor, sql: FlowSql, dispatch: BroadcastDispatch): Promise<Record<number, string>> {
+  const nowIso = isoAt(dispatch.nowMs)
+  const taken = new Set<number>()
+  for (const part of chunks(dispatch.items.map((item) => [item.position]))) {
+    const rows = await executor.all<{ position: number }>(sql.takeRecipients, [dispatch.broadcastId, JSON.stringify(part), nowIso])
+    for (const row of rows) taken.add(Number(row.position))
+  }
+  const items = dispatch.items.filter((item) => taken.has(item.position))
+  const queued: Record<number, string> = {}
+  if (items.length === 0) return queued
+  const ids = await queueOutboundMany(executor, sql, { ...dispatch, items })
+  const pairs = items.map((item, index) => [item.position, ids[index]![0]!])
+  for (const part of chunks(pairs)) await executor.run(sql.setRecipientMessages, [dispatch.broadcastId, JSON.stringify(part)])
+  for (const [position, id] of pairs) queued[position as number] = id as string
+  return queued
+}
+
+/** Records that the provider said the conversation's window is closed. */
+export async function closeWindow(executor: SqlExecutor, sql: FlowSql, conversationId: string, nowMs: number): Promise<void> {
+  await executor.run(sql.closeWindow, [conversationId, isoAt(nowMs)])
+}
+
+/** Opts the conversation's participant out, or back in. */
+export async function setOptedOut(executor: SqlExecutor, sql: FlowSql, conversationId: string, optedOut: boolean, nowMs: number): Promise<void> {
+  const nowIso = isoAt(nowMs)
+  await executor.run(sql.setOptedOut, [conversationId, optedOut ? nowIso : null, nowIso])
 }
 
 /** An outbound row's columns as stored: text both databases can hold, the payload as JSON text. */

@@ -150,9 +150,32 @@ export function createFlowSql(dialect: FlowSqlDialect) {
       and (provider_message_id = $2 or id = $3)`,
 
     messageContext: `
-      select m.*, c.participant_id, c.participant_phone, c.participant_bsuid, c.participant_name
+      select m.*, c.participant_id, c.participant_phone, c.participant_bsuid, c.participant_name,
+        c.last_inbound_at as conversation_last_inbound_at, c.window_closed_at as conversation_window_closed_at,
+        c.opted_out_at as conversation_opted_out_at
       from messages m join conversations c on c.id = m.conversation_id
       where m.id = $1`,
+
+    /** The provider said the window is closed. Parameters: conversation id, now. */
+    closeWindow: `update conversations set window_closed_at = $2, updated_at = $2 where id = $1`,
+    /** The same, for the conversation of an outbound message a status names. Parameters: channel, provider id, gateway id, now. */
+    closeWindowOfMessage: `update conversations set window_closed_at = $4, updated_at = $4
+      where id = (select m.conversation_id from messages m where m.channel_id = $1 and m.direction = 'out'
+        and (m.provider_message_id = $2 or m.id = $3) limit 1)`,
+    /**
+     * A broadcast's recipients taken for dispatch: only those still `pending` (a crash after the commit,
+     * or a cancel, leaves the others alone). Parameters: broadcast id, rows [position], now.
+     */
+    takeRecipients: `update broadcast_recipients set state = 'queued', updated_at = $3
+      where broadcast_id = $1 and state = 'pending' and position in (select cast(${f(0)} as integer) from ${rows('$2')})
+      returning position`,
+    /** The message each dispatched recipient got. Parameters: broadcast id, rows [position, message id]. */
+    setRecipientMessages: `update broadcast_recipients set message_id = (
+        select ${f(1)} from ${rows('$2')} where cast(${f(0)} as integer) = broadcast_recipients.position)
+      where broadcast_id = $1 and position in (select cast(${f(0)} as integer) from ${rows('$2')})`,
+
+    /** Opt-out (a time) or back in (null). Parameters: conversation id, opted out at, now. */
+    setOptedOut: `update conversations set opted_out_at = $2, updated_at = $3 where id = $1`,
 
     /** The inbound status guard: `received → processed`, once. */
     markProcessed: `update messages set status = 'processed', error_code = null, error_message = null, updated_at = $2

@@ -74,6 +74,11 @@ export interface IngestResult {
 export interface MessageContext {
   message: StoredMessage
   participant: { id: string; phone: string | null; bsuid: string | null; name: string | null }
+  /**
+   * What the conversation knows of its window and opt-out, when read from the store (a context built
+   * for a job handed over at its creation leaves it out: a reply follows the message it answers).
+   */
+  conversation?: { lastInboundAt: string | null; windowClosedAt: string | null; optedOutAt: string | null }
 }
 
 /** What one claim asks for. Times are ISO text, like every stored timestamp, taken from the caller's Clock. */
@@ -147,6 +152,31 @@ export interface InboundCompleted {
   handedOver: HandedOverJob[]
 }
 
+/** One recipient's messages in a batch (`queueOutboundMany`). */
+export interface OutboundBatchItem {
+  to: { phone: string | null; bsuid: string | null }
+  messages: OutboundRow[]
+}
+
+/** Messages to many recipients of one channel, each in its conversation (created when new): a broadcast's batch. */
+export interface OutboundBatch {
+  teamId: string
+  channelId: string
+  items: OutboundBatchItem[]
+  outboundJob: JobTemplate
+  nowMs: number
+}
+
+/** A broadcast's next recipients to turn into messages (`dispatchBroadcast`). */
+export interface BroadcastDispatch {
+  broadcastId: string
+  teamId: string
+  channelId: string
+  items: Array<OutboundBatchItem & { position: number }>
+  outboundJob: JobTemplate
+  nowMs: number
+}
+
 /** Messages the team (or its bot) sends through the admin API, starting the conversation when new. */
 export interface OutboundStart {
   teamId: string
@@ -204,6 +234,22 @@ export interface FlowStore {
   markSent(messageId: string, providerMessageId: string, nowMs: number): Promise<void>
   /** Clears the in-doubt mark after a call that certainly did not send (the provider answered an error). */
   clearSendStarted(messageId: string, nowMs: number): Promise<void>
+  /**
+   * `queueOutbound` for many recipients at once, set-based (one statement per kind of row whatever the
+   * batch's size); returns each item's message ids, in order.
+   */
+  queueOutboundMany(batch: OutboundBatch): Promise<string[][]>
+  /**
+   * In ONE transaction: takes those of the broadcast's recipients that are still `pending` (→ `queued`),
+   * queues their messages like `queueOutboundMany`, and records each one's message id. A retry after a
+   * crash, or a cancel in between, finds them no longer pending, so no recipient is queued twice.
+   * Returns the message id of each recipient queued, by position.
+   */
+  dispatchBroadcast(dispatch: BroadcastDispatch): Promise<Record<number, string>>
+  /** Records that the provider said the conversation's window is closed. */
+  closeWindow(conversationId: string, nowMs: number): Promise<void>
+  /** Opts the conversation's participant out (`optedOut`) or back in. */
+  setOptedOut(conversationId: string, optedOut: boolean, nowMs: number): Promise<void>
   /**
    * Rewrites a `received` message's type, text and payload once its inbound task resolved it (media
    * stored, a numbered answer mapped to a reply, the ids a reaction names); false when no longer `received`.

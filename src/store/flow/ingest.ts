@@ -213,6 +213,10 @@ export async function applyStatus(
   const nowIso = isoAt(nowMs)
   const providerId = storableText(update.providerMessageId)
   const error = update.status === 'failed' ? [storableText(update.error?.code ?? null), storableText(update.error?.message ?? null)] : []
+  if (update.closesWindow === true) {
+    // Before the status applies, and even when it is stale: the provider's word on the window holds anyway.
+    await executor.run(sql.closeWindowOfMessage, [channelId, providerId, update.gatewayMessageId, nowIso])
+  }
   if (update.gatewayMessageId !== null) {
     const changed = await executor.run(statements.byGatewayId, [channelId, providerId, update.gatewayMessageId, nowIso, ...error])
     if (changed > 0) return 'applied'

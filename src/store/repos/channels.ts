@@ -6,6 +6,7 @@
 import { isoNow, type Clock } from '../../core/clock.js'
 import { newId } from '../../core/ids.js'
 import type { Store } from '../db.js'
+import { readChannelSettings, type ChannelSettings } from '../../core/channel-settings.js'
 import type { ChannelsTable } from '../schema.js'
 
 /** A channel as the API and the message loop see it. */
@@ -28,6 +29,10 @@ export interface Channel {
   throughputMps: number | null
   /** Read receipt + typing indicator when the bot starts; null = on where the provider has one. */
   typingIndicator: boolean | null
+  /** Messaging settings with defaults applied (out-of-window template, opt-out keywords and replies). */
+  settings: ChannelSettings
+  /** The stored settings JSON (null = all defaults), for merging a PATCH. */
+  settingsJson: string | null
   extraData: Record<string, unknown>
   createdAt: string
   updatedAt: string
@@ -41,6 +46,8 @@ export interface ChannelPatch {
   disabledMessage?: string | null
   throughputMps?: number | null
   typingIndicator?: boolean | null
+  /** The whole new settings JSON (core/channel-settings.ts `mergeChannelSettings`). */
+  settingsJson?: string
 }
 
 /** Channel storage. */
@@ -90,6 +97,8 @@ function toChannel(row: ChannelsTable): Channel {
     disabledMessage: row.disabled_message,
     throughputMps: row.throughput_mps === null ? null : Number(row.throughput_mps),
     typingIndicator: row.typing_indicator === null || row.typing_indicator === undefined ? null : Number(row.typing_indicator) === 1,
+    settings: readChannelSettings(row.settings ?? null),
+    settingsJson: row.settings ?? null,
     extraData: JSON.parse(row.extra_data) as Record<string, unknown>,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -169,6 +178,7 @@ export function createChannelsRepo(deps: { store: Store; clock: Clock }): Channe
       if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0
       if (patch.disabledMessage !== undefined) set.disabled_message = patch.disabledMessage
       if (patch.throughputMps !== undefined) set.throughput_mps = patch.throughputMps
+      if (patch.settingsJson !== undefined) set.settings = patch.settingsJson
       if (patch.typingIndicator !== undefined) set.typing_indicator = patch.typingIndicator === null ? null : patch.typingIndicator ? 1 : 0
       try {
         const result = await db.updateTable('channels').set(set).where('id', '=', id).where('team_id', '=', teamId).executeTakeFirst()

@@ -15,6 +15,9 @@ export interface Conversation {
   channelId: string
   participant: { id: string; phone: string | null; bsuid: string | null; name: string | null }
   lastInboundAt: string | null
+  /** When the provider said the window is closed; an inbound message after it reopens the window. */
+  windowClosedAt: string | null
+  optedOutAt: string | null
   createdAt: string
 }
 
@@ -30,6 +33,8 @@ function toConversation(row: ConversationsTable): Conversation {
       name: row.participant_name,
     },
     lastInboundAt: row.last_inbound_at,
+    windowClosedAt: row.window_closed_at ?? null,
+    optedOutAt: row.opted_out_at ?? null,
     createdAt: row.created_at,
   }
 }
@@ -58,4 +63,18 @@ export async function listConversations(
   if (input.afterId !== null) query = query.where('id', '>', input.afterId)
   const rows = await query.orderBy('id').limit(input.limit).execute()
   return rows.map(toConversation)
+}
+
+/** The channel's conversation with a participant, by BSUID or else phone (as conversations are keyed). */
+export async function findConversationByParticipant(
+  executor: Executor,
+  channelId: string,
+  to: { phone: string | null; bsuid: string | null },
+): Promise<Conversation | undefined> {
+  let query = executor.selectFrom('conversations').selectAll().where('channel_id', '=', channelId)
+  if (to.bsuid !== null) query = query.where('participant_key', '=', to.bsuid)
+  else if (to.phone !== null) query = query.where((eb) => eb.or([eb('participant_key', '=', to.phone!), eb('participant_phone', '=', to.phone!)]))
+  else return undefined
+  const row = await query.orderBy('id').executeTakeFirst()
+  return row ? toConversation(row) : undefined
 }
