@@ -19,6 +19,7 @@ import { bootstrapAdmin, createApiModule } from './api/index.js'
 import { createConversationRoutes } from './api/conversations.js'
 import { createJobRoutes } from './api/jobs.js'
 import { createMediaRoutes } from './api/media.js'
+import { createTemplateRoutes, createTemplateStatusApplier } from './api/templates.js'
 import { createMediaLibrary, createMediaLinkModule, type MediaLibrary } from './media/index.js'
 import { createConsoleModule } from './console/console-module.js'
 import type { ApiDeps } from './api/api-deps.js'
@@ -27,7 +28,8 @@ import { createHandOver, createJobQueue, createRunner, type JobQueue, type Runne
 import { RoutingCache } from './routing/routing-cache.js'
 import { createStoreRoutingSource } from './routing/store-routing-source.js'
 import { createSignatureFailureReporter } from './routing/health-reporter.js'
-import { createMetaWebhookModule, createTurnWebhookModule, createTwilioWebhookModule, type WebhookDeps } from './webhooks/index.js'
+import { createMetaWebhookModule, createTurnWebhookModule, createTwilioWebhookModule, markWindowClosures, type WebhookDeps } from './webhooks/index.js'
+import { isProviderType, providerKind } from './providers/index.js'
 import { createBotCache, createPacer, createTasks, INBOUND_JOB, INBOUND_TASK, inboundLane, OUTBOUND_JOB, OUTBOUND_TASK, outboundLane } from './tasks/index.js'
 
 /** Timings tests shorten; production uses the defaults. */
@@ -147,6 +149,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       metaGraphUrl: config.metaGraphUrl,
       metaGraphVersion: config.metaGraphVersion,
       twilioApiUrl: config.twilioApiUrl,
+      twilioContentUrl: config.twilioContentUrl,
       turnApiUrl: config.turnApiUrl,
     },
     // Twilio sends ask for status callbacks at PUBLIC_URL; without it they cannot.
@@ -155,6 +158,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const channels = createChannelsRepo({ store, clock })
   const providers = createProvidersRepo({ store, secretBox, clock })
+  // Providers stored before `account_id` existed get it from their config, so template webhooks find them.
+  const backfilled = await providers.backfillAccountIds((type, providerConfig) => {
+    const account = isProviderType(type) ? providerKind(type).extraData(providerConfig).account_id : null
+    return typeof account === 'string' ? account : null
+  })
+  if (backfilled > 0) logger.info({ providers: backfilled }, 'providers:account-id:backfilled')
   const bots = createBotsRepo({ store, secretBox, clock })
   const routing = new RoutingCache(createStoreRoutingSource({ channels, providers, bots, clock }), clock, tuning.routingTtlMs)
 
@@ -222,6 +231,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ingest: (routed, nowMs) => {
       // Only what the store needs of each channel crosses to the SQLite flow thread.
       const routes = routed.map(({ channel, events }) => ({ channel: { id: channel.id, teamId: channel.teamId }, events }))
+      markWindowClosures(routes, isProviderType(providerType) ? providerKind(providerType).capabilities : undefined)
       const messages = routes.reduce((sum, route) => sum + route.events.messages.length, 0)
       return handOver(messages, (handOverTo) => store.flow.ingest({ nowMs, routes, inboundJob, ...(handOverTo ? { handOver: handOverTo } : {}) }))
     },
@@ -243,6 +253,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       createApiModule(apiDeps, [
         createConversationRoutes({ media, outboundJob: OUTBOUND_JOB, onJobsEnqueued: wakeWorker }),
         createMediaRoutes(media),
+        createTemplateRoutes(),
         createJobRoutes({
           queue,
           // The tasks' payloads name their message; the API learns that here, not from tasks/.
@@ -264,7 +275,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ]),
       createConsoleModule(),
       createMediaLinkModule(media),
-      createMetaWebhookModule(webhookDeps('meta_cloud_api')),
+      createMetaWebhookModule(webhookDeps('meta_cloud_api'), { applyTemplateStatus: createTemplateStatusApplier(apiDeps) }),
       createTwilioWebhookModule(webhookDeps('twilio'), { publicUrl: config.publicUrl }),
       createTurnWebhookModule(webhookDeps('turnio')),
     ],

@@ -12,6 +12,8 @@
 import { z } from 'zod'
 import {
   GW_ERR_API_INVALID_VALUE,
+  GW_ERR_API_OUTSIDE_SERVICE_WINDOW,
+  GW_ERR_API_PARTICIPANT_OPTED_OUT,
   GW_ERR_API_PUBLIC_URL_REQUIRED,
   GW_ERR_API_RECIPIENT_INVALID,
   GW_ERR_API_UNSUPPORTED_BY_PROVIDER,
@@ -22,14 +24,16 @@ import { checkOutbound, isMediaOutbound, OUTBOUND_TEXT_MAX, toOutboundParts, typ
 import { isBsuid, toE164 } from '../core/phone.js'
 import type { MediaLibrary } from '../media/media-library.js'
 import { isProviderType, providerKind, type ProviderCapabilities } from '../providers/index.js'
-import { findConversation, listConversations, type Conversation } from '../store/repos/conversations.js'
+import { findConversation, findConversationByParticipant, listConversations, type Conversation } from '../store/repos/conversations.js'
+import type { Channel } from '../store/repos/channels.js'
 import { findMessage, listMessages, type StoredMessage } from '../store/repos/messages.js'
 import type { JobTemplate } from '../store/flow/flow-store.js'
 import { callerOf } from './auth.js'
 import { idParam, notFound, publicUrlOf, type ApiRoutes } from './api-context.js'
 import { parsePageQuery, probe, toPage } from './pagination.js'
 import { parseBody } from './validation.js'
-import { isWindowOpen, serviceWindowExpiresAt } from '../core/service-window.js'
+import { isWindowOpen, outsideWindowSentence, serviceWindowExpiresAt } from '../core/service-window.js'
+import { splitText } from '../core/text-split.js'
 import type { MessageDto } from './dto.js'
 
 export type { MessageDto } from './dto.js'
@@ -42,6 +46,9 @@ const channelSendSchema = z.strictObject({
 })
 
 const conversationSendSchema = z.strictObject({ message: z.unknown() })
+
+/** Longest part of a text sent as the out-of-window template (its body parameter; Meta allows 1024 in all). */
+const OUT_OF_WINDOW_PART = 900
 
 /** JSON shape of a conversation. */
 export interface ConversationDto {
@@ -169,12 +176,40 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
       return checked.message
     }
 
-    /** Queues `message` to the recipient on the channel; answers 202 with the first part and every part's id. */
+    /**
+     * What actually goes out for `message`: refused when the participant opted out; inside the 24-hour
+     * window as given; outside it, a template as given, a text as the channel's out-of-window template
+     * (in parts of at most 900 characters, each one template message), anything else refused.
+     */
+    function planSend(channel: Channel, recipient: string, conversation: Conversation | undefined, message: OutboundMessage): OutboundMessage[] {
+      if (conversation?.optedOutAt) {
+        throw GW_ERR_API_PARTICIPANT_OPTED_OUT(
+          `${recipient} opted out of this channel at ${conversation.optedOutAt} (they sent an opt-out keyword); nothing is sent until they write one of ${channel.settings.optInKeywords.map((k) => `"${k}"`).join(', ')}.`,
+          { field: 'to' },
+        )
+      }
+      if (message.type === 'template') return [message]
+      const facts = { lastInboundAt: conversation?.lastInboundAt ?? null, windowClosedAt: conversation?.windowClosedAt ?? null }
+      if (isWindowOpen(facts, clock.now())) return [message]
+      const fallback = channel.settings.outOfWindowTemplate
+      if (message.type === 'text' && fallback !== null) {
+        return splitText(message.text, OUT_OF_WINDOW_PART).map((part) => ({
+          type: 'template',
+          name: fallback.name,
+          ...(fallback.language === undefined ? {} : { language: fallback.language }),
+          params: fallback.param === undefined ? [part] : { [fallback.param]: part },
+        }))
+      }
+      const what = message.type === 'text' ? '' : ` A ${message.type} message cannot go out as a template.`
+      throw GW_ERR_API_OUTSIDE_SERVICE_WINDOW(`${outsideWindowSentence(recipient, facts.lastInboundAt)}${what}`, { field: 'message' })
+    }
+
+    /** Queues `messages` to the recipient on the channel; answers 202 with the first part and every part's id. */
     async function queue(
       teamId: string,
       channel: { id: string; providerType: string },
       to: { phone: string | null; bsuid: string | null },
-      message: OutboundMessage,
+      messages: OutboundMessage[],
       reply: { code(status: number): { send(body: unknown): unknown } },
       base: string,
     ) {
@@ -183,12 +218,12 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
         teamId,
         channelId: channel.id,
         to,
-        messages: toOutboundParts(message, maxLength),
+        messages: messages.flatMap((message) => toOutboundParts(message, maxLength)),
         outboundJob: options.outboundJob,
         nowMs: clock.now(),
       })
       options.onJobsEnqueued()
-      context.deps.logger.info({ channelId: channel.id, type: message.type, parts: ids.length }, 'api:message:queued')
+      context.deps.logger.info({ channelId: channel.id, type: messages[0]?.type, parts: ids.length }, 'api:message:queued')
       // The first part answers; `part_ids` lists every part when the text was split.
       const head = await findMessage(store.db, ids[0]!)
       if (!head) throw new Error('queued message vanished before it could be shown')
@@ -225,7 +260,9 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
           throw GW_ERR_API_INVALID_VALUE('"message.message_id" must name a message of this channel.', { field: 'message.message_id' })
         }
       }
-      return queue(caller.teamId, channel, { phone, bsuid }, message, reply, publicUrlOf(context.deps, request))
+      const conversation = await findConversationByParticipant(store.db, channelId, { phone, bsuid })
+      const messages = planSend(channel, phone ?? bsuid!, conversation, message)
+      return queue(caller.teamId, channel, { phone, bsuid }, messages, reply, publicUrlOf(context.deps, request))
     })
 
     server.post('/api/conversations/:id/messages', async (request, reply) => {
@@ -239,7 +276,8 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
       if (!channel) throw notFound('conversation', conversationId)
       await checkSendable(message, 'message', caller.teamId, channel.providerType, conversationId)
       const to = { phone: conversation.participant.phone, bsuid: conversation.participant.bsuid }
-      return queue(caller.teamId, channel, to, message, reply, publicUrlOf(context.deps, request))
+      const messages = planSend(channel, to.phone ?? to.bsuid ?? conversation.participant.id, conversation, message)
+      return queue(caller.teamId, channel, to, messages, reply, publicUrlOf(context.deps, request))
     })
   }
 }

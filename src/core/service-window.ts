@@ -34,3 +34,9 @@ export function isWindowOpen(facts: WindowFacts, nowMs: number): boolean {
   const expires = serviceWindowExpiresAt(facts)
   return expires !== null && Date.parse(expires) > nowMs
 }
+
+/** The sentence of a free-form message stopped by a closed window: who, since when, and what to do. */
+export function outsideWindowSentence(recipient: string, lastInboundAt: string | null): string {
+  const since = lastInboundAt === null ? 'has never written to this channel' : `last wrote at ${lastInboundAt}`
+  return `${recipient} ${since}, so WhatsApp accepts only an approved template now; send a template message, or set the channel's out_of_window_template so texts go out as one.`
+}

@@ -14,12 +14,16 @@
  *   attempts, until its config is updated.
  */
 import { isMediaOutbound, outboundFromParts, type OutboundMessage } from '../core/outbound.js'
+import { isWindowOpen, outsideWindowSentence } from '../core/service-window.js'
 import { ProviderError, type OutboundMedia } from '../providers/provider.js'
 import { isProviderType, providerKind } from '../providers/index.js'
 import { RetryLaterError, type Task } from '../queue/job.js'
 import type { MessageContext } from '../store/flow/flow-store.js'
 import type { TaskDeps } from './task-deps.js'
 import type { ProviderCache } from './provider-cache.js'
+
+/** The code of a message the 24-hour window stopped (the API answers the same code). */
+const OUTSIDE_WINDOW = 'outside_service_window'
 
 /** Payload of an `outbound.send` job. */
 export interface OutboundPayload {
@@ -97,6 +101,15 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache)
       }
 
       const capabilities = isProviderType(providerRow.type) ? providerKind(providerRow.type).capabilities : undefined
+      const outbound = outboundFromParts(message)
+      // A message the team started (not a reply, which follows the participant's own message) waits in the
+      // queue for a while: the window may have closed meanwhile. Stopped here, without a provider call.
+      if (outbound.type !== 'template' && message.replyToId === null && found.conversation !== undefined && !isWindowOpen(found.conversation, clock.now())) {
+        const recipient = participant.phone ?? participant.bsuid ?? 'The participant'
+        await store.flow.failOutbound(message.id, { code: OUTSIDE_WINDOW, message: outsideWindowSentence(recipient, found.conversation.lastInboundAt) }, clock.now())
+        metrics.messages.inc({ direction: 'out', status: 'failed' })
+        return
+      }
       if (message.sendStartedAt !== null && capabilities?.echoesCallbackData) {
         const waitedMs = clock.now() - Math.max(Date.parse(message.sendStartedAt), hearingSinceMs)
         if (waitedMs < deps.inDoubtWaitMs) {
@@ -116,7 +129,6 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache)
       const started = clock.now()
       let media: OutboundMedia | undefined
       try {
-        const outbound = outboundFromParts(message)
         media = await mediaOf(outbound, message.teamId, providerRow.id)
         const reactionTo = outbound.type === 'reaction' ? await reactionTarget(outbound.message_id, message.conversationId) : undefined
         const receipt = await provider.send({
@@ -143,6 +155,15 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache)
         const { retry, providerCode, retryAfterMs, recipientScoped } = error.details
         // The provider answered: the message certainly did not go out, so it is no longer in doubt.
         if (providerCode !== 'network') await store.flow.clearSendStarted(message.id, clock.now())
+        if (capabilities?.outsideWindowCodes.includes(providerCode) === true) {
+          // The provider's clock says the window is closed: the conversation remembers, so later free-form
+          // sends stop before the provider, until the participant writes again.
+          await store.flow.closeWindow(message.conversationId, clock.now())
+          const named = error.message.includes(providerCode) ? error.message : `${error.message} (provider code ${providerCode})`
+          await store.flow.failOutbound(message.id, { code: OUTSIDE_WINDOW, message: named }, clock.now())
+          metrics.messages.inc({ direction: 'out', status: 'failed' })
+          return
+        }
         if (retry === 'never') {
           await store.flow.failOutbound(message.id, { code: providerCode, message: error.message }, clock.now())
           metrics.messages.inc({ direction: 'out', status: 'failed' })

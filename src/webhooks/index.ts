@@ -3,3 +3,4 @@ export { createMetaWebhookModule, META_WEBHOOK_PATH } from './meta-webhook-route
 export { createTwilioWebhookModule, TWILIO_WEBHOOK_PATH, type TwilioWebhookOptions } from './twilio-webhook-routes.js'
 export { createTurnWebhookModule, TURN_WEBHOOK_PATH } from './turn-webhook-routes.js'
 export type { RoutedWebhook, WebhookDeps } from './webhook-deps.js'
+export { markWindowClosures } from './window-statuses.js'

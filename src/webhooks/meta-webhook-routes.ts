@@ -2,7 +2,9 @@
  * Meta Cloud API webhooks: one endpoint for every Meta channel, `/channels/whatsapp/meta/incoming_message`,
  * routed by `metadata.phone_number_id` (SPEC §5). GET answers the verification handshake; POST follows
  * SPEC §5's order exactly: raw bytes → JSON object → route every entry × change → verify the signature
- * with the app secret of every provider named → commit everything → 200.
+ * with the app secret of every provider named → commit everything → 200. Template status changes
+ * (`message_template_status_update`) ride the same endpoint, named by the WhatsApp Business Account id
+ * (`entry[].id`): routed to the Meta providers of that account, signed with their App Secret like any other.
  */
 import { createHash } from 'node:crypto'
 import type { FastifyPluginAsync } from 'fastify'
@@ -13,6 +15,7 @@ import {
   GW_ERR_WEBHOOK_VERIFY_FAILED,
 } from '../core/errors.js'
 import { errorBody } from '../http/app.js'
+import type { TemplateStatusUpdate } from '../store/repos/templates.js'
 import type { RoutedWebhook, WebhookDeps } from './webhook-deps.js'
 
 export const META_WEBHOOK_PATH = '/channels/whatsapp/meta/incoming_message'
@@ -20,7 +23,13 @@ const PROVIDER_TYPE = 'meta_cloud_api'
 /** Meta sends up to 3 MB (protocols §1.4). */
 const BODY_LIMIT = 3 * 1024 * 1024
 
-export function createMetaWebhookModule(deps: WebhookDeps): FastifyPluginAsync {
+/** What the Meta endpoint needs beyond the shared webhook deps. */
+export interface MetaWebhookModuleOptions {
+  /** Applies a template's new status to one provider's stored templates (the store's templates repo). */
+  applyTemplateStatus(providerId: string, update: TemplateStatusUpdate): Promise<unknown>
+}
+
+export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhookModuleOptions): FastifyPluginAsync {
   const count = (outcome: string) => deps.metrics.webhooks.inc({ provider: 'meta', outcome })
 
   return async (app) => {
@@ -74,7 +83,7 @@ export function createMetaWebhookModule(deps: WebhookDeps): FastifyPluginAsync {
         return reply.code(400).send(errorBody(GW_ERR_WEBHOOK_MALFORMED('The webhook body must be a JSON object.')))
       }
 
-      const parsed = parseMetaWebhook(body, { receivedAtMs: deps.clock.now() })
+      const parsed = parseMetaWebhook(body, { receivedAtMs: deps.clock.now(), rawText: (raw as Buffer).toString('utf8') })
       if (parsed.ignored) {
         count('ignored')
         return reply.code(200).send()
@@ -88,10 +97,23 @@ export function createMetaWebhookModule(deps: WebhookDeps): FastifyPluginAsync {
         if (channel) routed.push({ channel, events })
         else unknown.push(events.fromIdentifier)
       }
-      if (unknown.length > 0 || parsed.skipped > 0) {
-        request.log.warn({ unknownPhoneNumberIds: unknown, skippedItems: parsed.skipped }, 'webhook:meta:unrouted')
+      // Template updates go to every Meta provider of the account they name; unknown accounts are skipped.
+      const templateTargets: Array<{ providerId: string; update: TemplateStatusUpdate }> = []
+      const unknownAccounts: string[] = []
+      if (options !== undefined) {
+        for (const update of parsed.templateUpdates) {
+          const providerIds = await deps.routing.providerIdsByAccount(PROVIDER_TYPE, update.accountId)
+          if (providerIds.length === 0) unknownAccounts.push(update.accountId)
+          for (const providerId of providerIds) templateTargets.push({ providerId, update })
+        }
       }
-      if (routed.length === 0) {
+      if (unknown.length > 0 || unknownAccounts.length > 0 || parsed.skipped > 0) {
+        request.log.warn(
+          { unknownPhoneNumberIds: unknown, unknownAccountIds: [...new Set(unknownAccounts)], skippedItems: parsed.skipped },
+          'webhook:meta:unrouted',
+        )
+      }
+      if (routed.length === 0 && templateTargets.length === 0) {
         count('unrouted')
         return reply.code(200).send()
       }
@@ -100,7 +122,7 @@ export function createMetaWebhookModule(deps: WebhookDeps): FastifyPluginAsync {
       // must not carry events for another provider's numbers.
       const signature = request.headers['x-hub-signature-256']
       const header = Array.isArray(signature) ? undefined : signature
-      const providerIds = [...new Set(routed.map((r) => r.channel.providerId))]
+      const providerIds = [...new Set([...routed.map((r) => r.channel.providerId), ...templateTargets.map((t) => t.providerId)])]
       for (const providerId of providerIds) {
         const provider = await deps.routing.providerById(providerId)
         const appSecret = provider?.config.app_secret
@@ -117,6 +139,15 @@ export function createMetaWebhookModule(deps: WebhookDeps): FastifyPluginAsync {
             .code(401)
             .send(errorBody(GW_ERR_WEBHOOK_SIGNATURE('The X-Hub-Signature-256 header is missing or does not match the App Secret.')))
         }
+      }
+
+      for (const { providerId, update } of templateTargets) {
+        await options?.applyTemplateStatus(providerId, update)
+        request.log.info({ providerId, template: update.name, language: update.language, status: update.status }, 'webhook:meta:template-status')
+      }
+      if (routed.length === 0) {
+        count('accepted')
+        return reply.code(200).send()
       }
 
       const nowMs = deps.clock.now()

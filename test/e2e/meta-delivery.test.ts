@@ -63,8 +63,9 @@ for (const dialect of DIALECTS) {
         })
         const out = (await channelMessages(meta.gw, meta.channels[PNID_1]!)).find((m) => m.direction === 'out')
         assert.equal(out.status, 'failed')
-        assert.equal(out.error.code, '131047')
-        assert.match(out.error.message, /Re-engagement/)
+        // 131047 means the 24-hour window is closed: the gateway's own code, Meta's code in the sentence.
+        assert.equal(out.error.code, 'outside_service_window')
+        assert.match(out.error.message, /Re-engagement.*131047/)
       } finally {
         await meta.close()
       }
@@ -91,7 +92,7 @@ for (const dialect of DIALECTS) {
         meta.graph.failNext(1, { status: 400, body: graphError('graph_error_131047_reengagement.json'), path: '/messages' })
         await meta.post(meta.graph.buildInboundTextWebhook({ pnid: PNID_1, from: '27812345678', text: 'too late' }))
         const out = await eventually(async () => (await channelMessages(meta.gw, meta.channels[PNID_1]!)).find((m) => m.direction === 'out' && m.status === 'failed'))
-        assert.equal(out.error.code, '131047')
+        assert.equal(out.error.code, 'outside_service_window')
         assert.match(out.error.message, /131047/)
         await new Promise((resolve) => setTimeout(resolve, 200))
         assert.equal(meta.graph.sends.length, 0)
@@ -220,14 +221,18 @@ for (const dialect of DIALECTS) {
     it('sends a message the team starts with POST /api/channels/{id}/messages', { skip }, async () => {
       const meta = await setupMeta(dialect, { numbers: 1 })
       try {
+        // Free-form messages go out inside the participant's 24-hour window: they wrote first.
+        await meta.post(meta.graph.buildInboundTextWebhook({ pnid: PNID_1, from: '27812345678', text: 'remind me' }))
+        await meta.graph.waitForSends(1, 15000)
         const res = await meta.gw.request('POST', `/api/channels/${meta.channels[PNID_1]}/messages`, {
           body: { to: '+27 81 234 5678', text: 'Your appointment is tomorrow.' },
         })
         assert.equal(res.status, 202, res.text)
         assert.equal(res.body.status, 'queued')
         assert.equal(res.body.direction, 'out')
-        const [send] = await meta.graph.waitForSends(1, 15000)
+        const send = (await meta.graph.waitForSends(2, 15000))[1]
         assert.equal(send!.body.to, '27812345678')
+        assert.deepEqual(send!.body.text, { body: 'Your appointment is tomorrow.', preview_url: false })
         const bad = await meta.gw.request('POST', `/api/channels/${meta.channels[PNID_1]}/messages`, { body: { to: 'nobody', text: 'x' } })
         assert.equal(bad.status, 422)
         assert.equal(bad.body.error.field, 'to')

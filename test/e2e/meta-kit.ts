@@ -9,6 +9,7 @@ import { FakeGraphApi } from '../helpers/fake-graph.js'
 import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js'
 import type { DialectName } from '../helpers/dialects.js'
 import type { Config } from '../../src/config.js'
+import type { Clock } from '../../src/core/clock.js'
 import type { GatewayTuning } from '../../src/gateway.js'
 import { signMetaBody } from '../../src/providers/index.js'
 
@@ -59,9 +60,11 @@ export async function setupMeta(
      * to `/messages` too, and tests that inject send faults there mean the send, not the receipt).
      */
     typing?: boolean
+    /** The time of the gateway and the fake Graph API (webhook timestamps), for tests that move it. */
+    clock?: Clock
   } = {},
 ): Promise<MetaSetup> {
-  const graph = await FakeGraphApi.start()
+  const graph = await FakeGraphApi.start(options.clock ? { clock: options.clock } : {})
   graph.addBusiness(WABA_1, [
     { id: PNID_1, display_phone_number: '+1 555-010-1234' },
     { id: '118273645501928', display_phone_number: '+44 20 7946 0321' },
@@ -72,6 +75,7 @@ export async function setupMeta(
     dialect,
     env: { metaGraphUrl: graph.baseUrl, ...options.env },
     tuning: { ...FAST_TUNING, ...options.tuning },
+    ...(options.clock ? { clock: options.clock } : {}),
   })
   const provider = await gw.request('POST', '/api/providers', {
     body: {
