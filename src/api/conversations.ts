@@ -26,6 +26,7 @@ import type { MediaLibrary } from '../media/media-library.js'
 import { isProviderType, providerKind, type ProviderCapabilities } from '../providers/index.js'
 import { findConversation, findConversationByParticipant, listConversations, type Conversation } from '../store/repos/conversations.js'
 import type { Channel } from '../store/repos/channels.js'
+import { checkTemplateSend } from '../store/repos/templates.js'
 import { findMessage, listMessages, type StoredMessage } from '../store/repos/messages.js'
 import type { JobTemplate } from '../store/flow/flow-store.js'
 import { callerOf } from './auth.js'
@@ -181,7 +182,29 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
      * window as given; outside it, a template as given, a text as the channel's out-of-window template
      * (in parts of at most 900 characters, each one template message), anything else refused.
      */
-    function planSend(channel: Channel, recipient: string, conversation: Conversation | undefined, message: OutboundMessage): OutboundMessage[] {
+    async function planSend(channel: Channel, recipient: string, conversation: Conversation | undefined, message: OutboundMessage): Promise<OutboundMessage[]> {
+      const messages = windowedSend(channel, recipient, conversation, message)
+      // Templates are checked against the provider's synced list before anything is queued.
+      const provider = isProviderType(channel.providerType) ? await context.providers.get(channel.teamId, channel.providerId) : undefined
+      if (provider !== undefined && isProviderType(provider.type)) {
+        const kind = providerKind(provider.type)
+        for (const planned of messages) {
+          if (planned.type !== 'template') continue
+          const problem = await checkTemplateSend(store.db, {
+            providerId: provider.id,
+            synced: kind.capabilities.templates === 'synced',
+            defaultLanguage: kind.defaultTemplateLanguage(provider.config),
+            message: planned,
+            field: message.type === 'template' ? 'message' : 'out_of_window_template',
+          })
+          if (problem !== null) throw problem
+        }
+      }
+      return messages
+    }
+
+    /** The window's part of `planSend`: what may go out now, or the refusal. */
+    function windowedSend(channel: Channel, recipient: string, conversation: Conversation | undefined, message: OutboundMessage): OutboundMessage[] {
       if (conversation?.optedOutAt) {
         throw GW_ERR_API_PARTICIPANT_OPTED_OUT(
           `${recipient} opted out of this channel at ${conversation.optedOutAt} (they sent an opt-out keyword); nothing is sent until they write one of ${channel.settings.optInKeywords.map((k) => `"${k}"`).join(', ')}.`,
@@ -261,7 +284,7 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
         }
       }
       const conversation = await findConversationByParticipant(store.db, channelId, { phone, bsuid })
-      const messages = planSend(channel, phone ?? bsuid!, conversation, message)
+      const messages = await planSend(channel, phone ?? bsuid!, conversation, message)
       return queue(caller.teamId, channel, { phone, bsuid }, messages, reply, publicUrlOf(context.deps, request))
     })
 
@@ -276,7 +299,7 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
       if (!channel) throw notFound('conversation', conversationId)
       await checkSendable(message, 'message', caller.teamId, channel.providerType, conversationId)
       const to = { phone: conversation.participant.phone, bsuid: conversation.participant.bsuid }
-      const messages = planSend(channel, to.phone ?? to.bsuid ?? conversation.participant.id, conversation, message)
+      const messages = await planSend(channel, to.phone ?? to.bsuid ?? conversation.participant.id, conversation, message)
       return queue(caller.teamId, channel, to, messages, reply, publicUrlOf(context.deps, request))
     })
   }

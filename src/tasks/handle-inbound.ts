@@ -25,7 +25,9 @@ import type { Task } from '../queue/job.js'
 import type { RoutedChannel } from '../routing/routing-cache.js'
 import type { MessageContext, OutboundRow } from '../store/flow/flow-store.js'
 import type { StoredMessage } from '../store/repos/messages.js'
-import type { BotRequest } from '../bots/index.js'
+import type { BotReply, BotRequest } from '../bots/index.js'
+import type { ProviderWithConfig } from '../routing/routing-cache.js'
+import { checkTemplateSend } from '../store/repos/templates.js'
 import type { TaskDeps } from './task-deps.js'
 import type { ProviderCache } from './provider-cache.js'
 import { fetchInboundMedia } from './fetch-media.js'
@@ -102,6 +104,27 @@ export function createHandleInboundTask(deps: TaskDeps, providers: ProviderCache
     return { ...message, type, text, payload: payload as Record<string, unknown> }
   }
 
+  /**
+   * A bot's template replies are checked against the provider's synced list like the API's: a reply that
+   * names an unknown or unapproved template, or the wrong parameters, fails the inbound message with
+   * that code at once: asking the bot again would only repeat it (`permanent`, read by the runner).
+   */
+  async function checkTemplates(replies: readonly BotReply[], providerRow: ProviderWithConfig | undefined): Promise<void> {
+    if (providerRow === undefined || !isProviderType(providerRow.type)) return
+    const kind = providerKind(providerRow.type)
+    for (const [index, reply] of replies.entries()) {
+      if (reply.type !== 'template') continue
+      const problem = await checkTemplateSend(store.db, {
+        providerId: providerRow.id,
+        synced: kind.capabilities.templates === 'synced',
+        defaultLanguage: kind.defaultTemplateLanguage(providerRow.config),
+        message: reply,
+        field: `replies[${index}]`,
+      })
+      if (problem !== null) throw Object.assign(problem, { permanent: true })
+    }
+  }
+
   /** A read receipt with a typing indicator, where the channel wants one: best effort, never awaited. */
   function showTyping(message: StoredMessage, channel: RoutedChannel, provider: Provider | undefined): void {
     if (provider === undefined || !provider.capabilities.typingIndicator || message.providerMessageId === null) return
@@ -168,6 +191,7 @@ export function createHandleInboundTask(deps: TaskDeps, providers: ProviderCache
         try {
           const answer = await bot.respond(request, context.signal)
           metrics.botDuration.observe({ bot_type: bot.type, outcome: 'ok' }, (clock.now() - started) / 1000)
+          await checkTemplates(answer, providerRow)
           replies = answer.flatMap((reply) => toOutboundParts(reply, maxLength))
         } catch (error) {
           metrics.botDuration.observe({ bot_type: bot.type, outcome: 'error' }, (clock.now() - started) / 1000)
