@@ -18,6 +18,8 @@ export interface Config {
   metaGraphUrl: string
   metaGraphVersion: string
   twilioApiUrl: string
+  /** Twilio's Content API (templates and their WhatsApp approvals). */
+  twilioContentUrl: string
   turnApiUrl: string
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** How many jobs one process works on at once. */
@@ -153,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'v25.0',
     ),
     twilioApiUrl: read(env, 'TWILIO_API_URL', url('TWILIO_API_URL'), 'https://api.twilio.com'),
+    twilioContentUrl: read(env, 'TWILIO_CONTENT_URL', url('TWILIO_CONTENT_URL'), 'https://content.twilio.com'),
     turnApiUrl: read(env, 'TURN_API_URL', url('TURN_API_URL'), 'https://whatsapp.turn.io'),
     logLevel: read(
       env,

@@ -105,3 +105,60 @@ export interface MessageDto extends MessageFieldsView {
   updated_at: string
   message?: OutboundMessage
 }
+
+/** A conversation: one participant on one channel, with their service window and opt-out. */
+export interface ConversationDto {
+  id: string
+  channel_id: string
+  participant: { id: string; phone: string | null; bsuid: string | null; name: string | null }
+  last_inbound_at: string | null
+  /** When the 24-hour window closes (or closed: compare with now); null when the participant never wrote. */
+  service_window_expires_at: string | null
+  /** When the participant opted out of this channel (an opt-out keyword), or null. */
+  opted_out_at: string | null
+  created_at: string
+}
+
+/** A provider's message template, as last synced from it. */
+export interface TemplateDto {
+  name: string
+  /** `en_US` form. */
+  language: string
+  /** The provider's words, upper case: `APPROVED`, `PENDING`, `REJECTED`, `PAUSED`… Only approved ones send. */
+  status: string
+  category: string | null
+  parameter_format: 'POSITIONAL' | 'NAMED'
+  /** What a send must give: `["1","2"]` (positional) or names. */
+  params: string[]
+  /** The provider's own description (Meta's components), for display. */
+  components: unknown
+}
+
+/** A broadcast: one template to many recipients of a channel. */
+export interface BroadcastDto {
+  id: string
+  name: string
+  channel_id: string
+  status: 'running' | 'finished' | 'cancelled'
+  /** The template message every recipient gets (with their own params). */
+  message: Record<string, unknown>
+  /** `queued` includes recipients not dispatched yet; the counts add up to `total`. */
+  counts: { total: number; queued: number; sent: number; delivered: number; read: number; failed: number; skipped: number; cancelled: number }
+  /** Failed messages grouped by the provider's error code, most frequent first. */
+  errors: Array<{ code: string; message: string; count: number }>
+  created_at: string
+  finished_at: string | null
+}
+
+/** One recipient of a broadcast. */
+export interface BroadcastRecipientDto {
+  /** 0-based place in the request. */
+  position: number
+  /** As given in the request. */
+  to: string
+  status: string
+  /** Why it was skipped: `invalid_number`, `duplicate`, `opted_out`, `params_mismatch`. */
+  reason: string | null
+  message_id: string | null
+  error: { code: string; message: string } | null
+}

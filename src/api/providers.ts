@@ -1,10 +1,20 @@
 /**
  * Providers (SPEC §4): a team's accounts at Meta, Twilio or Turn.io. Each type's config is validated,
  * masked and turned into `extra_data` by its `ProviderKind`; this file knows no provider by name.
+ * A provider that lists its templates is synced once created; the creation answer says how that went
+ * (`templates: {synced: n}` or `{error}`), and a failed sync never fails the creation.
  */
 import { z } from 'zod'
 import type { FastifyRequest } from 'fastify'
-import { GW_ERR_API_CONFLICT, GW_ERR_API_INVALID_VALUE, GW_ERR_API_IN_USE, GW_ERR_API_MISSING_FIELD, GW_ERR_API_UNKNOWN_FIELD, type GatewayError } from '../core/errors.js'
+import {
+  GW_ERR_API_CONFLICT,
+  GW_ERR_API_INVALID_VALUE,
+  GW_ERR_API_IN_USE,
+  GW_ERR_API_MISSING_FIELD,
+  GW_ERR_API_UNKNOWN_FIELD,
+  isGatewayError,
+  type GatewayError,
+} from '../core/errors.js'
 import { isMaskOf, maskSecret } from '../core/secret-box.js'
 import { isProviderType, providerKind, providerKinds, type ProviderConfig, type ProviderKind, type ProviderType } from '../providers/index.js'
 import type { ProviderWithConfig } from '../store/repos/providers.js'
@@ -12,6 +22,7 @@ import { callerOf } from './auth.js'
 import { idParam, notFound, publicUrlOf, type ApiContext, type ApiRoutes } from './api-context.js'
 import type { ProviderDto } from './dto.js'
 import { parsePageQuery, probe, toPage } from './pagination.js'
+import { syncProviderTemplates } from './templates.js'
 import { NAME_MAX, parseBody } from './validation.js'
 
 const TYPES = Object.keys(providerKinds).join(', ')
@@ -160,7 +171,18 @@ export const providerRoutes: ApiRoutes = (server, context) => {
       extraData: kind.extraData(config),
     })
     request.log.info({ teamId: caller.teamId, providerId: provider.id, type: provider.type }, 'api:provider:created')
-    return reply.code(201).send(presentProvider(provider, publicUrlOf(context.deps, request)))
+    const created: ProviderDto & { templates?: { synced: number } | { error: string } } = presentProvider(provider, publicUrlOf(context.deps, request))
+    if (kind.capabilities.templates === 'synced') {
+      try {
+        created.templates = { synced: await syncProviderTemplates(context.deps, provider) }
+      } catch (error) {
+        // The provider exists either way; POST /api/providers/{id}/templates/sync tries again.
+        const message = isGatewayError(error) ? error.message : 'The templates could not be synced; try POST /api/providers/{id}/templates/sync.'
+        request.log.warn({ teamId: caller.teamId, providerId: provider.id, err: message }, 'api:provider:templates-sync-failed')
+        created.templates = { error: message }
+      }
+    }
+    return reply.code(201).send(created)
   })
 
   server.get('/api/providers', async (request) => {

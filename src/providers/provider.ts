@@ -32,6 +32,30 @@ export interface ProviderCapabilities {
   readonly reactions: boolean
   /** Whether the provider has a read receipt with a typing indicator (SPEC §9.4); `markRead` works only then. */
   readonly typingIndicator: boolean
+  /**
+   * `synced`: the provider lists its templates (`listTemplates`), and a template send is checked against
+   * that list before anything is queued; `unsynced`: templates are sent as given.
+   */
+  readonly templates: 'synced' | 'unsynced'
+  /** The provider's error codes that mean "outside the 24-hour window" (Meta `131047`, Twilio `63016`). */
+  readonly outsideWindowCodes: readonly string[]
+}
+
+/** One template as a provider lists it (Meta `message_templates`, Twilio `ContentAndApprovals`). */
+export interface ProviderTemplate {
+  name: string
+  /** `en_US` form (`-` written as `_`). */
+  language: string
+  /** Upper case, Meta's words: `APPROVED`, `PENDING`, `REJECTED`, `PAUSED`… */
+  status: string
+  category: string | null
+  parameterFormat: 'POSITIONAL' | 'NAMED'
+  /** What a send must give: `["1","2"]` (positional) or names. */
+  params: string[]
+  /** The provider's own description (Meta components, Twilio types), kept as given for display. */
+  components: unknown
+  /** Meta's template id or Twilio's content SID, as text. */
+  providerTemplateId: string | null
 }
 
 /** The sending side of a channel, as a provider needs it. */
@@ -150,6 +174,11 @@ export interface ProviderDeps {
     metaGraphUrl: string
     metaGraphVersion: string
     twilioApiUrl: string
+    /**
+     * Twilio's Content API base (templates and approvals); the composition root always sets it (config
+     * `TWILIO_CONTENT_URL`); left out, Twilio's own `https://content.twilio.com` applies.
+     */
+    twilioContentUrl?: string
     turnApiUrl: string
   }
   /** Request timeout for provider calls. */
@@ -184,6 +213,11 @@ export interface Provider {
   downloadMedia(reference: MediaReference, signal?: AbortSignal): Promise<MediaDownload>
   /** Marks an inbound message read, with a typing indicator; only where `capabilities.typingIndicator`. */
   markRead(request: MarkReadRequest): Promise<void>
+  /**
+   * Every template of the account, all pages (only where `capabilities.templates` is `synced`; others
+   * answer []). Throws `GW_ERR_PROVIDER_UNREACHABLE` with the provider's own words when it refuses.
+   */
+  listTemplates(): Promise<ProviderTemplate[]>
 }
 
 /** The provider types of SPEC §4. */
@@ -207,5 +241,7 @@ export interface ProviderKind {
   /** The URL the provider must send webhooks to for this channel (SPEC §4). */
   webhookUrl(publicUrl: string, channelId: string): string
   readonly capabilities: ProviderCapabilities
+  /** The template language a send without one uses (Meta: `template_language_code`), or null for none. */
+  defaultTemplateLanguage(config: ProviderConfig): string | null
   create(config: ProviderConfig, deps: ProviderDeps): Provider
 }

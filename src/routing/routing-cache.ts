@@ -50,6 +50,8 @@ export interface RoutingSource {
   providerById(id: string): Promise<ProviderWithConfig | undefined>
   botById(id: string): Promise<BotWithConfig | undefined>
   providerIdsByVerifyTokenHash(hash: string): Promise<string[]>
+  /** Ids of the providers of `providerType` whose account at the provider is `accountId` (Meta's WABA id). */
+  providerIdsByAccount(providerType: string, accountId: string): Promise<string[]>
   /**
    * Records a provider problem. With `configVersion`, only while the config is still that version, so a
    * failure seen with an old token cannot mark a provider whose config was just fixed.
@@ -110,6 +112,11 @@ export class RoutingCache implements RoutingSource {
   providerIdsByVerifyTokenHash(hash: string): Promise<string[]> {
     // Not cached: the verification handshake is rare and must see a provider created a moment ago.
     return this.#source.providerIdsByVerifyTokenHash(hash)
+  }
+
+  providerIdsByAccount(providerType: string, accountId: string): Promise<string[]> {
+    // Cached like routes: template webhooks come in bursts (a status per template and language).
+    return this.#cached(`account:${providerType}:${accountId}`, () => this.#source.providerIdsByAccount(providerType, accountId))
   }
 
   recordProviderHealth(

@@ -56,6 +56,9 @@ export function createStoreRoutingSource(deps: {
     providerIdsByVerifyTokenHash(hash) {
       return deps.providers.findIdsByVerifyTokenHash(hash)
     },
+    providerIdsByAccount(providerType, accountId) {
+      return deps.providers.findIdsByAccount(providerType, accountId)
+    },
     async recordProviderHealth(providerId, status, message, configVersion) {
       await deps.providers.recordHealth(
         providerId,

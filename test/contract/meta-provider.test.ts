@@ -157,6 +157,8 @@ describe('metaKind', () => {
       mediaBy: 'upload',
       reactions: true,
       typingIndicator: true,
+      templates: 'synced',
+      outsideWindowCodes: ['131047'],
     })
     assert.equal(kind.webhookUrl('https://gw.example.com', 'ch_1'), 'https://gw.example.com/channels/whatsapp/meta/incoming_message')
   })

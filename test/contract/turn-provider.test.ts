@@ -132,6 +132,8 @@ describe('turnKind', () => {
       mediaBy: 'upload',
       reactions: true,
       typingIndicator: false,
+      templates: 'unsynced',
+      outsideWindowCodes: ['131047'],
     })
     assert.equal(kind.webhookUrl('https://gw.example.com', 'ch_9'), 'https://gw.example.com/channels/whatsapp/turn/ch_9/incoming_message')
   })

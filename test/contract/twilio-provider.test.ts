@@ -107,6 +107,8 @@ describe('twilioKind', () => {
       mediaBy: 'public-url',
       reactions: false,
       typingIndicator: false,
+      templates: 'synced',
+      outsideWindowCodes: ['63016'],
     })
     assert.equal(kind.webhookUrl('https://gw.example.com', 'ch_1'), 'https://gw.example.com/channels/whatsapp/twilio/incoming_message')
   })

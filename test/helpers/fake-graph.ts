@@ -6,6 +6,11 @@
  * - `GET /{version}/{businessId}/phone_numbers`: the numbers given to `addBusiness`, paged like Graph
  *   (`data`, `paging.cursors`, `paging.next` as an absolute URL back to this server, absent on the last
  *   page). `limit` is honoured, but pages never exceed the business's `pageSize`, so paging is exercised.
+ * - `GET /{version}/{businessId}/message_templates`: the templates given to `addTemplates`, paged the
+ *   same way (`fields` honoured, `id` always): given the three templates of
+ *   `graph_message_templates_page1.json` and more at `pageSize: 3`, page 1 is that fixture's `data` in
+ *   its shape (the cursors are the fake's own); `nextOrigin: 'https://graph.facebook.com'` writes the
+ *   `next` link on Meta's origin, as the fixture does, which a client must re-base.
  * - `POST /{version}/{phoneNumberId}/messages`: records the send (any message type: text, media,
  *   interactive, template…) in `sends` and answers like `graph_send_message_success.json`, with a fresh
  *   wamid per send. A mark-as-read body is recorded in `readReceipts` and gets `{"success":true}`.
@@ -181,6 +186,22 @@ interface Business {
   pageSize: number
 }
 
+/** One template as `GET /message_templates` returns it (Graph's fields, served as given). */
+export interface FakeMessageTemplate {
+  name: string
+  language: string
+  status: string
+  id: string
+  [field: string]: unknown
+}
+
+interface TemplateList {
+  templates: FakeMessageTemplate[]
+  pageSize: number
+  /** The origin of `paging.next` links; default this server's. */
+  nextOrigin: string | undefined
+}
+
 interface PendingFault extends GraphFault {
   remaining: number
 }
@@ -211,6 +232,7 @@ export class FakeGraphApi {
   readonly #clock: Clock
   readonly #recordRequests: boolean
   readonly #businesses = new Map<string, Business>()
+  readonly #templates = new Map<string, TemplateList>()
   readonly #faults: PendingFault[] = []
   readonly #media = new Map<string, { bytes: Buffer; mimeType: string; fault?: MediaFault }>()
   readonly #inFlight = new Set<Promise<unknown>>()
@@ -257,6 +279,15 @@ export class FakeGraphApi {
   /** Serves `numbers` as the WhatsApp Business Account `businessId`, `pageSize` to a page (default 2). */
   addBusiness(businessId: string, numbers: FakePhoneNumber[], options: { pageSize?: number } = {}): void {
     this.#businesses.set(businessId, { id: businessId, numbers: [...numbers], pageSize: Math.max(1, options.pageSize ?? 2) })
+  }
+
+  /**
+   * Serves `templates` as the message templates of WhatsApp Business Account `businessId`, `pageSize` to a
+   * page (default 2); `nextOrigin` writes `paging.next` on another origin (a client must re-base it).
+   * Replaces any templates given before; a business without numbers may have templates.
+   */
+  addTemplates(businessId: string, templates: FakeMessageTemplate[], options: { pageSize?: number; nextOrigin?: string } = {}): void {
+    this.#templates.set(businessId, { templates: [...templates], pageSize: Math.max(1, options.pageSize ?? 2), nextOrigin: options.nextOrigin })
   }
 
   /** Serves `bytes` as the media `id` (`GET /{version}/{id}` and its download URL). */
@@ -382,6 +413,7 @@ export class FakeGraphApi {
     if (version === undefined || !/^v\d+\.\d+$/.test(version) || node === undefined || node === '' || rest.length > 0) return unknownPath(recorded.path)
     if (recorded.method === 'GET' && edge === undefined) return this.#mediaInfo(node)
     if (recorded.method === 'GET' && edge === 'phone_numbers') return this.#listNumbers(recorded, version, node)
+    if (recorded.method === 'GET' && edge === 'message_templates') return this.#listTemplates(recorded, version, node)
     if (recorded.method === 'POST' && edge === 'messages') return this.#send(recorded, node)
     if (recorded.method === 'POST' && edge === 'media') return this.#upload(recorded, node)
     return unknownPath(recorded.path)
@@ -540,6 +572,45 @@ export class FakeGraphApi {
     }
     if (end < business.numbers.length) paging.next = pageUrl({ after: encodeCursor(end - 1) })
     if (start > 0) paging.previous = pageUrl({ before: encodeCursor(start) })
+    return { status: 200, body: { data, paging } }
+  }
+
+  #listTemplates(recorded: FakeGraphRequest, version: string, businessId: string): Answer {
+    const list = this.#templates.get(businessId)
+    if (list === undefined) {
+      return {
+        status: 400,
+        body: {
+          error: {
+            message: `Unsupported get request. Object with ID '${businessId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+            type: 'GraphMethodException',
+            code: 100,
+            error_subcode: 33,
+            fbtrace_id: fbtraceId(),
+          },
+        },
+      }
+    }
+    const limit = Math.min(Math.max(Number(recorded.query.limit ?? 25) || 25, 1), 1000)
+    const size = Math.min(limit, list.pageSize)
+    let start = 0
+    if (recorded.query.after !== undefined) {
+      const after = decodeCursor(recorded.query.after)
+      if (after === null) return { status: 400, body: { error: { message: '(#100) Invalid cursor', type: 'OAuthException', code: 100, fbtrace_id: fbtraceId() } } }
+      start = after + 1
+    }
+    const items = list.templates.slice(start, start + size)
+    const fields = recorded.query.fields?.split(',').map((f) => f.trim()).filter((f) => f !== '')
+    const data = items.map((t) => (fields === undefined ? t : Object.fromEntries(Object.entries(t).filter(([k]) => k === 'id' || fields.includes(k)))))
+    if (items.length === 0) return { status: 200, body: { data } }
+    const end = start + items.length
+    const paging: Record<string, unknown> = { cursors: { before: encodeCursor(start), after: encodeCursor(end - 1) } }
+    if (end < list.templates.length) {
+      const query = new URLSearchParams(recorded.query)
+      query.delete('before')
+      query.set('after', encodeCursor(end - 1))
+      paging.next = `${list.nextOrigin ?? this.baseUrl}/${version}/${businessId}/message_templates?${query}`
+    }
     return { status: 200, body: { data, paging } }
   }
 

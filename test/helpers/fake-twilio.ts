@@ -12,6 +12,10 @@
  *   another port, the "CDN" (`cdnUrl`), which serves the bytes to anyone and records in `cdnRequests`
  *   whether an Authorization header arrived; `loop` redirects forever.
  *
+ * - `GET /v1/ContentAndApprovals` (the Content API, on this same server: use `baseUrl` as
+ *   `TWILIO_CONTENT_URL`): the contents given to `addContent`, `contentPageSize` to a page, with
+ *   `meta.next_page_url` an absolute URL as Twilio sends it; the account is the Basic auth user.
+ *
  * With `enableStatusCallbacks`, each send that names a `StatusCallback` gets its status callbacks POSTed
  * back, form-encoded and signed with `X-Twilio-Signature` over the `StatusCallback` URL as given, the
  * way Twilio does; `deliverTo` sends them to the gateway's real address when the URL is a public one
@@ -69,6 +73,18 @@ export interface FakeCdnRequest {
   authorization: string | undefined
 }
 
+/** One content template as `ContentAndApprovals` lists it (Twilio's fields, served as given). */
+export interface FakeTwilioContent {
+  sid: string
+  friendly_name?: string
+  language: string
+  variables?: Record<string, string>
+  types?: Record<string, unknown>
+  /** `{whatsapp: {name, category, status, rejection_reason…}}`, or `{}` when never submitted. */
+  approval_requests?: Record<string, unknown>
+  [field: string]: unknown
+}
+
 interface Account {
   authToken: string
   numbers: string[]
@@ -118,6 +134,8 @@ export class FakeTwilioApi {
   readonly sends: FakeTwilioSend[] = []
   /** Numbers per page of `IncomingPhoneNumbers.json` (Twilio's default is 50; small here so paging runs). */
   pageSize = 2
+  /** Contents per page of `ContentAndApprovals` (Twilio's default is 50; small here so paging runs). */
+  contentPageSize = 2
   /** Whether `?PhoneNumber=` filters the list (turn off to make the whole account page through). */
   honourPhoneNumberFilter = true
   /** Every status callback posted, oldest first. */
@@ -131,6 +149,7 @@ export class FakeTwilioApi {
   readonly #clock: Clock
   readonly #agent = new Agent({ keepAliveTimeout: 1000 })
   readonly #accounts = new Map<string, Account>()
+  readonly #contents = new Map<string, FakeTwilioContent[]>()
   readonly #faults: { remaining: number; status: number; body: unknown }[] = []
   readonly #sendWaiters = new Set<() => void>()
   readonly #inFlight = new Set<Promise<unknown>>()
@@ -213,6 +232,11 @@ export class FakeTwilioApi {
     this.#accounts.set(accountSid, { authToken, numbers: [...numbers] })
   }
 
+  /** Serves `contents` (replacing earlier ones) as the Content API templates of `accountSid`. */
+  addContent(accountSid: string, contents: FakeTwilioContent[]): void {
+    this.#contents.set(accountSid, [...contents])
+  }
+
   /** Serves `bytes` as a media item of a message of `accountSid`; returns its URL (what `MediaUrl0` carries). */
   addMedia(accountSid: string, bytes: Buffer, mimeType: string, options: FakeTwilioMediaOptions = {}): string {
     const mediaSid = `ME${randomBytes(16).toString('hex')}`
@@ -247,6 +271,7 @@ export class FakeTwilioApi {
     }
     const media = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\/MM[0-9a-f]{32}\/Media\/(ME[0-9a-f]{32})$/.exec(url.pathname)
     if (media !== null && recorded.method === 'GET') return this.#serveMedia(res, url, media[1] ?? '', media[2] ?? '')
+    if (url.pathname === '/v1/ContentAndApprovals' && recorded.method === 'GET') return this.#listContent(res, url, req.headers.authorization)
     const match = /^\/2010-04-01\/Accounts\/([^/]+)\/(IncomingPhoneNumbers|Messages)\.json$/.exec(url.pathname)
     if (match === null) return json(res, 404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, more_info: 'https://www.twilio.com/docs/errors/20404', status: 404 })
     const [, accountSid = '', resource] = match
@@ -257,6 +282,33 @@ export class FakeTwilioApi {
     if (resource === 'IncomingPhoneNumbers' && recorded.method === 'GET') return this.#listNumbers(res, url, accountSid, account)
     if (resource === 'Messages' && recorded.method === 'POST') return this.#send(res, recorded, accountSid)
     json(res, 405, { code: 20004, message: 'Method not allowed', status: 405 })
+  }
+
+  /** The Content API list: the Basic auth user names the account; pages by `Page` with `next_page_url`. */
+  #listContent(res: ServerResponse, url: URL, authorization: string | undefined): void {
+    const match = /^Basic (.+)$/.exec(authorization ?? '')
+    const user = match?.[1] === undefined ? '' : (Buffer.from(match[1], 'base64').toString('utf8').split(':')[0] ?? '')
+    const account = this.#accounts.get(user)
+    if (account === undefined || !authorised(authorization, user, account.authToken)) {
+      return json(res, 401, { code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 })
+    }
+    const all = this.#contents.get(user) ?? []
+    const size = Math.min(Number(url.searchParams.get('PageSize') ?? '50') || 50, this.contentPageSize)
+    const page = Number(url.searchParams.get('Page') ?? '0') || 0
+    const contents = all.slice(page * size, (page + 1) * size).map((c) => ({ account_sid: user, ...c }))
+    const pageUrl = (n: number) => `${this.baseUrl}/v1/ContentAndApprovals?PageSize=${size}&Page=${n}${n > 0 ? `&PageToken=PT${createHexFrom(String(n))}` : ''}`
+    json(res, 200, {
+      contents,
+      meta: {
+        page,
+        page_size: size,
+        first_page_url: pageUrl(0),
+        previous_page_url: page > 0 ? pageUrl(page - 1) : null,
+        url: pageUrl(page),
+        next_page_url: (page + 1) * size < all.length ? pageUrl(page + 1) : null,
+        key: 'contents',
+      },
+    })
   }
 
   /** A media URL: Basic auth required; then redirects as the item's options say, or the bytes. */

@@ -89,6 +89,7 @@ export function testConfig(database: TestDatabase, overrides: Partial<Config> = 
     metaGraphUrl: 'http://127.0.0.1:9',
     metaGraphVersion: 'v25.0',
     twilioApiUrl: 'http://127.0.0.1:9',
+    twilioContentUrl: 'http://127.0.0.1:9',
     turnApiUrl: 'http://127.0.0.1:9',
     logLevel: 'silent',
     workerConcurrency: 4,

@@ -14,6 +14,7 @@ export const metaKind: ProviderKind = {
   // One endpoint for every Meta channel: webhooks are routed by `metadata.phone_number_id` (SPEC §5).
   webhookUrl: (publicUrl) => `${publicUrl}/channels/whatsapp/meta/incoming_message`,
   capabilities: metaCapabilities,
+  defaultTemplateLanguage: (config) => readMetaConfig(config)?.template_language_code ?? null,
   create(config, deps) {
     const parsed = readMetaConfig(config)
     if (parsed === null) {

@@ -53,7 +53,7 @@ export async function findMetaNumber(config: MetaConfig, number: string, deps: P
  * re-based onto the configured URL: the token is never sent to another host (a proxy or a test fake may
  * answer with graph.facebook.com links).
  */
-function nextPageUrl(next: string, base: URL, baseText: string): URL | null {
+export function nextPageUrl(next: string, base: URL, baseText: string): URL | null {
   let parsed: URL
   try {
     parsed = new URL(next)

@@ -10,6 +10,7 @@ import type {
   Provider,
   ProviderCapabilities,
   ProviderDeps,
+  ProviderTemplate,
   SendReceipt,
   SendRequest,
 } from '../provider.js'
@@ -17,6 +18,7 @@ import type { MetaConfig } from './meta-config.js'
 import { downloadMetaMedia } from './meta-media.js'
 import { findMetaNumber } from './meta-numbers.js'
 import { markMetaRead, sendMeta } from './meta-send.js'
+import { listMetaTemplates } from './meta-templates.js'
 
 /** What Meta's Cloud API allows and does (SPEC §6, §9, protocols §4). */
 export const metaCapabilities: ProviderCapabilities = {
@@ -28,6 +30,10 @@ export const metaCapabilities: ProviderCapabilities = {
   mediaBy: 'upload',
   reactions: true,
   typingIndicator: true,
+  // Templates are checked before a send where the provider lists them.
+  templates: 'synced',
+  // The provider's word for "outside the 24-hour window": the message fails with outside_service_window.
+  outsideWindowCodes: ['131047'],
 }
 
 /** `Provider` for `meta_cloud_api`. */
@@ -60,5 +66,10 @@ export class MetaProvider implements Provider {
   /** Marks an inbound message read, with the typing indicator when asked. */
   markRead(request: MarkReadRequest): Promise<void> {
     return markMetaRead(this.#config, request, this.#deps)
+  }
+
+  /** The account's message templates, every page of `message_templates`. */
+  listTemplates(): Promise<ProviderTemplate[]> {
+    return listMetaTemplates(this.#config, this.#deps)
   }
 }

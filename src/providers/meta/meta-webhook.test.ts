@@ -264,12 +264,43 @@ const statusCases: Record<string, { status: StatusUpdate['status']; gatewayMessa
 
 const otherFixtures = new Set(['meta_batch_two_entries.json', 'meta_errors_only_webhook.json'])
 
+/** Template status fixtures: no message routes, one template update each (WABA id from `entry[].id`). */
+const templateCases: Record<string, { name: string; language: string; status: string; id: string; reason: string }> = {
+  'meta_template_status_update_approved.json': { name: 'order_update', language: 'pt-BR', status: 'APPROVED', id: '1689556908129832', reason: 'NONE' },
+  'meta_template_status_update_rejected.json': {
+    name: 'spring_promo_01',
+    language: 'en-US',
+    status: 'REJECTED',
+    id: '2318726450918273',
+    reason: 'INVALID_FORMAT: The template body has a variable at the very end of the text.',
+  },
+}
+
 describe('parseMetaWebhook: fixtures', () => {
   it('has an expectation for every meta_*.json fixture', () => {
     const files = readdirSync(FIXTURES).filter((f) => f.startsWith('meta_') && f.endsWith('.json'))
     assert.ok(files.length >= 26)
-    for (const file of files) assert.ok(file in inboundCases || file in statusCases || otherFixtures.has(file), `no expectation for ${file}`)
+    for (const file of files) {
+      assert.ok(file in inboundCases || file in statusCases || file in templateCases || otherFixtures.has(file), `no expectation for ${file}`)
+    }
   })
+
+  for (const [file, expected] of Object.entries(templateCases)) {
+    it(`parses ${file} into one template update`, () => {
+      const parsed = parseMetaWebhook(fixture(file))
+      assert.deepEqual(parsed.routes, [])
+      assert.equal(parsed.skipped, 0)
+      assert.equal(parsed.ignored, false)
+      assert.equal(parsed.templateUpdates.length, 1)
+      const update = parsed.templateUpdates[0]!
+      assert.equal(update.accountId, '104857600321987')
+      assert.equal(update.name, expected.name)
+      assert.equal(update.language, expected.language)
+      assert.equal(update.status, expected.status)
+      assert.equal(update.providerTemplateId, expected.id)
+      assert.equal(update.reason, expected.reason)
+    })
+  }
 
   for (const [file, expected] of Object.entries(inboundCases)) {
     it(`parses ${file}`, () => {
@@ -356,7 +387,7 @@ describe('parseMetaWebhook: odd shapes', () => {
 
   it('ignores bodies that are not WhatsApp Business Account webhooks', () => {
     for (const body of [{ object: 'page', entry: [] }, {}, null, [], 'text', 42]) {
-      assert.deepEqual(parseMetaWebhook(body), { routes: [], skipped: 0, ignored: true })
+      assert.deepEqual(parseMetaWebhook(body), { routes: [], skipped: 0, ignored: true, templateUpdates: [] })
     }
   })
 
@@ -568,6 +599,19 @@ describe('parseMetaWebhook: odd shapes', () => {
   })
 
   it('counts a body whose entry is not a list', () => {
-    assert.deepEqual(parseMetaWebhook({ object: 'whatsapp_business_account', entry: {} }), { routes: [], skipped: 1, ignored: false })
+    assert.deepEqual(parseMetaWebhook({ object: 'whatsapp_business_account', entry: {} }), { routes: [], skipped: 1, ignored: false, templateUpdates: [] })
+  })
+
+  it('counts a template update that lacks its name, language, event or account as skipped', () => {
+    const value = { event: 'APPROVED', message_template_id: 1, message_template_name: 'x', message_template_language: 'en' }
+    const body = (entryId: unknown, v: Record<string, unknown>) => ({
+      object: 'whatsapp_business_account',
+      entry: [{ id: entryId, changes: [{ field: 'message_template_status_update', value: v }] }],
+    })
+    assert.equal(parseMetaWebhook(body('123', value)).templateUpdates.length, 1)
+    for (const bad of [body(undefined, value), body('123', { ...value, event: undefined }), body('123', { ...value, message_template_name: '' })]) {
+      const parsed = parseMetaWebhook(bad)
+      assert.deepEqual([parsed.templateUpdates, parsed.skipped], [[], 1])
+    }
   })
 })

@@ -6,7 +6,9 @@
  * them is read; reading only `entry[0].changes[0]` (as whatsapp-api-js does) silently drops messages
  * (fixture `meta_batch_two_entries.json`). The body is untrusted: an item that does not conform is
  * skipped and counted, and the rest of the batch still lands. Nothing here throws. Each `value` is read
- * by the shared `whatsapp-value.ts`, which Turn.io's bodies use too.
+ * by the shared `whatsapp-value.ts`, which Turn.io's bodies use too. Template status changes
+ * (`message_template_status_update`, named by the WhatsApp Business Account id `entry[].id`) come out
+ * as `templateUpdates`.
  */
 import type { ParsedWebhook, RoutedEvents } from '../../core/message.js'
 import { parseWhatsAppValue } from '../whatsapp-value.js'
@@ -19,17 +21,43 @@ export interface MetaWebhookOptions {
    * it; the webhook layer passes `clock.now()`. Defaults to 0.
    */
   receivedAtMs?: number
+  /**
+   * The body's exact text, when the caller has it: `message_template_id` is a JSON number of up to 16
+   * digits, past what a JS number holds exactly, so it is read from the text as digits.
+   */
+  rawText?: string
+}
+
+/** A template's new status, as Meta announces it in a `message_template_status_update` webhook. */
+export interface MetaTemplateUpdate {
+  /** The WhatsApp Business Account id (`entry[].id`): names the provider. */
+  accountId: string
+  /** `message_template_id` as digits, or null when absent or unreadable. */
+  providerTemplateId: string | null
+  name: string
+  /** As Meta wrote it (`en-US` here, `en_US` in its API): normalised by the store. */
+  language: string
+  /** The `event`, upper case: `APPROVED`, `REJECTED`, `PAUSED`… */
+  status: string
+  /** `reason`, with `rejection_info.reason` after it when given; null when none. */
+  reason: string | null
+  category: string | null
 }
 
 /** The parse result; `ignored` is true when the body is not a WhatsApp Business Account webhook at all. */
-export type MetaParsedWebhook = ParsedWebhook & { ignored: boolean }
+export type MetaParsedWebhook = ParsedWebhook & { ignored: boolean; templateUpdates: MetaTemplateUpdate[] }
+
+const TEMPLATE_STATUS_FIELD = 'message_template_status_update'
 
 /** Parses a webhook body (already known to be JSON) into routed messages and statuses. */
 export function parseMetaWebhook(body: unknown, options: MetaWebhookOptions = {}): MetaParsedWebhook {
   // The HTTP layer answers 400 for bodies that are not JSON objects; this guard only keeps the parser total.
-  if (!isRecord(body) || body.object !== 'whatsapp_business_account') return { routes: [], skipped: 0, ignored: true }
+  if (!isRecord(body) || body.object !== 'whatsapp_business_account') return { routes: [], skipped: 0, ignored: true, templateUpdates: [] }
   const valueOptions = { receivedAtMs: options.receivedAtMs ?? 0, providerName: 'Meta' }
   const routes = new Map<string, RoutedEvents>()
+  const templateUpdates: MetaTemplateUpdate[] = []
+  /** The `message_template_id` of each template value whose id was a number, in document order. */
+  const numericIds: Array<{ update: MetaTemplateUpdate; id: number }> = []
   let skipped = 0
   const entries = Array.isArray(body.entry) ? body.entry : []
   if (!Array.isArray(body.entry)) skipped++
@@ -41,6 +69,15 @@ export function parseMetaWebhook(body: unknown, options: MetaWebhookOptions = {}
     }
     for (const change of changes) {
       const field = view<{ field?: unknown }>(change)?.field
+      if (field === TEMPLATE_STATUS_FIELD) {
+        const update = readTemplateUpdate(view<{ id?: unknown }>(entry)?.id, view<Record<string, unknown>>(view<{ value?: unknown }>(change)?.value))
+        if (update === null) skipped++
+        else {
+          templateUpdates.push(update.update)
+          if (update.numericId !== null) numericIds.push({ update: update.update, id: update.numericId })
+        }
+        continue
+      }
       const value = view<MetaWebhookValue>(view<{ value?: unknown }>(change)?.value)
       // Other subscribed fields (`account_update`, `message_template_status_update`, …) share the URL
       // but carry no messages for a channel (protocols §1.1).
@@ -57,7 +94,49 @@ export function parseMetaWebhook(body: unknown, options: MetaWebhookOptions = {}
       skipped += parseWhatsAppValue(value, route, valueOptions)
     }
   }
-  return { routes: [...routes.values()], skipped, ignored: false }
+  if (numericIds.length > 0) readIdsFromText(numericIds, options.rawText)
+  return { routes: [...routes.values()], skipped, ignored: false, templateUpdates }
+}
+
+function readTemplateUpdate(
+  accountId: unknown,
+  value: Record<string, unknown> | undefined,
+): { update: MetaTemplateUpdate; numericId: number | null } | null {
+  const account = typeof accountId === 'string' && /^\d+$/.test(accountId) ? accountId : typeof accountId === 'number' && Number.isSafeInteger(accountId) ? String(accountId) : null
+  const name = text(value?.message_template_name)
+  const language = text(value?.message_template_language)
+  const event = text(value?.event)
+  if (account === null || name === null || language === null || event === null) return null
+  const rawId = value?.message_template_id
+  const rejection = text(view<{ reason?: unknown }>(value?.rejection_info)?.reason)
+  const reasons = [text(value?.reason), rejection].filter((r): r is string => r !== null)
+  const update: MetaTemplateUpdate = {
+    accountId: account,
+    // A string id is taken as given; a number is re-read from the text below when the text is known.
+    providerTemplateId: typeof rawId === 'string' && /^\d+$/.test(rawId) ? rawId : typeof rawId === 'number' && Number.isSafeInteger(rawId) ? String(rawId) : null,
+    name,
+    language,
+    status: event.toUpperCase(),
+    reason: reasons.length === 0 ? null : reasons.join(': '),
+    category: text(value?.message_template_category),
+  }
+  return { update, numericId: typeof rawId === 'number' ? rawId : null }
+}
+
+/**
+ * Sets each numeric `message_template_id` from the body's text, where its digits are exact (JSON.parse
+ * rounds past 2^53). The text's occurrences come in document order, as the parse walked them; when
+ * their count differs (a key repeated, a text without them), the parsed numbers that are exact stay.
+ */
+function readIdsFromText(numericIds: Array<{ update: MetaTemplateUpdate; id: number }>, rawText: string | undefined): void {
+  if (rawText === undefined) return
+  const digits = [...rawText.matchAll(/"message_template_id"\s*:\s*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g)].map((m) => m[1] ?? '')
+  if (digits.length !== numericIds.length) return
+  numericIds.forEach(({ update, id }, i) => {
+    const exact = digits[i] ?? ''
+    // The same number, read exactly: guards against pairing the wrong occurrence.
+    if (/^\d+$/.test(exact) && Number(exact) === id) update.providerTemplateId = exact
+  })
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -14,6 +14,8 @@ export const turnKind: ProviderKind = {
   // Turn's payloads do not name the business number, so each channel gets its own URL (SPEC §4).
   webhookUrl: (publicUrl, channelId) => `${publicUrl}/channels/whatsapp/turn/${encodeURIComponent(channelId)}/incoming_message`,
   capabilities: turnCapabilities,
+  // Turn.io's config names no template language.
+  defaultTemplateLanguage: () => null,
   create(config, deps) {
     const parsed = readTurnConfig(config)
     if (parsed === null) {

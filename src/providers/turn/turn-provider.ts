@@ -9,6 +9,7 @@ import {
   type Provider,
   type ProviderCapabilities,
   type ProviderDeps,
+  type ProviderTemplate,
   type SendReceipt,
   type SendRequest,
 } from '../provider.js'
@@ -28,6 +29,10 @@ export const turnCapabilities: ProviderCapabilities = {
   reactions: true,
   // Turn documents no typing indicator; read receipts are Turn's own business (its inbox marks them).
   typingIndicator: false,
+  // Templates are checked before a send where the provider lists them.
+  templates: 'unsynced',
+  // The provider's word for "outside the 24-hour window": the message fails with outside_service_window.
+  outsideWindowCodes: ['131047'],
 }
 
 /** `Provider` for `turnio`. */
@@ -58,6 +63,11 @@ export class TurnProvider implements Provider {
   /** Opens the download of inbound media from Turn's media API. */
   downloadMedia(reference: MediaReference, signal?: AbortSignal): Promise<MediaDownload> {
     return downloadTurnMedia(this.#config, reference, this.#deps, signal)
+  }
+
+  /** Turn.io's templates are not synced (`capabilities.templates` is `unsynced`): sent as given. */
+  listTemplates(): Promise<ProviderTemplate[]> {
+    return Promise.resolve([])
   }
 
   /** Not offered (`capabilities.typingIndicator` is false): rejects with `unsupported_by_provider`. */

@@ -16,6 +16,8 @@ export const twilioKind: ProviderKind = {
   // One endpoint for every Twilio channel: requests are routed by their `To` number (SPEC §5).
   webhookUrl: (publicUrl) => `${publicUrl}${TWILIO_WEBHOOK_PATH}`,
   capabilities: twilioCapabilities,
+  // A content SID names one language already.
+  defaultTemplateLanguage: () => null,
   create(config, deps) {
     const parsed = readTwilioConfig(config)
     if (parsed === null) {

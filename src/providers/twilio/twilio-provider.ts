@@ -9,6 +9,7 @@ import {
   type Provider,
   type ProviderCapabilities,
   type ProviderDeps,
+  type ProviderTemplate,
   type SendReceipt,
   type SendRequest,
 } from '../provider.js'
@@ -16,6 +17,7 @@ import type { TwilioConfig } from './twilio-config.js'
 import { downloadTwilioMedia } from './twilio-media.js'
 import { findTwilioNumber } from './twilio-numbers.js'
 import { sendTwilio } from './twilio-send.js'
+import { listTwilioTemplates } from './twilio-templates.js'
 
 /** What Twilio's WhatsApp channel allows and does. */
 export const twilioCapabilities: ProviderCapabilities = {
@@ -33,6 +35,10 @@ export const twilioCapabilities: ProviderCapabilities = {
   reactions: false,
   // Twilio's typing indicator is a public beta; not used.
   typingIndicator: false,
+  // Templates are checked before a send where the provider lists them.
+  templates: 'synced',
+  // The provider's word for "outside the 24-hour window": the message fails with outside_service_window.
+  outsideWindowCodes: ['63016'],
 }
 
 /** `Provider` for `twilio`. */
@@ -60,6 +66,11 @@ export class TwilioProvider implements Provider {
   /** Opens the download of `MediaUrl{N}` with Basic auth, never sending it to another host. */
   downloadMedia(reference: MediaReference, signal?: AbortSignal): Promise<MediaDownload> {
     return downloadTwilioMedia(this.#config, reference, this.#deps, signal)
+  }
+
+  /** The account's Content API templates with their WhatsApp approvals, every page. */
+  listTemplates(): Promise<ProviderTemplate[]> {
+    return listTwilioTemplates(this.#config, this.#deps)
   }
 
   /** Not offered (`capabilities.typingIndicator` is false): rejects with `unsupported_by_provider`. */

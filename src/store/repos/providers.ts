@@ -70,6 +70,13 @@ export interface ProvidersRepo {
   findByIdWithConfig(id: string): Promise<ProviderWithConfig | undefined>
   /** Ids of the providers whose `extra_data.verify_token_hash` equals `hash` (Meta's GET handshake). */
   findIdsByVerifyTokenHash(hash: string): Promise<string[]>
+  /** Ids of the providers of `type` whose account (Meta's WABA id, Twilio's account SID) is `accountId`. */
+  findIdsByAccount(type: string, accountId: string): Promise<string[]>
+  /**
+   * Sets `account_id` on providers stored before it existed, from their decrypted config through
+   * `accountOf` (the kind's `extraData(config).account_id`); returns how many were set. Idempotent.
+   */
+  backfillAccountIds(accountOf: (type: StoredProviderType, config: Record<string, string>) => string | null): Promise<number>
   /**
    * Records what the gateway saw. With `configVersion`, the record applies only while the config is
    * still that version, so a failure seen with an old token cannot mark a freshly fixed provider.
@@ -217,6 +224,43 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
         .orderBy('id')
         .execute()
       return rows.map((row) => row.id)
+    },
+
+    async findIdsByAccount(type, accountId) {
+      const rows = await db
+        .selectFrom('providers')
+        .select('id')
+        .where('account_id', '=', accountId)
+        .where('type', '=', type as StoredProviderType)
+        .orderBy('id')
+        .execute()
+      return rows.map((row) => row.id)
+    },
+
+    async backfillAccountIds(accountOf) {
+      const rows = await db.selectFrom('providers').selectAll().where('account_id', 'is', null).execute()
+      let set = 0
+      for (const row of rows) {
+        let config: Record<string, string>
+        try {
+          config = JSON.parse(deps.secretBox.decrypt(row.config_ciphertext)) as Record<string, string>
+        } catch {
+          // A config sealed with a key no longer configured: left as it is; its webhooks stay unrouted.
+          continue
+        }
+        const account = accountOf(row.type, config)
+        if (account === null || account === '') continue
+        const extraData = { ...(JSON.parse(row.extra_data) as Record<string, unknown>), account_id: account }
+        // `account_id is null` again, so two instances starting together set it once, to the same value.
+        const result = await db
+          .updateTable('providers')
+          .set({ account_id: account, extra_data: JSON.stringify(extraData) })
+          .where('id', '=', row.id)
+          .where('account_id', 'is', null)
+          .executeTakeFirst()
+        set += Number(result.numUpdatedRows)
+      }
+      return set
     },
 
     async recordHealth(id, status, message, atIso, options = {}) {
