@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     logLevel: values.verbose ? 'info' : 'warn',
   })
   process.stdout.write(
-    `\nSwitchboard sandbox is running (data in ${values.data}). Open the console, already signed in:\n\n    ${sandbox.consoleUrl}\n\nChat as a WhatsApp user on the "Sandbox chat" page: the demo bot answers "buttons", "list", "photo", "location" and "link". Stop with Ctrl+C.\n\n`,
+    `\nSwitchboard sandbox is running (data in ${values.data}). Open the console, already signed in:\n\n    ${sandbox.consoleUrl}\n\nChat as a WhatsApp user on the "Sandbox chat" page: the demo bot answers "buttons", "list", "photo", "location" and "link"; move the sandbox clock 24 hours ahead there to see the service window close. Templates and Broadcasts work against the stand-in's templates. Stop with Ctrl+C.\n\n`,
   )
 
   let stopping = false

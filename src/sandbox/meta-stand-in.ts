@@ -6,15 +6,22 @@
  *
  * - `GET /{version}/{business_id}/phone_numbers`: the business's numbers, two a page, with `paging.next`
  *   as an absolute URL back here (as Graph pages), so the gateway's paging is exercised.
+ * - `GET /{version}/{business_id}/message_templates`: the business's templates (stand-in-templates.ts),
+ *   three a page with `paging.next`, as Graph pages them.
  * - `POST /{version}/{phone_number_id}/messages`: accepts a send of any type (bearer token checked, 190
  *   otherwise), answers with a fresh wamid, then posts `sent`, `delivered` and `read` status webhooks for
  *   it, carrying `biz_opaque_callback_data`, or one `failed` status: 131026 when a failure was armed,
- *   131053 when media sent by `link` could not be fetched. Every send is kept (`sent`), with its media's
- *   bytes, so the sandbox phone can show what the bot sent.
+ *   131053 when media sent by `link` could not be fetched, 131047 when a message that is not a template
+ *   goes to a user whose last message here is 24 hours old (by the shared clock). A template send is
+ *   refused at once as Meta refuses it: 132001 unknown or not approved, 132015 paused, 132000 wrong
+ *   parameters. Every send is kept (`sent`), with its media's bytes, so the sandbox phone can show what
+ *   the bot sent.
  * - `POST /{version}/{phone_number_id}/media` (multipart `messaging_product`, `file`, `type`): keeps an
  *   upload, answers `{id}`.
  * - `GET /{version}/{media_id}`: `{url, mime_type, sha256 (hex), file_size (a string), id}`; the `url`
  *   serves the bytes, with the bearer token only, as Meta's does.
+ * - `setSendDelay` slows every send's answer, `refuseNextTemplateList` makes a listing fail with 80008
+ *   (Meta's management rate limit): for watching a slow broadcast, and for seeing a refused sync.
  * - `userSays` / `userSends`: post an inbound webhook (a text, or any message object), as Meta does when
  *   a WhatsApp user writes; `addMedia` keeps the bytes a user sends, for the gateway to download.
  *
@@ -30,6 +37,7 @@ import { Agent, request } from 'undici'
 import type { Clock } from '../core/clock.js'
 import { signMetaBody } from '../providers/index.js'
 import { baseType, readMultipart, STAND_IN_MEDIA_MAX, StandInMediaStore, UPLOAD_TYPES, type StandInMedia } from './stand-in-media.js'
+import { templateSendError, type StandInTemplate } from './stand-in-templates.js'
 
 /** One business number, as `GET /phone_numbers` lists it. */
 export interface StandInNumber {
@@ -48,6 +56,8 @@ export interface MetaStandInOptions {
   statusDelayMs: number
   /** Answers requests outside the Graph paths (the sandbox's chat endpoints); true when it answered. */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>
+  /** The business's message templates (default none). */
+  templates?: readonly StandInTemplate[]
 }
 
 /** Where webhooks go, and the secret that signs them. */
@@ -92,6 +102,19 @@ function mediaUploadError(details: string): Record<string, unknown> {
   }
 }
 
+/** Meta's error for free-form text to a user who last wrote more than 24 hours ago (`meta_status_failed.json`). */
+const REENGAGEMENT: Record<string, unknown> = {
+  code: 131047,
+  title: 'Re-engagement message',
+  message: 'Re-engagement message',
+  error_data: { details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.' },
+  href: 'https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes/',
+}
+/** The customer service window: free-form messages go through this long after the user's last message. */
+const SERVICE_WINDOW_MS = 24 * 3_600_000
+/** Templates a page of `message_templates`: few, so the gateway's paging is exercised. */
+const TEMPLATES_PAGE = 3
+
 /** Largest request body read: an upload of the largest media, with room for the multipart framing. */
 const BODY_LIMIT = STAND_IN_MEDIA_MAX + 64 * 1024
 /** Where media bytes are served, like Meta's `lookaside.fbsbx.com` path. */
@@ -130,8 +153,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text)
 }
 
-function graphError(status: number, code: number, message: string, type = 'OAuthException'): { status: number; body: unknown } {
-  return { status, body: { error: { message, type, code, fbtrace_id: randomBytes(9).toString('base64url') } } }
+function graphError(status: number, code: number, message: string, type = 'OAuthException', details?: string): { status: number; body: unknown } {
+  const errorData = details === undefined ? {} : { error_data: { messaging_product: 'whatsapp', details } }
+  return { status, body: { error: { message, type, code, ...errorData, fbtrace_id: randomBytes(9).toString('base64url') } } }
 }
 
 function invalidToken(): { status: number; body: unknown } {
@@ -149,9 +173,13 @@ export class MetaStandIn {
   readonly #inFlight = new Set<Promise<unknown>>()
   readonly #media = new StandInMediaStore()
   readonly #sent = new Map<string, SentMessage>()
+  /** When each user (`pnid:digits`) last wrote, by the clock: their service window. */
+  readonly #lastInbound = new Map<string, number>()
   #target: WebhookTarget | null = null
   #failNext = 0
+  #refuseTemplateLists = 0
   #sequence = 0
+  #sendDelayMs = 0
 
   private constructor(server: Server, options: MetaStandInOptions) {
     this.#server = server
@@ -181,6 +209,16 @@ export class MetaStandIn {
     this.#failNext += 1
   }
 
+  /** Makes the next template listing fail as Meta's management rate limit does (80008). */
+  refuseNextTemplateList(): void {
+    this.#refuseTemplateLists += 1
+  }
+
+  /** Makes every send wait `ms` before it is answered (0: at once), to watch a slow broadcast or cancel one. */
+  setSendDelay(ms: number): void {
+    this.#sendDelayMs = Math.max(0, Math.floor(ms))
+  }
+
   /** Posts an inbound text webhook from a WhatsApp user to `number`; resolves with the gateway's answer. */
   async userSays(input: { number: StandInNumber; from: string; name: string; text: string }): Promise<WebhookAnswer & { wamid: string }> {
     return this.userSends({ number: input.number, from: input.from, name: input.name, message: { type: 'text', text: { body: input.text } } })
@@ -192,6 +230,7 @@ export class MetaStandIn {
    */
   async userSends(input: { number: StandInNumber; from: string; name: string; message: Record<string, unknown> }): Promise<WebhookAnswer & { wamid: string }> {
     const wamid = this.#wamid(input.number.id)
+    this.#lastInbound.set(`${input.number.id}:${metaDigits(input.from)}`, this.#options.clock.now())
     const payload = this.#envelope(input.number, {
       contacts: [{ profile: { name: input.name }, wa_id: metaDigits(input.from) }],
       messages: [{ from: metaDigits(input.from), id: wamid, timestamp: String(Math.floor(this.#options.clock.now() / 1000)), ...input.message }],
@@ -265,7 +304,11 @@ export class MetaStandIn {
     if (version === undefined || !/^v\d+\.\d+$/.test(version) || node === undefined || node === '' || rest.length > 0) return unknown
     if (!this.#authorised(req)) return invalidToken()
     if (req.method === 'GET' && edge === 'phone_numbers') return this.#listNumbers(url, version, node)
-    if (req.method === 'POST' && edge === 'messages') return this.#send(node, body)
+    if (req.method === 'GET' && edge === 'message_templates') return this.#listTemplates(url, version, node)
+    if (req.method === 'POST' && edge === 'messages') {
+      if (this.#sendDelayMs > 0) await sleep(this.#sendDelayMs, undefined, { signal: this.#closing.signal })
+      return this.#send(node, body)
+    }
     if (req.method === 'POST' && edge === 'media') return this.#upload(node, req.headers['content-type'], body)
     if (req.method === 'GET' && edge === undefined) return this.#mediaInfo(node, url)
     return unknown
@@ -335,6 +378,31 @@ export class MetaStandIn {
     return { status: 200, body: { data, paging } }
   }
 
+  /** `GET /{business_id}/message_templates`: `limit` honoured up to three a page, `after` a position. */
+  #listTemplates(url: URL, version: string, businessId: string): { status: number; body: unknown } {
+    if (businessId !== this.#options.businessId) {
+      return graphError(400, 100, `Unsupported get request. Object with ID '${businessId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, 'GraphMethodException')
+    }
+    if (this.#refuseTemplateLists > 0) {
+      this.#refuseTemplateLists -= 1
+      return graphError(400, 80008, '(#80008) There have been too many calls to this WhatsApp Business account. Wait a bit and try again.')
+    }
+    const templates = this.#options.templates ?? []
+    const limit = Number(url.searchParams.get('limit'))
+    const pageSize = Number.isInteger(limit) && limit > 0 ? Math.min(limit, TEMPLATES_PAGE) : TEMPLATES_PAGE
+    const after = url.searchParams.get('after')
+    const start = after !== null && /^\d+$/.test(after) ? Number(after) + 1 : 0
+    const data = templates.slice(start, start + pageSize)
+    const end = start + data.length
+    const paging: Record<string, unknown> = { cursors: { before: String(start), after: String(end - 1) } }
+    if (end < templates.length) {
+      const next = new URL(url)
+      next.searchParams.set('after', String(end - 1))
+      paging.next = `${this.baseUrl}/${version}/${businessId}/message_templates?${next.searchParams}`
+    }
+    return { status: 200, body: { data, paging } }
+  }
+
   #send(pnid: string, raw: Buffer): { status: number; body: unknown } {
     const number = this.#options.numbers.find((n) => n.id === pnid)
     if (number === undefined) return graphError(400, 100, `(#100) Invalid parameter: phone number ${pnid} is not one of this business's numbers.`)
@@ -349,6 +417,10 @@ export class MetaStandIn {
     const to = typeof message.to === 'string' ? message.to : undefined
     if (to === undefined) return graphError(400, 100, '(#100) The parameter to is required.')
     const type = typeof message.type === 'string' ? message.type : 'text'
+    if (type === 'template') {
+      const refused = templateSendError(this.#options.templates ?? [], message.template)
+      if (refused !== null) return graphError(refused.status, refused.code, refused.message, 'OAuthException', refused.details)
+    }
     let media: StandInMedia | null = null
     let link: string | null = null
     if (MEDIA_KINDS.has(type)) {
@@ -373,10 +445,13 @@ export class MetaStandIn {
     const callback = typeof message.biz_opaque_callback_data === 'string' ? message.biz_opaque_callback_data : undefined
     const fail = this.#failNext > 0
     if (fail) this.#failNext -= 1
+    // Only users who wrote here are checked: after a restart the stand-in has forgotten who wrote when.
+    const lastInbound = this.#lastInbound.get(`${pnid}:${metaDigits(to)}`)
+    const windowClosed = type !== 'template' && lastInbound !== undefined && this.#options.clock.now() >= lastInbound + SERVICE_WINDOW_MS
     const deliver = async () => {
       // Meta fetches a link after answering; a link it cannot fetch fails the message in a status.
-      const failure = fail ? UNDELIVERABLE : link === null ? null : await this.#fetchLink(sent, link, type)
-      await this.#echoStatuses(number, wamid, metaDigits(to), callback, failure)
+      const failure = fail ? UNDELIVERABLE : windowClosed ? REENGAGEMENT : link === null ? null : await this.#fetchLink(sent, link, type)
+      await this.#echoStatuses(number, wamid, metaDigits(to), callback, failure, this.#pricing(message))
     }
     this.#track(deliver().catch(() => undefined))
     return { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: metaDigits(to) }], messages: [{ id: wamid }] } }
@@ -409,7 +484,22 @@ export class MetaStandIn {
   }
 
   /** `sent`, `delivered`, `read`, or one `failed` status carrying `failure`. */
-  async #echoStatuses(number: StandInNumber, wamid: string, recipient: string, callback: string | undefined, failure: Record<string, unknown> | null): Promise<void> {
+  /** What Meta charges for a send, as its statuses say: a template by its category, a reply nothing. */
+  #pricing(message: Record<string, unknown>): Record<string, unknown> {
+    const name = (message.template as { name?: unknown } | undefined)?.name
+    const template = message.type === 'template' ? (this.#options.templates ?? []).find((t) => t.name === name) : undefined
+    if (template === undefined) return { billable: false, pricing_model: 'PMP', type: 'free_customer_service', category: 'service' }
+    return { billable: true, pricing_model: 'PMP', type: 'regular', category: template.category.toLowerCase() }
+  }
+
+  async #echoStatuses(
+    number: StandInNumber,
+    wamid: string,
+    recipient: string,
+    callback: string | undefined,
+    failure: Record<string, unknown> | null,
+    pricing: Record<string, unknown>,
+  ): Promise<void> {
     const statuses = failure === null ? ['sent', 'delivered', 'read'] : ['failed']
     for (const status of statuses) {
       // Always after the send's answer has left, as at Meta.
@@ -422,7 +512,7 @@ export class MetaStandIn {
       }
       if (callback !== undefined) item.biz_opaque_callback_data = callback
       if (status === 'failed') item.errors = [failure]
-      else item.pricing = { billable: false, pricing_model: 'PMP', type: 'free_customer_service', category: 'service' }
+      else item.pricing = pricing
       await this.postWebhook(this.#envelope(number, { statuses: [item] }))
     }
   }

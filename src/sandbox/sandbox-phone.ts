@@ -15,6 +15,9 @@
  *   `context.id` naming that message, as Meta's does.
  * - `GET /sandbox/sent/{wamid}/media`: the bytes of media the bot sent, as the stand-in received them.
  * - `POST /sandbox/fail-next`: the next reply is refused with Meta's 131026, to see how a failure looks.
+ * - `GET /sandbox/clock`: the sandbox's time `{now, offset_ms}` (how far ahead of real time it runs);
+ *   `POST /sandbox/clock/advance {hours}` moves it forward (1 to 168 hours), to see the 24-hour window
+ *   close. The gateway and the stand-in share this clock.
  *
  * The page is on the gateway's origin, so these answer CORS for exactly that origin, and every call
  * needs the sandbox's admin token (another local page cannot drive them).
@@ -23,6 +26,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { MetaStandIn, StandInNumber, WebhookAnswer } from './meta-stand-in.js'
 import { metaDigits, sendJson } from './meta-stand-in.js'
+import type { SandboxClock } from './sandbox-clock.js'
 import { baseType, sha256Base64, STAND_IN_MEDIA_MAX } from './stand-in-media.js'
 
 export interface SandboxPhoneOptions {
@@ -33,6 +37,7 @@ export interface SandboxPhoneOptions {
   allowedOrigins: () => readonly string[]
   number: StandInNumber
   user: { phone: string; name: string }
+  clock: SandboxClock
 }
 
 /** Longest text a sandbox user may send: a WhatsApp text message's limit. */
@@ -42,6 +47,8 @@ const CAPTION_MAX = 1024
 const PHOTO_MAX = 5 * 1024 * 1024
 /** What WhatsApp sends as a photo; anything else the user attaches goes as a document. */
 const PHOTO_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png'])
+/** The longest step of the clock: a week. */
+const ADVANCE_MAX_HOURS = 168
 
 /** An answer to the page, or a problem to show it (status, code, sentence). */
 type PhoneResult = { status: number; body: unknown } | { status: number; code: string; message: string }
@@ -96,7 +103,26 @@ export function createSandboxPhone(options: SandboxPhoneOptions): (req: Incoming
     }
 
     if (req.method === 'GET' && path === '/sandbox/info') {
-      sendJson(res, 200, { business_number: `+${options.number.display_phone_number.replace(/\D/g, '')}`, phone_number_id: options.number.id, user: options.user }, cors)
+      sendJson(
+        res,
+        200,
+        { business_number: `+${options.number.display_phone_number.replace(/\D/g, '')}`, phone_number_id: options.number.id, user: options.user, clock: clockView(options.clock) },
+        cors,
+      )
+      return true
+    }
+    if (req.method === 'GET' && path === '/sandbox/clock') {
+      sendJson(res, 200, clockView(options.clock), cors)
+      return true
+    }
+    if (req.method === 'POST' && path === '/sandbox/clock/advance') {
+      const hours = parseJson(body).hours
+      if (typeof hours !== 'number' || !Number.isInteger(hours) || hours < 1 || hours > ADVANCE_MAX_HOURS) {
+        fail(422, 'invalid_value', `"hours" must be a whole number from 1 to ${ADVANCE_MAX_HOURS}.`)
+        return true
+      }
+      options.clock.advance(hours * 3_600_000)
+      sendJson(res, 200, clockView(options.clock), cors)
       return true
     }
     const url = new URL(req.url ?? '/', 'http://sandbox')
@@ -143,6 +169,11 @@ export function createSandboxPhone(options: SandboxPhoneOptions): (req: Incoming
 }
 
 type User = { number: StandInNumber; from: string; name: string }
+
+/** The sandbox's time for the page: ISO, and how far ahead of real time. */
+function clockView(clock: SandboxClock): { now: string; offset_ms: number } {
+  return { now: new Date(clock.now()).toISOString(), offset_ms: clock.offsetMs }
+}
 
 /** A picked file: a photo when WhatsApp would send it as one, else a document with its file name. */
 async function sendFile(options: SandboxPhoneOptions, user: User, contentType: string | undefined, query: URLSearchParams, bytes: Buffer): Promise<PhoneResult> {

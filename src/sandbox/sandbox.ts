@@ -2,7 +2,10 @@
  * The sandbox: the real gateway on its own SQLite folder, with a stand-in for Meta on loopback, and a
  * Meta provider, a demo bot that answers with every kind of message (demo-bot.ts, an http bot on
  * loopback), an echo bot and a channel set up through the admin API, so a person can chat with a bot in
- * the console without a Meta account or the internet. `main.ts` runs it from the command line; the
+ * the console without a Meta account or the internet. The stand-in has a few templates (approved,
+ * pending, rejected, paused: stand-in-templates.ts); the channel sends a text to a closed window as the
+ * approved one-parameter template; and the gateway and the stand-in share a clock a person moves
+ * forward (sandbox-clock.ts) to see the 24-hour window close. `main.ts` runs it from the command line; the
  * browser tests start it in-process.
  *
  * Nothing is faked inside the gateway: messages arrive as signed webhooks on the public endpoint, go
@@ -12,13 +15,15 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { systemClock, type Clock } from '../core/clock.js'
+import type { Clock } from '../core/clock.js'
 import { loadConfig, type Config } from '../config.js'
 import { createGateway, type Gateway, type GatewayTuning } from '../gateway.js'
 import type { Logger } from '../logger.js'
 import { demoPng, startDemoBot, type DemoBot } from './demo-bot.js'
 import { MetaStandIn, type StandInNumber } from './meta-stand-in.js'
+import { SandboxClock } from './sandbox-clock.js'
 import { createSandboxPhone } from './sandbox-phone.js'
+import { SANDBOX_FALLBACK_TEMPLATE, SANDBOX_TEMPLATES } from './stand-in-templates.js'
 
 /** The sandbox's WhatsApp Business Account: +1 555-01xx numbers are reserved as fictional. */
 export const SANDBOX_BUSINESS_ID = '105550100000000'
@@ -44,6 +49,7 @@ export interface SandboxOptions {
   fallbackToFreePort?: boolean
   logLevel?: Config['logLevel']
   logger?: Logger
+  /** The time the sandbox's clock starts from (default the system clock); a person moves it forward. */
   clock?: Clock
   tuning?: Partial<GatewayTuning>
   /** Pause before each status webhook (default 600 ms, so the ticks can be watched). */
@@ -66,6 +72,8 @@ export interface Sandbox {
   gateway: Gateway
   standIn: MetaStandIn
   demoBot: DemoBot
+  /** The clock the gateway and the stand-in share; `advance` it to see the 24-hour window close. */
+  clock: SandboxClock
   stop(): Promise<void>
 }
 
@@ -110,11 +118,11 @@ function adminClient(baseUrl: string, token: string) {
   }
 }
 
-async function startGateway(config: Config, options: SandboxOptions): Promise<{ gateway: Gateway; port: number }> {
+async function startGateway(config: Config, options: SandboxOptions, clock: Clock): Promise<{ gateway: Gateway; port: number }> {
   const gateway = await createGateway({
     config,
     ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.clock ? { clock: options.clock } : {}),
+    clock,
     ...(options.tuning ? { tuning: options.tuning } : {}),
   })
   try {
@@ -129,7 +137,7 @@ async function startGateway(config: Config, options: SandboxOptions): Promise<{ 
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   mkdirSync(options.dataDir, { recursive: true })
   const secrets = loadOrCreateSecrets(options.dataDir)
-  const clock = options.clock ?? systemClock
+  const clock = new SandboxClock({ ...(options.clock ? { base: options.clock } : {}), dataDir: options.dataDir })
   const sandboxNumber = SANDBOX_NUMBERS[0]!
 
   const demoBot = await startDemoBot({ secret: secrets.demoBotSecret })
@@ -141,6 +149,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       numbers: [...SANDBOX_NUMBERS],
       accessToken: secrets.accessToken,
       clock,
+      templates: SANDBOX_TEMPLATES,
       statusDelayMs: options.statusDelayMs ?? 600,
       extraRoutes: createSandboxPhone({
         standIn: () => standIn!,
@@ -148,6 +157,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         allowedOrigins: () => origins,
         number: sandboxNumber,
         user: SANDBOX_USER,
+        clock,
       }),
     })
   } catch (error) {
@@ -168,10 +178,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   let started: { gateway: Gateway; port: number }
   try {
     try {
-      started = await startGateway(loadConfig(env(options.port)), options)
+      started = await startGateway(loadConfig(env(options.port)), options, clock)
     } catch (error) {
       if (!(options.fallbackToFreePort && (error as { code?: string }).code === 'EADDRINUSE')) throw error
-      started = await startGateway(loadConfig(env(0)), options)
+      started = await startGateway(loadConfig(env(0)), options, clock)
     }
   } catch (error) {
     await standIn.close()
@@ -203,6 +213,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       gateway,
       standIn,
       demoBot,
+      clock,
       stop,
     }
   } catch (error) {
@@ -239,8 +250,11 @@ async function setUp(
   }
   const providers = (await call('GET', '/api/providers?limit=200')).data as Array<{ id: string; name: string; type: string }>
   let provider = providers.find((p) => p.name === PROVIDER_NAME && p.type === 'meta_cloud_api')
-  if (provider) await call('PATCH', `/api/providers/${provider.id}`, { config })
-  else provider = await call('POST', '/api/providers', { type: 'meta_cloud_api', name: PROVIDER_NAME, config })
+  if (provider) {
+    await call('PATCH', `/api/providers/${provider.id}`, { config })
+    // A new provider lists its templates on creation; a stored one catches up with the stand-in's.
+    await call('POST', `/api/providers/${provider.id}/templates/sync`)
+  } else provider = await call('POST', '/api/providers', { type: 'meta_cloud_api', name: PROVIDER_NAME, config })
 
   const bots = (await call('GET', '/api/bots?limit=200')).data as Array<{ id: string; name: string; type: string }>
   const echo = bots.find((b) => b.name === BOT_NAME && b.type === 'echo') ?? (await call('POST', '/api/bots', { name: BOT_NAME, type: 'echo' }))
@@ -251,8 +265,12 @@ async function setUp(
 
   const e164 = `+${number.display_phone_number.replace(/\D/g, '')}`
   const channels = (await call('GET', '/api/channels?limit=200')).data as Array<{ id: string; number: string }>
-  const channel =
-    channels.find((c) => c.number === e164) ??
-    (await call('POST', '/api/channels', { bot_id: demo!.id, provider_id: provider!.id, number: number.display_phone_number, name: CHANNEL_NAME }))
+  let channel = channels.find((c) => c.number === e164)
+  if (channel === undefined) {
+    channel = (await call('POST', '/api/channels', { bot_id: demo!.id, provider_id: provider!.id, number: number.display_phone_number, name: CHANNEL_NAME })) as { id: string; number: string }
+    // A text to a closed window goes out as the approved one-parameter template (set once: a person
+    // may clear it in the console to see such a text refused instead).
+    await call('PATCH', `/api/channels/${channel.id}`, { out_of_window_template: SANDBOX_FALLBACK_TEMPLATE })
+  }
   return { providerId: provider!.id, botId: demo!.id, demoBotId: demo!.id, echoBotId: echo.id, channelId: channel.id }
 }

@@ -175,10 +175,11 @@ test('conversations: photos, voice notes, documents, pins, choices, reactions an
 
   await t.test('a template the team sends shows as "Template <name> (<language>)"', async () => {
     const conversations = (await admin('GET', `/api/channels/${sandbox.channelId}/conversations`)).data
-    await admin('POST', `/api/conversations/${conversations[0].id}/messages`, { message: { type: 'template', name: 'order_update', language: 'en_US', params: ['Ada', '#1042'] } })
+    // One of the sandbox's approved templates (the gateway checks a template send against the synced list).
+    await admin('POST', `/api/conversations/${conversations[0].id}/messages`, { message: { type: 'template', name: 'appointment_reminder', language: 'en', params: ['Ada', 'Monday at 09:00'] } })
     const template = page.locator('#main .thread .msg.out.type-template')
     await template.waitFor()
-    assert.match(await template.locator('.template').innerText(), /^Template order_update \(en_US\)$/)
-    assert.match(await template.innerText(), /Parameters: Ada · #1042/)
+    assert.match(await template.locator('.template').innerText(), /^Template appointment_reminder \(en\)$/)
+    assert.match(await template.innerText(), /Parameters: Ada · Monday at 09:00/)
   })
 })

@@ -7,8 +7,10 @@
  * @typedef {import('../../../api/dto.js').BotDto} BotDto
  * @typedef {import('../../../api/dto.js').ChannelDto} ChannelDto
  * @typedef {import('../../../api/dto.js').ErrorDto} ErrorDto
- * @typedef {{ id: string, channel_id: string, participant: { id: string, phone: string | null, bsuid: string | null, name: string | null },
- *   last_inbound_at: string | null, created_at: string }} ConversationDto
+ * @typedef {import('../../../api/dto.js').ConversationDto} ConversationDto
+ * @typedef {import('../../../api/dto.js').TemplateDto} TemplateDto
+ * @typedef {import('../../../api/dto.js').BroadcastDto} BroadcastDto
+ * @typedef {import('../../../api/dto.js').BroadcastRecipientDto} BroadcastRecipientDto
  * @typedef {import('../../../api/dto.js').MessageDto} MessageDto
  * @typedef {{ id: string, task: string, attempts: number, max_attempts: number, last_error: string | null, created_at: string,
  *   died_at: string, message: { id: string, conversation_id: string, channel_id: string, direction: 'in' | 'out', text: string | null,
@@ -17,6 +19,7 @@
 
 const TOKEN_KEY = 'switchboard.token'
 const SANDBOX_KEY = 'switchboard.sandbox'
+const CLOCK_KEY = 'switchboard.sandbox-clock-offset'
 
 /** An error answer of the API (SPEC §4), or a network failure (status 0). */
 export class ApiError extends Error {
@@ -55,6 +58,34 @@ export const session = {
   },
 }
 
+/**
+ * The gateway's time now, in ms. It is this browser's clock, except in the sandbox, whose clock a person
+ * moves forward to see the 24-hour window close: there it runs ahead by the offset the sandbox reports
+ * (`refreshGatewayClock`), so "is the window still open?" is answered by the gateway's time.
+ */
+export function gatewayNow() {
+  const offset = Number(sessionStorage.getItem(CLOCK_KEY) ?? '0')
+  return Date.now() + (Number.isFinite(offset) ? offset : 0)
+}
+
+/**
+ * Remembers how far the sandbox's clock runs ahead of real time (nothing to do outside the sandbox).
+ * @param {number} [offsetMs]  the offset when the caller just got it from the sandbox; else asked for
+ */
+export async function refreshGatewayClock(offsetMs) {
+  const base = session.sandboxUrl
+  if (!base) {
+    sessionStorage.removeItem(CLOCK_KEY)
+    return
+  }
+  try {
+    const offset = offsetMs ?? /** @type {{ offset_ms: number }} */ (await api('GET', '/sandbox/clock', undefined, { base })).offset_ms
+    sessionStorage.setItem(CLOCK_KEY, String(offset))
+  } catch {
+    // The sandbox is gone (or older): keep the last offset known.
+  }
+}
+
 /** Called when the API says the token is not (or no longer) valid. */
 let onUnauthenticated = () => {}
 export function setUnauthenticatedHandler(/** @type {() => void} */ handler) {
@@ -67,13 +98,13 @@ export function setUnauthenticatedHandler(/** @type {() => void} */ handler) {
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body]
- * @param {{ base?: string, token?: string | null }} [options]  another origin (the sandbox) or token
+ * @param {{ base?: string, token?: string | null, headers?: Record<string, string> }} [options]  another origin (the sandbox) or token, extra headers
  * @returns {Promise<any>}
  */
 export async function api(method, path, body, options = {}) {
   const token = options.token === undefined ? session.token : options.token
   /** @type {Record<string, string>} */
-  const headers = { accept: 'application/json' }
+  const headers = { accept: 'application/json', ...options.headers }
   if (token) headers.authorization = `Bearer ${token}`
   const isFile = body instanceof Blob
   if (body !== undefined) headers['content-type'] = isFile ? body.type || 'application/octet-stream' : 'application/json'

@@ -12,6 +12,8 @@ import { renderConversations } from './pages/conversations.js'
 import { renderBots } from './pages/bots.js'
 import { renderFailed } from './pages/failed.js'
 import { renderSandbox } from './pages/sandbox.js'
+import { renderTemplates } from './pages/templates.js'
+import { renderBroadcasts } from './pages/broadcasts.js'
 
 const BASE = '/console'
 
@@ -23,8 +25,10 @@ const BASE = '/console'
 /** @type {Record<string, { title: string, render: Page }>} */
 const PAGES = {
   providers: { title: 'Providers', render: renderProviders },
+  templates: { title: 'Templates', render: renderTemplates },
   channels: { title: 'Channels', render: renderChannels },
   conversations: { title: 'Conversations', render: renderConversations },
+  broadcasts: { title: 'Broadcasts', render: renderBroadcasts },
   bots: { title: 'Bots', render: renderBots },
   failed: { title: 'Failed work', render: renderFailed },
   sandbox: { title: 'Sandbox chat', render: renderSandbox },

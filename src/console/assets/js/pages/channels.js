@@ -7,13 +7,143 @@
  */
 import { api, listAll } from '../api.js'
 import { announce, busy, clearFormErrors, copyButton, field, h, replace, showFormError, timeEl } from '../dom.js'
+import { loadTemplates, paramLabel, templateKey, templateTitle } from '../templates.js'
 import { PROVIDER_TYPES } from './providers.js'
 
 /**
  * @typedef {import('../api.js').ChannelDto} ChannelDto
  * @typedef {import('../api.js').ProviderDto} ProviderDto
  * @typedef {import('../api.js').BotDto} BotDto
+ * @typedef {import('../api.js').TemplateDto} TemplateDto
  */
+
+/** Keywords as typed: split on commas or lines, trimmed, each once (any case). */
+function keywords(/** @type {string} */ text) {
+  /** @type {string[]} */
+  const out = []
+  for (const word of text.split(/[,\n]/).map((w) => w.trim())) {
+    if (word !== '' && !out.some((w) => w.toLowerCase() === word.toLowerCase())) out.push(word)
+  }
+  return out
+}
+
+/** The channel's settings in one line, for the closed settings panel. */
+function settingsSummary(/** @type {ChannelDto} */ channel) {
+  const template = channel.out_of_window_template
+  return [
+    template ? `Closed window: texts go as ${template.name}${template.language ? ` (${template.language})` : ''}` : 'Closed window: texts are refused',
+    `opt-out: ${channel.opt_out_keywords.join(', ') || 'none'}`,
+    `opt-in: ${channel.opt_in_keywords.join(', ') || 'none'}`,
+  ].join(' · ')
+}
+
+/**
+ * The channel's messaging settings: the template a text to a closed window goes out as (an approved
+ * template of the provider with one parameter), the opt-out and opt-in keywords and replies, and the
+ * typing indicator. Only what changed is sent; an emptied field goes as null (back to the default).
+ * @param {ChannelDto} channel
+ * @param {TemplateDto[] | null} templates  the provider's synced templates; null when it keeps none
+ * @param {(saved: ChannelDto) => void} onSaved
+ */
+function settingsForm(channel, templates, onSaved) {
+  const current = channel.out_of_window_template
+  const fitting = (templates ?? []).filter((t) => t.status === 'APPROVED' && t.params.length === 1)
+  const currentKey = current ? `${current.name}|${current.language ?? ''}` : ''
+  const options = [{ value: '', label: 'None: a text to a closed window is refused' }, ...fitting.map((t) => ({ value: templateKey(t), label: `${templateTitle(t)}: the text fills ${paramLabel(t, t.params[0] ?? '1')}` }))]
+  if (current && !fitting.some((t) => templateKey(t) === currentKey)) options.push({ value: currentKey, label: `${current.name}${current.language ? ` (${current.language})` : ''}: not an approved one-parameter template now` })
+  const templateFields =
+    templates !== null && templates.length > 0
+      ? field({
+          label: 'Out-of-window template',
+          name: 'out_of_window_template',
+          options,
+          value: currentKey,
+          hint: 'More than 24 hours after a person’s last message WhatsApp takes only templates: a text then goes out as this template, its one parameter filled with the text (in parts of at most 900 characters).',
+        })
+      : h(
+          'div',
+          { class: 'fields' },
+          h('p', { class: 'meta' }, 'This provider keeps no template list here: type the template a text to a closed window goes out as, or leave the name empty.'),
+          field({ label: 'Out-of-window template name', name: 'oow.name', value: current?.name ?? '' }),
+          field({ label: 'Its language (optional)', name: 'oow.language', value: current?.language ?? '' }),
+          field({ label: 'Its parameter’s name (named templates only)', name: 'oow.param', value: current?.param ?? '' }),
+        )
+  const typing = h(
+    'div',
+    { class: 'check' },
+    h('input', { type: 'checkbox', id: `typing-${channel.id}`, name: 'typing_indicator', checked: channel.typing_indicator }),
+    h('label', { for: `typing-${channel.id}` }, 'Mark messages read and show “typing…” while the bot works (Meta)'),
+  )
+  const form = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { class: 'stack', novalidate: true, 'data-settings': channel.id },
+      h('fieldset', { class: 'group' }, h('legend', {}, 'When the 24-hour window is closed'), templateFields),
+      h(
+        'fieldset',
+        { class: 'group' },
+        h('legend', {}, 'Opting out and back in'),
+        field({
+          label: 'Opt-out keywords',
+          name: 'opt_out_keywords',
+          value: channel.opt_out_keywords.join(', '),
+          hint: 'A message that is exactly one of these (any case) opts the person out: no broadcasts or other messages they did not ask for. Separate with commas; empty restores STOP, UNSUBSCRIBE.',
+        }),
+        field({ label: 'Reply to an opt-out (optional)', name: 'opt_out_reply', value: channel.opt_out_reply ?? '', hint: 'E.g. “You will get no more messages. Send START to join again.”' }),
+        field({ label: 'Opt-in keywords', name: 'opt_in_keywords', value: channel.opt_in_keywords.join(', '), hint: 'Empty restores START.' }),
+        field({ label: 'Reply to an opt-in (optional)', name: 'opt_in_reply', value: channel.opt_in_reply ?? '' }),
+      ),
+      typing,
+      h('div', { class: 'form-alert' }),
+      h('div', {}, h('button', { type: 'submit' }, 'Save settings')),
+    )
+  )
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    clearFormErrors(form)
+    const value = (/** @type {string} */ name) => /** @type {HTMLInputElement | null} */ (form.elements.namedItem(name))?.value.trim() ?? ''
+    /** @type {Record<string, unknown>} */
+    const patch = {}
+    /** @type {ChannelDto['out_of_window_template']} */
+    let template = null
+    if (templates !== null && templates.length > 0) {
+      const key = value('out_of_window_template')
+      const chosen = fitting.find((t) => templateKey(t) === key)
+      if (chosen) template = { name: chosen.name, language: chosen.language, ...(chosen.parameter_format === 'NAMED' ? { param: chosen.params[0] } : {}) }
+      else if (key !== '' && current) template = current
+    } else if (value('oow.name') !== '') {
+      template = { name: value('oow.name'), ...(value('oow.language') ? { language: value('oow.language') } : {}), ...(value('oow.param') ? { param: value('oow.param') } : {}) }
+    }
+    if (JSON.stringify(template) !== JSON.stringify(current)) patch.out_of_window_template = template
+    for (const name of /** @type {const} */ (['opt_out_keywords', 'opt_in_keywords'])) {
+      const words = keywords(value(name))
+      if (words.join('\n') !== channel[name].join('\n')) patch[name] = words.length === 0 ? null : words
+    }
+    for (const name of /** @type {const} */ (['opt_out_reply', 'opt_in_reply'])) {
+      if (value(name) !== (channel[name] ?? '')) patch[name] = value(name) === '' ? null : value(name)
+    }
+    const typingNow = /** @type {HTMLInputElement} */ (form.elements.namedItem('typing_indicator')).checked
+    if (typingNow !== channel.typing_indicator) patch.typing_indicator = typingNow
+    const alert = /** @type {HTMLElement} */ (form.querySelector('.form-alert'))
+    if (Object.keys(patch).length === 0) {
+      replace(alert, h('div', { class: 'alert ok', role: 'status' }, 'Nothing changed.'))
+      return
+    }
+    await busy(form.querySelector('button[type=submit]'), async () => {
+      try {
+        /** @type {ChannelDto} */
+        const saved = await api('PATCH', `/api/channels/${channel.id}`, patch)
+        onSaved(saved)
+      } catch (error) {
+        const apiError = /** @type {{ message: string, field?: string }} */ (error)
+        const at = apiError.field ?? ''
+        const mapped = at.startsWith('out_of_window_template') ? (templates !== null && templates.length > 0 ? 'out_of_window_template' : 'oow.name') : at.replace(/\[\d+\]$/, '')
+        showFormError(form, { message: apiError.message, ...(mapped ? { field: mapped } : {}) })
+      }
+    })
+  })
+  return form
+}
 
 /** How often the page looks again for a first webhook on channels that have none. */
 const ARRIVAL_POLL_MS = 5000
@@ -86,7 +216,8 @@ async function arrival(channel) {
 
 /**
  * @param {ChannelDto} channel
- * @param {{ providers: Map<string, ProviderDto>, bots: BotDto[], open: boolean, watch: (channel: ChannelDto, slot: HTMLElement) => void }} options
+ * @param {{ providers: Map<string, ProviderDto>, bots: BotDto[], open: boolean, watch: (channel: ChannelDto, slot: HTMLElement) => void,
+ *   templates: (providerId: string) => Promise<TemplateDto[] | null> }} options
  */
 function channelCard(channel, options) {
   const provider = options.providers.get(channel.provider_id)
@@ -117,6 +248,31 @@ function channelCard(channel, options) {
     })
   })
 
+  const summary = h('span', { class: 'meta settings-summary' }, settingsSummary(channel))
+  const settingsBox = h('div', {}, h('p', { class: 'meta' }, 'Loading the provider’s templates…'))
+  const settings = h('details', { class: 'settings' }, h('summary', {}, 'Messaging settings: closed window, opt-out'), summary, settingsBox)
+  let drawn = false
+  /** @param {ChannelDto} current */
+  const drawSettings = async (current) => {
+    const templates = await options.templates(current.provider_id)
+    replace(
+      settingsBox,
+      settingsForm(current, templates, (saved) => {
+        summary.textContent = settingsSummary(saved)
+        void drawSettings(saved).then(() => {
+          const alert = settingsBox.querySelector('.form-alert')
+          if (alert) replace(alert, h('div', { class: 'alert ok', role: 'status' }, `Settings of ${saved.name} saved.`))
+          announce(`Settings of ${saved.name} saved`)
+        })
+      }),
+    )
+  }
+  settings.addEventListener('toggle', () => {
+    if (!(/** @type {HTMLDetailsElement} */ (settings).open) || drawn) return
+    drawn = true
+    void drawSettings(channel)
+  })
+
   const headingId = `connect-${channel.id}`
   return h(
     'li',
@@ -139,6 +295,7 @@ function channelCard(channel, options) {
       h('ol', { class: 'steps' }, connectSteps(channel, provider)),
     ),
     botForm,
+    settings,
   )
 }
 
@@ -193,6 +350,19 @@ export async function renderChannels({ main }) {
   const listBox = h('ul', { class: 'list', 'aria-label': 'Channels' })
   const notice = h('div', { role: 'status' })
 
+  /** Each provider's templates, read once per page (null when the provider keeps no list). @type {Map<string, Promise<TemplateDto[] | null>>} */
+  const templateCache = new Map()
+  /** @param {string} providerId */
+  const templatesOf = (providerId) => {
+    let found = templateCache.get(providerId)
+    if (!found) {
+      const type = providerMap.get(providerId)?.type
+      found = type === 'turnio' ? Promise.resolve(null) : loadTemplates(providerId).catch(() => /** @type {TemplateDto[]} */ ([]))
+      templateCache.set(providerId, found)
+    }
+    return found
+  }
+
   /** Channels still waiting for their first webhook, re-checked on a timer. @type {Map<string, { channel: ChannelDto, slot: HTMLElement }>} */
   const waiting = new Map()
   /** @type {(channel: ChannelDto, slot: HTMLElement) => void} */
@@ -219,7 +389,9 @@ export async function renderChannels({ main }) {
     else {
       replace(
         listBox,
-        items.map((/** @type {ChannelDto} */ c) => channelCard(c, { providers: providerMap, bots: bots.items, open: c.id === openId || items.length === 1, watch })),
+        items.map((/** @type {ChannelDto} */ c) =>
+          channelCard(c, { providers: providerMap, bots: bots.items, open: c.id === openId || items.length === 1, watch, templates: templatesOf }),
+        ),
       )
     }
     await checkArrivals()

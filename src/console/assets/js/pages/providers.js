@@ -185,6 +185,7 @@ function providerCard(provider, reload) {
       ? h('div', { class: 'copy-row' }, h('span', { class: 'meta' }, 'Webhook URL for all its channels:'), h('code', {}, provider.webhook_url), copyButton(provider.webhook_url, 'webhook URL'))
       : null,
     h('details', {}, h('summary', {}, 'Settings'), h('ul', { class: 'list' }, settings)),
+    h('p', {}, h('a', { href: `/console/templates?provider=${provider.id}`, 'data-nav': true }, `Message templates of ${provider.name}`)),
     editBox,
   )
 }

@@ -7,14 +7,16 @@
  * like any other conversation, so what shows is what the gateway stored; media the bot sent shows as
  * the stand-in received it, which is what a phone would get.
  */
-import { api, blobUrl, listAll, session } from '../api.js'
-import { announce, busy, clearFormErrors, field, h, replace, showFormError } from '../dom.js'
+import { api, blobUrl, listAll, refreshGatewayClock, session } from '../api.js'
+import { announce, busy, clearFormErrors, field, h, replace, showFormError, timeEl } from '../dom.js'
 import { liveThread } from '../thread.js'
+import { windowWords } from './conversations.js'
 
 /**
  * @typedef {import('../api.js').ChannelDto} ChannelDto
  * @typedef {import('../api.js').ConversationDto} ConversationDto
- * @typedef {{ business_number: string, phone_number_id: string, user: { phone: string, name: string } }} SandboxInfo
+ * @typedef {{ now: string, offset_ms: number }} SandboxClock
+ * @typedef {{ business_number: string, phone_number_id: string, user: { phone: string, name: string }, clock?: SandboxClock }} SandboxInfo
  * @typedef {import('../api.js').MessageDto} MessageDto
  * @typedef {{ wamid: string, gateway_status: number, gateway_answer: string }} PhoneAnswer
  */
@@ -229,6 +231,52 @@ export async function renderSandbox({ main }) {
   const pinButton = /** @type {HTMLButtonElement} */ (pinForm.querySelector('[data-pin]'))
   pinButton.addEventListener('click', () => busy(pinButton, () => post(pinForm, () => api('POST', '/sandbox/location', DEMO_PIN, { base }))))
 
+  // Time: the sandbox's clock, which a person moves forward to see the 24-hour window close.
+  const clockLine = h('p', {})
+  const windowLine = h('p', { class: 'meta' })
+  const clockNote = h('div', { role: 'status' })
+  /** @param {SandboxClock} clock */
+  const showClock = async (clock) => {
+    await refreshGatewayClock(clock.offset_ms)
+    const hours = Math.round(clock.offset_ms / 3_600_000)
+    replace(clockLine, 'Sandbox time: ', timeEl(clock.now), hours > 0 ? ` (${hours} hours ahead of real time)` : ' (real time)')
+    await showWindow()
+  }
+  /** The user's window, as the gateway's conversation says (a message of theirs opens it again). */
+  const showWindow = async () => {
+    const { items } = await listAll(`/api/channels/${channel.id}/conversations`)
+    const conversation = items.find((/** @type {ConversationDto} */ c) => c.participant.phone === info.user.phone)
+    if (conversation) replace(windowLine, 'Your conversation: ', windowWords(conversation))
+    else replace(windowLine, 'No conversation yet: the window opens with your first message.')
+  }
+  await showClock(info.clock ?? { now: new Date().toISOString(), offset_ms: 0 })
+  const advanceButton = h('button', { type: 'button', class: 'secondary small' }, 'Advance the clock 24 hours')
+  advanceButton.addEventListener('click', () =>
+    busy(advanceButton, async () => {
+      try {
+        /** @type {SandboxClock} */
+        const clock = await api('POST', '/sandbox/clock/advance', { hours: 24 }, { base })
+        await showClock(clock)
+        const template = channel.out_of_window_template
+        replace(
+          clockNote,
+          h(
+            'div',
+            { class: 'alert warn' },
+            'A day went by: your 24-hour window has closed. ',
+            template ? `A text the business sends you now goes out as the template ${template.name}` : 'A text the business sends you now is refused (outside_service_window)',
+            ': try it from ',
+            h('a', { href: `/console/conversations?channel=${channel.id}`, 'data-nav': true }, 'Conversations'),
+            '. Writing here opens the window again.',
+          ),
+        )
+        announce('The sandbox clock moved 24 hours ahead')
+      } catch (error) {
+        replace(clockNote, h('div', { class: 'alert error' }, /** @type {Error} */ (error).message))
+      }
+    }),
+  )
+
   const failNote = h('div', { role: 'status' })
   const failButton = h('button', { type: 'button', class: 'secondary small' }, 'Make Meta refuse the next reply')
   failButton.addEventListener('click', () =>
@@ -275,8 +323,27 @@ export async function renderSandbox({ main }) {
       h('div', { class: 'row' }, failButton),
       failNote,
     ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'sandbox-time' },
+      h('h2', { id: 'sandbox-time', class: 'flush' }, 'Time and the 24-hour window'),
+      h(
+        'p',
+        {},
+        'WhatsApp lets a business write freely for 24 hours after your last message; after that only approved templates go through. ',
+        'The sandbox’s clock can jump ahead so you can see that without waiting a day.',
+      ),
+      clockLine,
+      windowLine,
+      h('div', { class: 'row' }, advanceButton),
+      clockNote,
+    ),
   )
+  const windowTimer = setInterval(() => {
+    if (document.visibilityState === 'visible') void showWindow().catch(() => {})
+  }, 3000)
   return () => {
+    clearInterval(windowTimer)
     clearInterval(waitTimer)
     thread?.stop()
   }
