@@ -17,6 +17,7 @@ import { createBotsRepo } from './store/repos/bots.js'
 import { buildApp, type App } from './http/app.js'
 import { bootstrapAdmin, createApiModule } from './api/index.js'
 import { createConversationRoutes } from './api/conversations.js'
+import { createBroadcastRoutes } from './api/broadcasts.js'
 import { createJobRoutes } from './api/jobs.js'
 import { createMediaRoutes } from './api/media.js'
 import { createTemplateRoutes, createTemplateStatusApplier } from './api/templates.js'
@@ -30,7 +31,19 @@ import { createStoreRoutingSource } from './routing/store-routing-source.js'
 import { createSignatureFailureReporter } from './routing/health-reporter.js'
 import { createMetaWebhookModule, createTurnWebhookModule, createTwilioWebhookModule, markWindowClosures, type WebhookDeps } from './webhooks/index.js'
 import { isProviderType, providerKind } from './providers/index.js'
-import { createBotCache, createPacer, createTasks, INBOUND_JOB, INBOUND_TASK, inboundLane, OUTBOUND_JOB, OUTBOUND_TASK, outboundLane } from './tasks/index.js'
+import {
+  BROADCAST_SEND_TASK,
+  broadcastDispatchJob,
+  createBotCache,
+  createPacer,
+  createTasks,
+  INBOUND_JOB,
+  INBOUND_TASK,
+  inboundLane,
+  OUTBOUND_JOB,
+  OUTBOUND_TASK,
+  outboundLane,
+} from './tasks/index.js'
 
 /** Timings tests shorten; production uses the defaults. */
 export interface GatewayTuning {
@@ -252,13 +265,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       forgetRoutesOnChange(routing),
       createApiModule(apiDeps, [
         createConversationRoutes({ media, outboundJob: OUTBOUND_JOB, onJobsEnqueued: wakeWorker }),
+        createBroadcastRoutes({ dispatchJob: broadcastDispatchJob, onJobsEnqueued: wakeWorker }),
         createMediaRoutes(media),
         createTemplateRoutes(),
         createJobRoutes({
           queue,
           // The tasks' payloads name their message; the API learns that here, not from tasks/.
           subjectOf: (job) =>
-            job.task === INBOUND_TASK || job.task === OUTBOUND_TASK ? messageIdOf(job.payload) : undefined,
+            job.task === INBOUND_TASK || job.task === OUTBOUND_TASK || job.task === BROADCAST_SEND_TASK ? messageIdOf(job.payload) : undefined,
           inboundJob: ({ messageId, conversationId }) => ({
             task: INBOUND_TASK,
             payload: { messageId },

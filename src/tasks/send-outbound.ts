@@ -21,6 +21,7 @@ import { RetryLaterError, type Task } from '../queue/job.js'
 import type { MessageContext } from '../store/flow/flow-store.js'
 import type { TaskDeps } from './task-deps.js'
 import type { ProviderCache } from './provider-cache.js'
+import type { PacerPriority } from './pacer.js'
 
 /** The code of a message the 24-hour window stopped (the API answers the same code). */
 const OUTSIDE_WINDOW = 'outside_service_window'
@@ -30,7 +31,11 @@ export interface OutboundPayload {
   messageId: string
 }
 
-export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache): Task {
+/**
+ * `options.priority`: the pacing priority of this task's sends; `low` for a broadcast's, which wait while
+ * a reply to someone who wrote waits for the same number.
+ */
+export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache, options: { priority?: PacerPriority } = {}): Task {
   const { store, clock, metrics } = deps
   // When this process began (it starts listening for status webhooks moments later). An in-doubt send
   // waits `inDoubtWaitMs` counted from its mark or from here, whichever is later: counted from the mark
@@ -119,7 +124,7 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache)
       }
 
       const provider = providers.clientFor(providerRow)
-      await deps.pacer.take(channel.id, channel.throughputMps ?? provider.capabilities.defaultThroughputMps, context.signal)
+      await deps.pacer.take(channel.id, channel.throughputMps ?? provider.capabilities.defaultThroughputMps, context.signal, options.priority)
       // MUST: one worker per send. If the message changed since it was read here (another worker marked
       // it: this job's lease lapsed and the job runs twice; or a status moved it on), step aside; the
       // next run sees why.
