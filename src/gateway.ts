@@ -29,6 +29,7 @@ import { createHandOver, createJobQueue, createRunner, type JobQueue, type Runne
 import { RoutingCache } from './routing/routing-cache.js'
 import { createStoreRoutingSource } from './routing/store-routing-source.js'
 import { createSignatureFailureReporter } from './routing/health-reporter.js'
+import { createBotHealthReporter } from './routing/bot-health-reporter.js'
 import { createMetaWebhookModule, createTurnWebhookModule, createTwilioWebhookModule, markWindowClosures, type WebhookDeps } from './webhooks/index.js'
 import { isProviderType, providerKind } from './providers/index.js'
 import {
@@ -202,6 +203,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     inDoubtWaitMs: tuning.inDoubtWaitMs,
     holdRecheckMs: tuning.holdRecheckMs,
     media,
+    reportBotHealth: createBotHealthReporter((botId, status, message) => bots.recordHealth(botId, status, message), clock, (botId, error) =>
+      logger.warn({ err: String(error), botId }, 'bot:health:write-failed'),
+    ),
     publicUrl: config.publicUrl,
     // Bots get media URLs they can fetch: PUBLIC_URL, else this process's own address once it listens.
     mediaBaseUrl: () => config.publicUrl ?? localBaseUrl,

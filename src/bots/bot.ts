@@ -38,7 +38,34 @@ export interface BotRequest {
     /** What else the provider sent, in its own spelling (referral, order…); `{}` for most messages. */
     payload: Record<string, unknown>
   }
+  /**
+   * The conversation before this message, oldest first: its last `Bot.historyMessages` messages since the
+   * last reset (only for bots that ask for history).
+   */
+  history?: HistoryTurn[]
+  /** Reads and stores media for bots that work with the bytes (vision, speech); given by the task. */
+  media?: BotMedia
 }
+
+/** One earlier message of the conversation, as a bot's history sees it. */
+export interface HistoryTurn {
+  /** `user` for the participant's messages, `assistant` for what the gateway sent them. */
+  role: 'user' | 'assistant'
+  type: string
+  text: string | null
+  fields: MessageFieldsView
+}
+
+/** Media access for bots that need the bytes (the store stays out of `bots/`). */
+export interface BotMedia {
+  /** The stored bytes of a gateway media id (of this conversation's team). */
+  read(mediaId: string): Promise<{ bytes: Buffer; mimeType: string; filename: string | null }>
+  /** Stores bytes (e.g. a spoken reply) and returns the media id to send them by. */
+  store(bytes: Buffer, mimeType: string, filename: string | null): Promise<{ id: string }>
+}
+
+/** What a bot's failure says about the bot, shown as its health (SPEC: ok, unreachable, auth_failed…). */
+export type BotHealthStatus = 'ok' | 'unreachable' | 'auth_failed' | 'quota_exhausted' | 'bad_response'
 
 /**
  * One reply to send back to the participant, in order: any outbound message (core/outbound.ts),
@@ -50,6 +77,19 @@ export type BotReply = OutboundMessage
 export interface Bot {
   /** The bot type, e.g. `echo` or `http`; for logs and metrics labels. */
   readonly type: string
+  /** How many earlier messages of the conversation the bot wants in `BotRequest.history` (0 or absent: none). */
+  readonly historyMessages?: number
+  /**
+   * A whole text that resets the conversation for this bot: the gateway drops the history before it,
+   * answers `resetReply`, and does not call `respond` (absent: no reset command).
+   */
+  readonly resetCommand?: string
+  readonly resetReply?: string
+  /**
+   * Turns a voice note or audio into text, stored as the message's `transcript` before `respond`
+   * (absent: the bot does not transcribe). Throws like `respond`.
+   */
+  transcribe?(audio: { bytes: Buffer; mimeType: string }, signal?: AbortSignal): Promise<string>
   /**
    * Answers one inbound message; an empty array means "no answer". On failure it throws a catalogue
    * error (`GW_ERR_BOT_FAILED`, `GW_ERR_BOT_TIMEOUT`, `GW_ERR_BOT_BAD_RESPONSE`) whose message is a

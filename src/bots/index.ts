@@ -8,7 +8,8 @@ import type { Bot } from './bot.js'
 import { EchoBot } from './echo-bot.js'
 import { HttpBot } from './http-bot.js'
 
-export type { Bot, BotReply, BotRequest } from './bot.js'
+export type { Bot, BotHealthStatus, BotMedia, BotReply, BotRequest, HistoryTurn } from './bot.js'
+export { botHealthOf } from './bot-health.js'
 export { BOT_SIGNATURE_HEADER, signBotBody, verifyBotSignature } from './bot-signature.js'
 
 /** The bot types of SPEC §4. */

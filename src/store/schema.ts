@@ -48,9 +48,13 @@ export interface BotsTable {
   id: string
   team_id: string
   name: string
-  type: 'echo' | 'http'
+  type: 'echo' | 'http' | 'llm'
   /** Encrypted config JSON (the http bot's secret lives here), or null for bots without config. */
   config_ciphertext: string | null
+  /** What the bot's last call showed: null or `ok`, `unreachable`, `auth_failed`, `quota_exhausted`, `bad_response`. */
+  health: string | null
+  health_detail: string | null
+  health_seen_at: string | null
   created_at: string
   updated_at: string
 }
@@ -95,6 +99,8 @@ export interface ConversationsTable {
   /** When the provider said the window is closed (131047, 63016); a later inbound message reopens it. */
   window_closed_at: string | null
   opted_out_at: string | null
+  /** The message that last reset the conversation for its bot; the bot's history starts after it. */
+  history_since: string | null
   created_at: string
   updated_at: string
 }

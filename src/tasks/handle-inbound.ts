@@ -25,7 +25,7 @@ import type { Task } from '../queue/job.js'
 import type { RoutedChannel } from '../routing/routing-cache.js'
 import type { MessageContext, OutboundRow } from '../store/flow/flow-store.js'
 import type { StoredMessage } from '../store/repos/messages.js'
-import type { BotReply, BotRequest } from '../bots/index.js'
+import { botHealthOf, type Bot, type BotMedia, type BotReply, type BotRequest, type HistoryTurn } from '../bots/index.js'
 import type { ProviderWithConfig } from '../routing/routing-cache.js'
 import { checkTemplateSend } from '../store/repos/templates.js'
 import type { TaskDeps } from './task-deps.js'
@@ -36,6 +36,17 @@ import { OUTBOUND_JOB } from './lanes.js'
 /** Payload of an `inbound.handle` job. */
 export interface InboundJobPayload {
   messageId: string
+}
+
+/** How often a slow bot's typing indicator is shown again (WhatsApp drops it after 25 s). */
+const TYPING_REFRESH_MS = 20_000
+
+/** Inbound types that make part of a bot's history. */
+const HISTORY_INBOUND_TYPES: ReadonlySet<string> = new Set(['text', 'image', 'audio', 'video', 'document', 'sticker', 'location', 'contacts', 'reply'])
+
+/** Whether the error is a template check's refusal (the team's mistake, not the bot's health). */
+function isTemplateRefusal(error: unknown): boolean {
+  return isGatewayError(error) && error.apiCode.startsWith('template_')
 }
 
 /** The default when a provider is unknown (a row written by a newer version). */
@@ -142,6 +153,111 @@ export function createHandleInboundTask(deps: TaskDeps, providers: ProviderCache
     metrics.typingIndicators.inc({ outcome: 'sent' })
   }
 
+  /** Media a bot reads (vision, transcription) or stores (a spoken reply), within the message's team. */
+  function mediaFor(teamId: string): BotMedia {
+    return {
+      async read(mediaId) {
+        const record = await deps.media.find(teamId, mediaId)
+        if (record === undefined) throw new Error(`media ${mediaId} is not stored`)
+        return { bytes: await deps.media.read(record), mimeType: record.mimeType, filename: record.filename }
+      },
+      async store(bytes, mimeType, filename) {
+        const record = await deps.media.store({ teamId, body: bytes, mimeType, filename, source: 'speech' })
+        return { id: record.id }
+      },
+    }
+  }
+
+  /**
+   * The bot's answer to one message: a reset command answered and recorded without the bot; else a voice
+   * note transcribed first (where the bot transcribes), the history read (where it wants it), the bot
+   * asked while a typing indicator shows, and its health recorded either way.
+   */
+  async function askBot(
+    bot: Bot,
+    message: StoredMessage,
+    channel: RoutedChannel,
+    participant: MessageContext['participant'],
+    provider: Provider | undefined,
+    providerRow: ProviderWithConfig | undefined,
+    maxLength: number,
+    attempt: number,
+    signal: AbortSignal,
+  ): Promise<OutboundRow[]> {
+    if (bot.resetCommand !== undefined && message.type === 'text' && message.text?.trim() === bot.resetCommand) {
+      await store.flow.resetHistory(message.conversationId, message.id, clock.now())
+      return bot.resetReply ? toOutboundParts({ type: 'text', text: bot.resetReply }, maxLength) : []
+    }
+    const media = mediaFor(message.teamId)
+    let inbound = message
+    if (attempt === 1) showTyping(message, channel, provider)
+    // WhatsApp's indicator lapses after 25 s: a slow bot (a language model) keeps it up every 20 s.
+    const typing = setInterval(() => showTyping(message, channel, provider), TYPING_REFRESH_MS)
+    const started = clock.now()
+    try {
+      inbound = await transcribed(bot, message, media, signal)
+      const history = (bot.historyMessages ?? 0) > 0 ? await historyOf(inbound, bot.historyMessages!) : undefined
+      const request: BotRequest = {
+        conversationId: inbound.conversationId,
+        channelId: channel.id,
+        participant,
+        message: {
+          id: inbound.id,
+          type: inbound.type,
+          text: inbound.text,
+          fields: inboundFieldsView(inbound.payload as InboundPayload, (mediaId) => deps.media.signedUrl(deps.mediaBaseUrl(), mediaId)),
+          payload: (inbound.payload as InboundPayload).raw ?? {},
+        },
+        ...(history === undefined ? {} : { history }),
+        media,
+      }
+      const answer = await bot.respond(request, signal)
+      metrics.botDuration.observe({ bot_type: bot.type, outcome: 'ok' }, (clock.now() - started) / 1000)
+      deps.reportBotHealth(channel.botId, 'ok', null)
+      await checkTemplates(answer, providerRow)
+      return answer.flatMap((reply) => toOutboundParts(reply, maxLength))
+    } catch (error) {
+      metrics.botDuration.observe({ bot_type: bot.type, outcome: 'error' }, (clock.now() - started) / 1000)
+      // Health shows from the first failed attempt; the caller's own cancellation says nothing of the bot.
+      if (!signal.aborted && !isTemplateRefusal(error)) {
+        deps.reportBotHealth(channel.botId, botHealthOf(error), error instanceof Error ? error.message.slice(0, 500) : String(error))
+      }
+      throw error
+    } finally {
+      clearInterval(typing)
+    }
+  }
+
+  /** The message with its voice note's transcript, stored once (a retry finds it). */
+  async function transcribed(bot: Bot, message: StoredMessage, media: BotMedia, signal: AbortSignal): Promise<StoredMessage> {
+    const payload = message.payload as InboundPayload
+    if (bot.transcribe === undefined || message.type !== 'audio' || payload.transcript !== undefined) return message
+    if (payload.media?.status !== 'stored' || payload.media.id === null) return message
+    const audio = await media.read(payload.media.id)
+    const transcript = (await bot.transcribe({ bytes: audio.bytes, mimeType: audio.mimeType }, signal)).trim()
+    if (transcript === '') return message
+    const next = { ...payload, transcript }
+    await store.flow.updateInbound(message.id, { type: message.type, text: message.text, payload: next as Record<string, unknown> }, clock.now())
+    return { ...message, payload: next as Record<string, unknown> }
+  }
+
+  /** The conversation before `message`, as history turns (one query on the conversation's index). */
+  async function historyOf(message: StoredMessage, limit: number): Promise<HistoryTurn[]> {
+    const rows = await store.flow.conversationHistory(message.conversationId, message.id, limit)
+    const turns: HistoryTurn[] = []
+    for (const row of rows) {
+      if (row.direction === 'in') {
+        // Messages a bot never sees (system notices, errors, opt-out keywords are text but answered by the gateway) stay out.
+        if (!HISTORY_INBOUND_TYPES.has(row.type)) continue
+        const fields = inboundFieldsView(row.payload as InboundPayload, (mediaId) => deps.media.signedUrl(deps.mediaBaseUrl(), mediaId))
+        turns.push({ role: 'user', type: row.type, text: row.text, fields })
+      } else if (row.text !== null && row.type !== 'reaction') {
+        turns.push({ role: 'assistant', type: row.type, text: row.text, fields: {} })
+      }
+    }
+    return turns
+  }
+
   return {
     backoff: { baseMs: 1000, maxMs: 60_000 },
 
@@ -174,29 +290,7 @@ export function createHandleInboundTask(deps: TaskDeps, providers: ProviderCache
       } else {
         const bot = await deps.botFor(channel.botId)
         if (!bot) throw new Error(`bot ${channel.botId} of channel ${channel.id} no longer exists`)
-        const request: BotRequest = {
-          conversationId: message.conversationId,
-          channelId: channel.id,
-          participant,
-          message: {
-            id: message.id,
-            type: message.type,
-            text: message.text,
-            fields: inboundFieldsView(message.payload as InboundPayload, (mediaId) => deps.media.signedUrl(deps.mediaBaseUrl(), mediaId)),
-            payload: (message.payload as InboundPayload).raw ?? {},
-          },
-        }
-        if (context.job.attempts === 1) showTyping(message, channel, provider)
-        const started = clock.now()
-        try {
-          const answer = await bot.respond(request, context.signal)
-          metrics.botDuration.observe({ bot_type: bot.type, outcome: 'ok' }, (clock.now() - started) / 1000)
-          await checkTemplates(answer, providerRow)
-          replies = answer.flatMap((reply) => toOutboundParts(reply, maxLength))
-        } catch (error) {
-          metrics.botDuration.observe({ bot_type: bot.type, outcome: 'error' }, (clock.now() - started) / 1000)
-          throw error
-        }
+        replies = await askBot(bot, message, channel, participant, provider, providerRow, maxLength, context.job.attempts, context.signal)
       }
 
       // The status guard makes this commit happen once even if two attempts raced to here. The replies

@@ -40,6 +40,8 @@ export interface TaskDeps {
    * (a bot on the same host or network can still fetch them).
    */
   mediaBaseUrl(): string
+  /** Records what a bot call showed in the bot's health (throttled; never awaited). */
+  reportBotHealth(botId: string, status: string, message: string | null): void
 }
 
 /** Builds (and caches per config version) the provider client for a provider row. */

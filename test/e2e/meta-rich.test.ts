@@ -29,7 +29,7 @@ function inbound(message: Record<string, unknown>): object {
               messaging_product: 'whatsapp',
               metadata: { display_phone_number: '15550101234', phone_number_id: PNID_1 },
               contacts: [{ profile: { name: 'Thandi' }, wa_id: USER }],
-              messages: [{ from: USER, id: `wamid.rich.${sequence}.${randomBytes(4).toString('hex')}`, timestamp: String(1_760_000_000 + sequence), ...message }],
+              messages: [{ from: USER, id: `wamid.rich.${sequence}.${randomBytes(4).toString('hex')}`, timestamp: String(Math.floor(Date.now() / 1000)), ...message }],
             },
           },
         ],

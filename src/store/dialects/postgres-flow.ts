@@ -90,6 +90,8 @@ export function createPostgresFlow(pool: pg.Pool, leasePool: pg.Pool): FlowStore
     updateInbound: (messageId, update, nowMs) => ops.updateInbound(direct, sql, messageId, update, nowMs),
     queueOutboundMany: (batch) => transaction((executor) => ops.queueOutboundMany(executor, sql, batch)),
     dispatchBroadcast: (dispatch) => transaction((executor) => ops.dispatchBroadcast(executor, sql, dispatch)),
+    conversationHistory: (conversationId, beforeMessageId, limit) => ops.conversationHistory(direct, sql, conversationId, beforeMessageId, limit),
+    resetHistory: (conversationId, messageId, nowMs) => ops.resetHistory(direct, sql, conversationId, messageId, nowMs),
     closeWindow: (conversationId, nowMs) => ops.closeWindow(direct, sql, conversationId, nowMs),
     setOptedOut: (conversationId, optedOut, nowMs) => ops.setOptedOut(direct, sql, conversationId, optedOut, nowMs),
     messageIdsByProviderIds: (channelId, ids) => ops.messageIdsByProviderIds(direct, sql, channelId, ids),

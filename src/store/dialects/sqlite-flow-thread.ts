@@ -79,6 +79,8 @@ const OPERATIONS: Record<string, (...args: never[]) => Promise<unknown>> = {
   updateInbound: (...args: [string, InboundUpdate, number]) => ops.updateInbound(executor, sql, ...args),
   queueOutboundMany: (batch: OutboundBatch) => ops.queueOutboundMany(executor, sql, batch),
   dispatchBroadcast: (dispatch: BroadcastDispatch) => ops.dispatchBroadcast(executor, sql, dispatch),
+  conversationHistory: (...args: [string, string, number]) => ops.conversationHistory(executor, sql, ...args),
+  resetHistory: (...args: [string, string, number]) => ops.resetHistory(executor, sql, ...args),
   closeWindow: (...args: [string, number]) => ops.closeWindow(executor, sql, ...args),
   setOptedOut: (...args: [string, boolean, number]) => ops.setOptedOut(executor, sql, ...args),
   messageIdsByProviderIds: (...args: [string, string[]]) => ops.messageIdsByProviderIds(executor, sql, ...args),

@@ -186,6 +186,8 @@ export function createSqliteFlow(file: string): FlowStore {
     updateInbound: (messageId, update, nowMs) => call('updateInbound', messageId, update, nowMs),
     queueOutboundMany: (batch) => call('queueOutboundMany', batch),
     dispatchBroadcast: (dispatch) => call('dispatchBroadcast', dispatch),
+    conversationHistory: (conversationId, beforeMessageId, limit) => call('conversationHistory', conversationId, beforeMessageId, limit),
+    resetHistory: (conversationId, messageId, nowMs) => call('resetHistory', conversationId, messageId, nowMs),
     closeWindow: (conversationId, nowMs) => call('closeWindow', conversationId, nowMs),
     setOptedOut: (conversationId, optedOut, nowMs) => call('setOptedOut', conversationId, optedOut, nowMs),
     messageIdsByProviderIds: (channelId, ids) => call('messageIdsByProviderIds', channelId, ids),

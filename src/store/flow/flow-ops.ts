@@ -19,6 +19,7 @@ import type {
   JobSettlement,
   MessageContext,
   BroadcastDispatch,
+  HistoryRow,
   OutboundBatch,
   OutboundRow,
   OutboundStart,
@@ -146,6 +147,28 @@ export async function dispatchBroadcast(executor: SqlExecutor, sql: FlowSql, dis
   for (const part of chunks(pairs)) await executor.run(sql.setRecipientMessages, [dispatch.broadcastId, JSON.stringify(part)])
   for (const [position, id] of pairs) queued[position as number] = id as string
   return queued
+}
+
+/** The conversation's history before a message, oldest first (see FlowStore). */
+export async function conversationHistory(
+  executor: SqlExecutor,
+  sql: FlowSql,
+  conversationId: string,
+  beforeMessageId: string,
+  limit: number,
+): Promise<HistoryRow[]> {
+  if (limit <= 0) return []
+  const rows = await executor.all<{ id: string; direction: 'in' | 'out'; type: string; text: string | null; payload: string }>(sql.conversationHistory, [
+    conversationId,
+    beforeMessageId,
+    limit,
+  ])
+  return rows.reverse().map((row) => ({ ...row, payload: JSON.parse(row.payload) as Record<string, unknown> }))
+}
+
+/** Starts the conversation's bot history after `messageId`. */
+export async function resetHistory(executor: SqlExecutor, sql: FlowSql, conversationId: string, messageId: string, nowMs: number): Promise<void> {
+  await executor.run(sql.resetHistory, [conversationId, messageId, isoAt(nowMs)])
 }
 
 /** Records that the provider said the conversation's window is closed. */

@@ -174,6 +174,19 @@ export function createFlowSql(dialect: FlowSqlDialect) {
         select ${f(1)} from ${rows('$2')} where cast(${f(0)} as integer) = broadcast_recipients.position)
       where broadcast_id = $1 and position in (select cast(${f(0)} as integer) from ${rows('$2')})`,
 
+    /**
+     * A bot's history: the conversation's messages before $2 since its last reset, newest first, at most
+     * $3; failed ones left out. One query on the (conversation, id) index. Parameters: conversation, before
+     * message id, limit.
+     */
+    conversationHistory: `select m.id, m.direction, m.type, m.text, m.payload from messages m
+      join conversations c on c.id = m.conversation_id
+      where m.conversation_id = $1 and m.id < $2 and (c.history_since is null or m.id > c.history_since)
+        and m.status <> 'failed'
+      order by m.id desc limit $3`,
+    /** A reset: the bot's history starts after message $2. Parameters: conversation, message id, now. */
+    resetHistory: `update conversations set history_since = $2, updated_at = $3 where id = $1`,
+
     /** Opt-out (a time) or back in (null). Parameters: conversation id, opted out at, now. */
     setOptedOut: `update conversations set opted_out_at = $2, updated_at = $3 where id = $1`,
 

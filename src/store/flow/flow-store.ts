@@ -167,6 +167,15 @@ export interface OutboundBatch {
   nowMs: number
 }
 
+/** One message of a bot's history, as stored. */
+export interface HistoryRow {
+  id: string
+  direction: 'in' | 'out'
+  type: string
+  text: string | null
+  payload: Record<string, unknown>
+}
+
 /** A broadcast's next recipients to turn into messages (`dispatchBroadcast`). */
 export interface BroadcastDispatch {
   broadcastId: string
@@ -246,6 +255,13 @@ export interface FlowStore {
    * Returns the message id of each recipient queued, by position.
    */
   dispatchBroadcast(dispatch: BroadcastDispatch): Promise<Record<number, string>>
+  /**
+   * The conversation's messages before `beforeMessageId` since its last reset, OLDEST first, at most
+   * `limit` (the newest ones), failed ones left out.
+   */
+  conversationHistory(conversationId: string, beforeMessageId: string, limit: number): Promise<HistoryRow[]>
+  /** Starts the conversation's bot history after `messageId` (a reset command). */
+  resetHistory(conversationId: string, messageId: string, nowMs: number): Promise<void>
   /** Records that the provider said the conversation's window is closed. */
   closeWindow(conversationId: string, nowMs: number): Promise<void>
   /** Opts the conversation's participant out (`optedOut`) or back in. */

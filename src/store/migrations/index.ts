@@ -4,12 +4,14 @@ import * as init from './0001-init.js'
 import * as jobLanes from './0002-job-lanes.js'
 import * as richMessages from './0003-rich-messages.js'
 import * as templatesBroadcasts from './0004-templates-broadcasts.js'
+import * as botHealthHistory from './0005-bot-health-history.js'
 
 const migrations: Record<string, Migration> = {
   '0001-init': init,
   '0002-job-lanes': jobLanes,
   '0003-rich-messages': richMessages,
   '0004-templates-broadcasts': templatesBroadcasts,
+  '0005-bot-health-history': botHealthHistory,
 }
 
 /** Static provider, so migrations work the same from `src/` under tsx and from `dist/`. */

@@ -17,7 +17,10 @@ export interface BotWithConfig {
   teamId: string
   name: string
   type: StoredBotType
+  /** Decrypted config JSON: flat strings for `http`, nested values (voice settings, numbers) for `llm`. */
   config: Record<string, string>
+  /** What the bot's last call showed (SPEC: from its first failed attempt on). */
+  health: { status: string; message: string | null; lastSeenAt: string | null }
   createdAt: string
   updatedAt: string
 }
@@ -31,6 +34,12 @@ export interface BotsRepo {
   update(teamId: string, id: string, patch: { name?: string; config?: Record<string, string> }): Promise<BotWithConfig | undefined>
   /** Deletes the bot unless a channel uses it. */
   delete(teamId: string, id: string): Promise<'deleted' | 'not_found' | 'in_use'>
+
+  /**
+   * Records what a call of the bot showed; the new config version resets nothing (a fixed bot shows ok
+   * on its next answer). Not team-scoped: the message loop calls it.
+   */
+  recordHealth(id: string, status: string, message: string | null): Promise<void>
 
   // --- for the message loop: not team-scoped ---
   /** The bot with its decrypted config, whatever its team. */
@@ -48,12 +57,13 @@ export function createBotsRepo(deps: { store: Store; secretBox: SecretBox; clock
       name: row.name,
       type: row.type,
       config: row.config_ciphertext === null ? {} : (JSON.parse(deps.secretBox.decrypt(row.config_ciphertext)) as Record<string, string>),
+      health: { status: row.health ?? 'ok', message: row.health_detail ?? null, lastSeenAt: row.health_seen_at ?? null },
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     }
   }
 
-  function seal(config: Record<string, string>): string | null {
+  function seal(config: Record<string, unknown>): string | null {
     return Object.keys(config).length === 0 ? null : deps.secretBox.encrypt(JSON.stringify(config))
   }
 
@@ -79,6 +89,9 @@ export function createBotsRepo(deps: { store: Store; secretBox: SecretBox; clock
         name: input.name,
         type: input.type,
         config_ciphertext: seal(input.config),
+        health: null,
+        health_detail: null,
+        health_seen_at: null,
         created_at: nowIso,
         updated_at: nowIso,
       }
@@ -119,6 +132,11 @@ export function createBotsRepo(deps: { store: Store; secretBox: SecretBox; clock
         if ((await channelsUsing(id)) > 0) return 'in_use'
         throw error
       }
+    },
+
+    async recordHealth(id, status, message) {
+      const nowIso = isoNow(deps.clock)
+      await db.updateTable('bots').set({ health: status, health_detail: message, health_seen_at: nowIso }).where('id', '=', id).execute()
     },
 
     async findByIdWithConfig(id) {
