@@ -118,7 +118,8 @@ for (const dialect of DIALECTS) {
         assert.equal(messages.filter((m) => m.direction === 'in').length, 1)
         const out = messages.find((m) => m.direction === 'out')
         assert.equal(out.status, 'failed')
-        assert.deepEqual(out.error, { code: '131047', message: 'Re-engagement message' })
+        // 131047 means the 24-hour window is closed: the gateway's own code, Meta's in the sentence.
+        assert.deepEqual(out.error, { code: 'outside_service_window', message: 'Re-engagement message (provider code 131047)' })
         await new Promise((resolve) => setTimeout(resolve, 200))
         assert.equal(t.turn.sends.length, 1)
         const metrics = await t.gw.request('GET', '/metrics', { token: null })
