@@ -181,7 +181,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const bots = createBotsRepo({ store, secretBox, clock })
   const routing = new RoutingCache(createStoreRoutingSource({ channels, providers, bots, clock }), clock, tuning.routingTtlMs)
 
-  const botFor = createBotCache(routing, dispatcher)
+  const botFor = createBotCache(routing, dispatcher, { clock, warn: (event, fields) => logger.warn(fields, event) })
 
   /** This process's own address, known once it listens (signed media URLs for bots without PUBLIC_URL). */
   let localBaseUrl = `http://127.0.0.1:${config.port}`

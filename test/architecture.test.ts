@@ -34,7 +34,8 @@ const ALLOWED: Record<string, string[]> = {
   bots: ['core', 'bots'],
   tasks: ['core', 'store', 'queue', 'providers', 'bots', 'routing', 'tasks', 'logger', 'metrics', 'media'],
   webhooks: ['core', 'providers', 'store', 'queue', 'routing', 'webhooks', 'http', 'metrics'],
-  api: ['core', 'store', 'queue', 'providers', 'api', 'logger', 'media'],
+  // bots (index) for POST /api/bots/{id}/test, which calls the bot once.
+  api: ['core', 'store', 'queue', 'providers', 'bots', 'api', 'logger', 'media'],
   // config.ts for the type of its media settings only.
   media: ['core', 'store', 'media', 'config'],
   // logger.ts and metrics.ts are shared infrastructure of the root, handed in by the composition root.

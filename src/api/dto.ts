@@ -42,12 +42,15 @@ export interface ProviderDto {
   updated_at: string
 }
 
-/** A bot; the `http` bot's secret is masked. */
+/** A bot; secrets (the `http` bot's secret, the `llm` bot's api keys) are masked. */
 export interface BotDto {
   id: string
   name: string
-  type: 'echo' | 'http'
-  config: Record<string, string>
+  type: 'echo' | 'http' | 'llm'
+  /** Flat strings for `http`; an `llm` bot's has numbers, booleans and nested `transcription` / `speech`. */
+  config: Record<string, unknown>
+  /** What the bot's last call showed: `ok`, `unreachable`, `auth_failed`, `quota_exhausted`, `bad_response`. */
+  health: { status: string; message: string | null; last_seen_at: string | null }
   created_at: string
   updated_at: string
 }

@@ -27,6 +27,6 @@ describe('createBot', () => {
     assertBotFailed(() => createBot('http', { url: 'not a url', secret: 'top-secret' }, deps), /no valid url/)
   })
   it('refuses a type it does not know (rows come from the database)', () => {
-    assertBotFailed(() => createBot('llm' as 'echo', null, deps), /"llm" is not one this gateway runs/)
+    assertBotFailed(() => createBot('gpt' as 'echo', null, deps), /"gpt" is not one this gateway runs/)
   })
 })

@@ -108,6 +108,9 @@ export const GW_ERR_WEBHOOK_REPEATED_FIELD = defineError('GW_ERR_WEBHOOK_REPEATE
 export const GW_ERR_BOT_FAILED = defineError('GW_ERR_BOT_FAILED', 'bot_failed', 'The bot did not answer successfully.', 502)
 export const GW_ERR_BOT_TIMEOUT = defineError('GW_ERR_BOT_TIMEOUT', 'bot_timeout', 'The bot did not answer in time.', 504)
 export const GW_ERR_BOT_BAD_RESPONSE = defineError('GW_ERR_BOT_BAD_RESPONSE', 'bot_bad_response', 'The bot answered with a body that is not {"replies": [...]}.', 502)
+export const GW_ERR_BOT_AUTH_FAILED = defineError('GW_ERR_BOT_AUTH_FAILED', 'bot_auth_failed', 'The model server refused the bot\'s API key.', 502)
+export const GW_ERR_BOT_QUOTA_EXHAUSTED = defineError('GW_ERR_BOT_QUOTA_EXHAUSTED', 'bot_quota_exhausted', 'The model server says the API key\'s quota is used up.', 502)
+export const GW_ERR_BOT_RATE_LIMITED = defineError('GW_ERR_BOT_RATE_LIMITED', 'bot_rate_limited', 'The model server is rate limiting the bot\'s requests.', 502)
 
 // --- store ---------------------------------------------------------------------------------------
 export const GW_ERR_STORE_UNAVAILABLE = defineError('GW_ERR_STORE_UNAVAILABLE', 'store_unavailable', 'The database is not reachable; try again shortly.', 503)

@@ -6,7 +6,9 @@
  * pending, rejected, paused: stand-in-templates.ts); the channel sends a text to a closed window as the
  * approved one-parameter template; and the gateway and the stand-in share a clock a person moves
  * forward (sandbox-clock.ts) to see the 24-hour window close. `main.ts` runs it from the command line; the
- * browser tests start it in-process.
+ * browser tests start it in-process. Given a language model's address (`llm`, e.g. a local Ollama), an
+ * llm bot named "Local model" answers the sandbox channel instead, so a person chats with the model
+ * through the whole WhatsApp path.
  *
  * Nothing is faked inside the gateway: messages arrive as signed webhooks on the public endpoint, go
  * through the inbox, the queue and the bot, and leave through the Meta provider's HTTP client.
@@ -38,6 +40,10 @@ const PROVIDER_NAME = 'Sandbox Meta'
 const BOT_NAME = 'Echo'
 const DEMO_BOT_NAME = 'Demo (every message type)'
 const CHANNEL_NAME = 'Sandbox'
+const LLM_BOT_NAME = 'Local model'
+/** What the sandbox's model is told: WhatsApp shows no Markdown tables or headings, and users read on phones. */
+export const SANDBOX_SYSTEM_PROMPT =
+  'You are a friendly assistant chatting with someone on WhatsApp. Answer briefly, in plain text (no Markdown tables or headings), in the language they write in.'
 const META_WEBHOOK_PATH = '/channels/whatsapp/meta/incoming_message'
 
 export interface SandboxOptions {
@@ -54,6 +60,16 @@ export interface SandboxOptions {
   tuning?: Partial<GatewayTuning>
   /** Pause before each status webhook (default 600 ms, so the ticks can be watched). */
   statusDelayMs?: number
+  /** A language model to answer the sandbox channel (an llm bot); absent: the channel's bot is kept. */
+  llm?: SandboxLlm
+}
+
+/** The model `npm run sandbox -- --llm-url … --llm-model …` puts on the sandbox channel. */
+export interface SandboxLlm {
+  /** An OpenAI-compatible API, `/v1` included: `http://localhost:11434/v1` for Ollama. */
+  baseUrl: string
+  model: string
+  apiKey?: string
 }
 
 export interface Sandbox {
@@ -68,6 +84,10 @@ export interface Sandbox {
   botId: string
   demoBotId: string
   echoBotId: string
+  /** The "Local model" llm bot, when the sandbox was started with a model (or had one from before). */
+  llmBotId: string | null
+  /** The bot the sandbox channel answers with now. */
+  answeringBot: { id: string; name: string; type: string }
   channelId: string
   gateway: Gateway
   standIn: MetaStandIn
@@ -199,7 +219,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     await demoBot.close()
   }
   try {
-    const ids = await setUp(adminClient(gatewayUrl, secrets.adminToken), secrets, sandboxNumber, demoBot)
+    const ids = await setUp(adminClient(gatewayUrl, secrets.adminToken), secrets, sandboxNumber, demoBot, options.llm)
     // The demo bot's picture goes by media id when the gateway takes the upload, else by its own URL.
     const media = await uploadMedia(gatewayUrl, secrets.adminToken, demoPng(), 'image/png').catch(() => null)
     if (media !== null) demoBot.setPhoto({ media_id: media.id })
@@ -230,18 +250,33 @@ async function uploadMedia(baseUrl: string, token: string, bytes: Buffer, mimeTy
   return JSON.parse(text) as { id: string }
 }
 
+/** The llm bot's config for a model given on the command line (the API's defaults for the rest). */
+function llmBotConfig(llm: SandboxLlm): Record<string, unknown> {
+  return { base_url: llm.baseUrl, model: llm.model, system_prompt: SANDBOX_SYSTEM_PROMPT, ...(llm.apiKey ? { api_key: llm.apiKey } : {}) }
+}
+
 /**
  * Creates the provider, bots and channel, or finds them from an earlier start. The provider's secrets
  * and the demo bot's address (a new port each start) are set again (someone may have changed them in
  * the console to see a health warning); the channel's bot is left as it is (someone may have pointed it
- * at their own bot).
+ * at their own bot), except that a model given now answers it, and a start without one moves the channel
+ * off the sandbox's "Local model" back to the demo bot (that model may not be running any more).
  */
 async function setUp(
   call: ReturnType<typeof adminClient>,
   secrets: SandboxSecrets,
   number: StandInNumber,
   demoBot: DemoBot,
-): Promise<{ providerId: string; botId: string; demoBotId: string; echoBotId: string; channelId: string }> {
+  llm: SandboxLlm | undefined,
+): Promise<{
+  providerId: string
+  botId: string
+  demoBotId: string
+  echoBotId: string
+  llmBotId: string | null
+  answeringBot: { id: string; name: string; type: string }
+  channelId: string
+}> {
   const config = {
     business_id: SANDBOX_BUSINESS_ID,
     access_token: secrets.accessToken,
@@ -263,14 +298,37 @@ async function setUp(
   if (demo) await call('PATCH', `/api/bots/${demo.id}`, { config: demoConfig })
   else demo = await call('POST', '/api/bots', { name: DEMO_BOT_NAME, type: 'http', config: demoConfig })
 
+  let llmBot = bots.find((b) => b.name === LLM_BOT_NAME && b.type === 'llm')
+  if (llm !== undefined) {
+    // A stored key the command line no longer gives is dropped: the model answers as started now.
+    const config = { ...llmBotConfig(llm), ...(llm.apiKey || llmBot === undefined ? {} : { api_key: null }) }
+    if (llmBot) await call('PATCH', `/api/bots/${llmBot.id}`, { config })
+    else llmBot = await call('POST', '/api/bots', { name: LLM_BOT_NAME, type: 'llm', config })
+  }
+
   const e164 = `+${number.display_phone_number.replace(/\D/g, '')}`
-  const channels = (await call('GET', '/api/channels?limit=200')).data as Array<{ id: string; number: string }>
+  const channels = (await call('GET', '/api/channels?limit=200')).data as Array<{ id: string; number: string; bot_id: string }>
   let channel = channels.find((c) => c.number === e164)
   if (channel === undefined) {
-    channel = (await call('POST', '/api/channels', { bot_id: demo!.id, provider_id: provider!.id, number: number.display_phone_number, name: CHANNEL_NAME })) as { id: string; number: string }
+    channel = (await call('POST', '/api/channels', { bot_id: demo!.id, provider_id: provider!.id, number: number.display_phone_number, name: CHANNEL_NAME })) as {
+      id: string
+      number: string
+      bot_id: string
+    }
     // A text to a closed window goes out as the approved one-parameter template (set once: a person
     // may clear it in the console to see such a text refused instead).
     await call('PATCH', `/api/channels/${channel.id}`, { out_of_window_template: SANDBOX_FALLBACK_TEMPLATE })
   }
-  return { providerId: provider!.id, botId: demo!.id, demoBotId: demo!.id, echoBotId: echo.id, channelId: channel.id }
+  const answeringId = llm !== undefined ? llmBot!.id : channel.bot_id === llmBot?.id ? demo!.id : channel.bot_id
+  if (answeringId !== channel.bot_id) await call('PATCH', `/api/channels/${channel.id}`, { bot_id: answeringId })
+  const answering = (await call('GET', `/api/bots/${answeringId}`)) as { id: string; name: string; type: string }
+  return {
+    providerId: provider!.id,
+    botId: demo!.id,
+    demoBotId: demo!.id,
+    echoBotId: echo.id,
+    llmBotId: llmBot?.id ?? null,
+    answeringBot: { id: answering.id, name: answering.name, type: answering.type },
+    channelId: channel.id,
+  }
 }

@@ -183,6 +183,8 @@ export function createFlowSql(dialect: FlowSqlDialect) {
       join conversations c on c.id = m.conversation_id
       where m.conversation_id = $1 and m.id < $2 and (c.history_since is null or m.id > c.history_since)
         and m.status <> 'failed'
+        -- The reset's own reply ("Conversation reset.") starts no history.
+        and (c.history_since is null or m.reply_to_id is null or m.reply_to_id <> c.history_since)
       order by m.id desc limit $3`,
     /** A reset: the bot's history starts after message $2. Parameters: conversation, message id, now. */
     resetHistory: `update conversations set history_since = $2, updated_at = $3 where id = $1`,

@@ -28,12 +28,14 @@ export class ApiError extends Error {
    * @param {string} code
    * @param {string} message
    * @param {string | undefined} field
+   * @param {string} [health]  what a failed bot test says about the bot (`auth_failed`…)
    */
-  constructor(status, code, message, field) {
+  constructor(status, code, message, field, health) {
     super(message)
     this.status = status
     this.code = code
     this.field = field
+    this.health = health
   }
 }
 
@@ -130,10 +132,10 @@ export async function api(method, path, body, options = {}) {
     json = null
   }
   if (!response.ok) {
-    const error = /** @type {ErrorDto | null} */ (json)?.error
+    const error = /** @type {{ error?: ErrorDto['error'] & { health?: string } } | null} */ (json)?.error
     // Only the session's own token going stale signs the tab out (not a token being tried at sign-in).
     if (response.status === 401 && !options.base && options.token === undefined) onUnauthenticated()
-    throw new ApiError(response.status, error?.code ?? `http_${response.status}`, error?.message ?? `The gateway answered HTTP ${response.status}.`, error?.field)
+    throw new ApiError(response.status, error?.code ?? `http_${response.status}`, error?.message ?? `The gateway answered HTTP ${response.status}.`, error?.field, error?.health)
   }
   return json
 }

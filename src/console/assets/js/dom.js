@@ -66,8 +66,10 @@ export function uid(/** @type {string} */ prefix) {
 
 /**
  * A labelled form field with a hint and an error slot wired through aria-describedby.
+ * `rows` makes it a text area; `attrs` are added to the control (`min`, `max`, `step`…).
  * @param {{ label: string, name: string, hint?: string, type?: string, value?: string, required?: boolean,
- *   placeholder?: string, autocomplete?: string, options?: Array<{ value: string, label: string }>, inputmode?: string }} spec
+ *   placeholder?: string, autocomplete?: string, options?: Array<{ value: string, label: string }>, inputmode?: string,
+ *   rows?: number, attrs?: Record<string, string> }} spec
  */
 export function field(spec) {
   const id = uid(`f-${spec.name.replace(/\W/g, '-')}`)
@@ -83,6 +85,11 @@ export function field(spec) {
   let control
   if (spec.options) {
     control = h('select', common, spec.options.map((o) => h('option', { value: o.value, selected: o.value === spec.value }, o.label)))
+  } else if (spec.rows) {
+    const area = /** @type {HTMLTextAreaElement} */ (h('textarea', { ...common, ...spec.attrs, rows: String(spec.rows), placeholder: spec.placeholder, autocomplete: 'off' }))
+    // A text area's value is its text content: set as a property, so no markup is ever parsed.
+    area.value = spec.value ?? ''
+    control = area
   } else {
     control = h('input', {
       ...common,
@@ -92,6 +99,7 @@ export function field(spec) {
       autocomplete: spec.autocomplete ?? 'off',
       inputmode: spec.inputmode,
       spellcheck: 'false',
+      ...spec.attrs,
     })
   }
   const wrapper = h(
@@ -122,6 +130,9 @@ export function showFormError(form, error, fieldMap = {}) {
     const control = /** @type {HTMLElement | null} */ (wrapper.querySelector('input, select, textarea'))
     const slot = wrapper.querySelector('.field-error')
     if (slot) slot.textContent = message
+    // A field inside a closed section (the bot's voice settings) must be visible to be fixed.
+    const section = wrapper.closest('details')
+    if (section) section.open = true
     control?.setAttribute('aria-invalid', 'true')
     control?.focus()
     announce(message)

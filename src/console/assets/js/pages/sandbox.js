@@ -307,12 +307,15 @@ export async function renderSandbox({ main }) {
       h(
         'p',
         {},
-        `Bot “${bot.name}” (${bot.type}). To try your own bot, add an http bot on the `,
+        `Bot “${bot.name}” (${bot.type}${bot.type === 'llm' ? `: ${bot.config.model ?? 'a model'} at ${bot.config.base_url ?? '?'}` : ''}). To try your own bot, add an http bot or a language model (llm) on the `,
         h('a', { href: '/console/bots', 'data-nav': true }, 'Bots'),
         ' page, then choose it for this channel on the ',
         h('a', { href: '/console/channels', 'data-nav': true }, 'Channels'),
         ' page.',
       ),
+      bot.type === 'llm' && bot.config.reset_command
+        ? h('p', {}, `The model sees the last ${bot.config.history_messages ?? 20} messages of this chat; send “${bot.config.reset_command}” to start over.`)
+        : null,
       h(
         'p',
         {},
