@@ -35,9 +35,9 @@ import { parsePageQuery, probe, toPage } from './pagination.js'
 import { parseBody } from './validation.js'
 import { isWindowOpen, outsideWindowSentence, serviceWindowExpiresAt } from '../core/service-window.js'
 import { splitText } from '../core/text-split.js'
-import type { MessageDto } from './dto.js'
+import type { ConversationDto, MessageDto } from './dto.js'
 
-export type { MessageDto } from './dto.js'
+export type { ConversationDto, MessageDto } from './dto.js'
 
 const channelSendSchema = z.strictObject({
   to: z.string().trim().min(1).max(300),
@@ -51,18 +51,6 @@ const conversationSendSchema = z.strictObject({ message: z.unknown() })
 /** Longest part of a text sent as the out-of-window template (its body parameter; Meta allows 1024 in all). */
 const OUT_OF_WINDOW_PART = 900
 
-/** JSON shape of a conversation. */
-export interface ConversationDto {
-  id: string
-  channel_id: string
-  participant: { id: string; phone: string | null; bsuid: string | null; name: string | null }
-  last_inbound_at: string | null
-  /** When the 24-hour window closes (or closed: compare with now); null when the participant never wrote. */
-  service_window_expires_at: string | null
-  /** When the participant opted out of this channel (an opt-out keyword), or null. */
-  opted_out_at: string | null
-  created_at: string
-}
 
 function conversationDto(conversation: Conversation): ConversationDto {
   return {

@@ -14,6 +14,7 @@ import {
 import type { Bot, BotReply, BotRequest } from './bot.js'
 import { BOT_SIGNATURE_HEADER, signBotBody } from './bot-signature.js'
 import { decodeBotAnswer, encodeBotRequest } from './http-bot-wire.js'
+import { errorCode, formatDuration, NETWORK_REASONS, readCapped } from './bot-http.js'
 
 /** The stored config of an `http` bot. */
 export interface HttpBotConfig {
@@ -100,7 +101,8 @@ export class HttpBot implements Bot {
         bodyTimeout: this.#timeoutMs,
       })
       // MUST read (or destroy) the body on every path, or the connection never returns to the pool.
-      const answer = await readCapped(response.body, MAX_ANSWER_BYTES)
+      const read = await readCapped(response.body, MAX_ANSWER_BYTES)
+      const answer = { text: read.bytes.toString('utf8'), complete: read.complete }
       return this.#interpret(response.statusCode, answer)
     } catch (error) {
       if (isGatewayError(error)) throw error
@@ -170,44 +172,8 @@ export class HttpBot implements Bot {
   }
 }
 
-/** Reads a body up to `limit` bytes; past it, stops reading and destroys the stream (closing the socket). */
-async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<{ text: string; complete: boolean }> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size + chunk.length > limit) {
-      chunks.push(chunk.subarray(0, limit - size))
-      body.destroy()
-      return { text: Buffer.concat(chunks).toString('utf8'), complete: false }
-    }
-    chunks.push(chunk)
-    size += chunk.length
-  }
-  return { text: Buffer.concat(chunks, size).toString('utf8'), complete: true }
-}
-
-/** The Node or undici error code of a failed request; happy-eyeballs failures nest it in an AggregateError. */
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined
-  const { code, errors, cause } = error as { code?: unknown; errors?: unknown; cause?: unknown }
-  if (typeof code === 'string') return code
-  if (Array.isArray(errors) && errors.length > 0) return errorCode(errors[0])
-  return cause === undefined ? undefined : errorCode(cause)
-}
-
 function isTimeoutCode(code: string | undefined): boolean {
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
-}
-
-const NETWORK_REASONS: Record<string, string> = {
-  ECONNREFUSED: 'the connection was refused',
-  ENOTFOUND: 'its host name does not resolve',
-  EAI_AGAIN: 'its host name could not be resolved just now',
-  ECONNRESET: 'it closed the connection before answering',
-  UND_ERR_SOCKET: 'it closed the connection before answering',
-  EHOSTUNREACH: 'its host is unreachable',
-  ENETUNREACH: 'its network is unreachable',
-  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
 }
 
 /** A short reason, with the code for searching logs, and what to check. */
@@ -230,9 +196,4 @@ function statusHint(status: number): string {
   if (status === 404 || status === 405) return 'check that its url is right and that it accepts POST'
   if (status >= 300 && status < 400) return 'set its url to the final address (redirects are not followed)'
   return 'check its logs'
-}
-
-/** `15 s`, `1.5 s`, `300 ms`: as a person would write the timeout. */
-function formatDuration(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${ms / 1000} s`
 }

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../../core/clock.js'
+import { readCapped } from '../bot-http.js'
 import { badAnswerFailure, statusFailure, transportFailure, type LlmEndpoint } from './llm-errors.js'
 
 /** Where a client calls and how it names itself in errors. */
@@ -213,21 +214,6 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Reads a body up to `limit` bytes; past it, stops and destroys the stream. */
-async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<{ bytes: Buffer; complete: boolean }> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size + chunk.length > limit) {
-      chunks.push(chunk.subarray(0, limit - size))
-      body.destroy()
-      return { bytes: Buffer.concat(chunks), complete: false }
-    }
-    chunks.push(chunk)
-    size += chunk.length
-  }
-  return { bytes: Buffer.concat(chunks, size), complete: true }
-}
 
 type FormField = { name: string; value: string } | { name: string; filename: string; contentType: string; value: Buffer }
 

@@ -16,6 +16,8 @@ import {
   type ErrorDefinition,
   type GatewayError,
 } from '../../core/errors.js'
+import { errorCode, formatDuration, NETWORK_REASONS } from '../bot-http.js'
+
 import type { BotHealthStatus } from '../bot.js'
 
 /** A failed call of the llm bot: a catalogue error that also says the bot's health and its retry class. */
@@ -219,29 +221,4 @@ function excerpt(text: string, secret: string | undefined): string {
 function scrub(text: string, secret: string | undefined): string {
   // A key shorter than 4 characters would scrub ordinary words; such keys are not secrets anyway.
   return secret === undefined || secret.length < 4 ? text : text.split(secret).join('[api key]')
-}
-
-/** The Node or undici code of a failed request; happy-eyeballs failures nest it in an AggregateError. */
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined
-  const { code, errors, cause } = error as { code?: unknown; errors?: unknown; cause?: unknown }
-  if (typeof code === 'string') return code
-  if (Array.isArray(errors) && errors.length > 0) return errorCode(errors[0])
-  return cause === undefined ? undefined : errorCode(cause)
-}
-
-const NETWORK_REASONS: Record<string, string> = {
-  ECONNREFUSED: 'the connection was refused',
-  ENOTFOUND: 'its host name does not resolve',
-  EAI_AGAIN: 'its host name could not be resolved just now',
-  ECONNRESET: 'it closed the connection before answering',
-  UND_ERR_SOCKET: 'it closed the connection before answering',
-  EHOSTUNREACH: 'its host is unreachable',
-  ENETUNREACH: 'its network is unreachable',
-  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
-}
-
-/** `60 s`, `1.5 s`, `300 ms`. */
-export function formatDuration(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${ms / 1000} s`
 }
