@@ -68,6 +68,8 @@ export interface GatewayTuning {
   stopTimeoutMs: number
   /** How long a provider call (a send) may take before it counts as a network failure (in doubt). */
   providerTimeoutMs: number
+  /** How often the typing indicator of a bot still working is shown again (WhatsApp drops it after 25 s). */
+  typingRefreshMs: number
 }
 
 const DEFAULT_TUNING: GatewayTuning = {
@@ -81,6 +83,7 @@ const DEFAULT_TUNING: GatewayTuning = {
   runWorker: true,
   stopTimeoutMs: 10_000,
   providerTimeoutMs: 15_000,
+  typingRefreshMs: 20_000,
 }
 
 export interface GatewayOptions {
@@ -203,6 +206,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     inDoubtWaitMs: tuning.inDoubtWaitMs,
     holdRecheckMs: tuning.holdRecheckMs,
     media,
+    typingRefreshMs: tuning.typingRefreshMs,
     reportBotHealth: createBotHealthReporter((botId, status, message) => bots.recordHealth(botId, status, message), clock, (botId, error) =>
       logger.warn({ err: String(error), botId }, 'bot:health:write-failed'),
     ),

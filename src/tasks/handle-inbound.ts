@@ -38,9 +38,6 @@ export interface InboundJobPayload {
   messageId: string
 }
 
-/** How often a slow bot's typing indicator is shown again (WhatsApp drops it after 25 s). */
-const TYPING_REFRESH_MS = 20_000
-
 /** Inbound types that make part of a bot's history. */
 const HISTORY_INBOUND_TYPES: ReadonlySet<string> = new Set(['text', 'image', 'audio', 'video', 'document', 'sticker', 'location', 'contacts', 'reply'])
 
@@ -192,7 +189,7 @@ export function createHandleInboundTask(deps: TaskDeps, providers: ProviderCache
     let inbound = message
     if (attempt === 1) showTyping(message, channel, provider)
     // WhatsApp's indicator lapses after 25 s: a slow bot (a language model) keeps it up every 20 s.
-    const typing = setInterval(() => showTyping(message, channel, provider), TYPING_REFRESH_MS)
+    const typing = setInterval(() => showTyping(message, channel, provider), deps.typingRefreshMs)
     const started = clock.now()
     try {
       inbound = await transcribed(bot, message, media, signal)

@@ -40,6 +40,8 @@ export interface TaskDeps {
    * (a bot on the same host or network can still fetch them).
    */
   mediaBaseUrl(): string
+  /** How often a slow bot's typing indicator is shown again (WhatsApp drops it after 25 s). */
+  typingRefreshMs: number
   /** Records what a bot call showed in the bot's health (throttled; never awaited). */
   reportBotHealth(botId: string, status: string, message: string | null): void
 }

@@ -51,7 +51,7 @@ for (const dialect of DIALECTS) {
         bot: { type: 'http', url: bot.url, secret: BOT_SECRET },
         numbers: 1,
         typing: true,
-        tuning: { inboundMaxAttempts: 4 },
+        tuning: { inboundMaxAttempts: 4, typingRefreshMs: 150 },
         env: { media: { maxBytes: 64 * 1024, store: { kind: 'file', dir: `${process.env.TMPDIR ?? '/tmp'}/sb-media-${randomBytes(6).toString('hex')}` } } },
       })
     })
@@ -163,6 +163,16 @@ for (const dialect of DIALECTS) {
       assert.equal(await meta.post(body), 200)
       const receipt = await eventually(() => meta.graph.readReceipts.slice(receiptsBefore).find((r) => r.body.message_id === wamid), 15_000, 'the read receipt')
       assert.deepEqual(receipt.body, { messaging_product: 'whatsapp', status: 'read', message_id: wamid, typing_indicator: { type: 'text' } })
+
+      // A bot still working keeps the indicator up: shown again every typingRefreshMs (20 s by default).
+      bot.behaviour = { kind: 'delay', ms: 700, then: { kind: 'no-content' } }
+      const slow = inbound({ type: 'text', text: { body: 'think hard' } }) as any
+      const slowId = slow.entry[0].changes[0].value.messages[0].id
+      const slowCalls = bot.requests.length
+      assert.equal(await meta.post(slow), 200)
+      await eventually(() => bot.requests[slowCalls], 15_000, 'the slow bot call')
+      await eventually(() => meta.graph.readReceipts.filter((r) => r.body.message_id === slowId).length >= 3 || null, 15_000, 'repeated typing indicators')
+      bot.behaviour = { kind: 'no-content' }
 
       // Turned off per channel: no receipt, the bot still answers.
       const channelId = meta.channels[PNID_1]!
