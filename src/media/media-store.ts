@@ -13,8 +13,9 @@ export interface MediaObjectInfo {
 /** A place for media bytes, addressed by keys like `<team id>/<media id>`. */
 export interface MediaStore {
   /**
-   * Stores the bytes of the file at `filePath` under `key`. MUST be all or nothing: a reader never sees
-   * half the bytes, and a failure (`GW_ERR_MEDIA_STORE_FAILED`) leaves no object behind.
+   * Stores the bytes of the file at `filePath` under `key`, and may move that file (the caller's copy is
+   * a staging file). MUST be all or nothing: a reader never sees half the bytes, and a failure
+   * (`GW_ERR_MEDIA_STORE_FAILED`) leaves no object behind.
    */
   put(key: string, filePath: string, info: MediaObjectInfo): Promise<void>
   /** A stream of the bytes under `key`; `GW_ERR_MEDIA_STORE_FAILED` when they cannot be read. */
