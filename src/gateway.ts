@@ -150,7 +150,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // The hot path answers before anything is served (on SQLite: its thread is up).
   await store.flow.ping()
   // Media links are signed with a key derived from the current secret key (the first one).
-  const media = createMediaLibrary({ config: config.media, db: store.db, signingKey: keys[0]!, clock })
+  const media = createMediaLibrary({
+    config: config.media,
+    db: store.db,
+    signingKey: keys[0]!,
+    clock,
+    insertRow: (row) => store.flow.insertMedia({ ...row, createdAtIso: row.createdAt }),
+  })
   const queue = createJobQueue(store, clock)
   const recovered = await queue.recoverOrphans()
   if (recovered > 0) logger.warn({ jobs: recovered }, 'queue:orphans:recovered')

@@ -92,6 +92,7 @@ export function createPostgresFlow(pool: pg.Pool, leasePool: pg.Pool): FlowStore
     dispatchBroadcast: (dispatch) => transaction((executor) => ops.dispatchBroadcast(executor, sql, dispatch)),
     conversationHistory: (conversationId, beforeMessageId, limit) => ops.conversationHistory(direct, sql, conversationId, beforeMessageId, limit),
     resetHistory: (conversationId, messageId, nowMs) => ops.resetHistory(direct, sql, conversationId, messageId, nowMs),
+    insertMedia: (row) => ops.insertMedia(direct, sql, row),
     closeWindow: (conversationId, nowMs) => ops.closeWindow(direct, sql, conversationId, nowMs),
     setOptedOut: (conversationId, optedOut, nowMs) => ops.setOptedOut(direct, sql, conversationId, optedOut, nowMs),
     messageIdsByProviderIds: (channelId, ids) => ops.messageIdsByProviderIds(direct, sql, channelId, ids),

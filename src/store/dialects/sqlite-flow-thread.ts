@@ -14,7 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import SqliteDatabase from 'better-sqlite3'
 import { createFlowSql } from '../flow/flow-sql.js'
 import * as ops from '../flow/flow-ops.js'
-import type { BroadcastDispatch, InboundUpdate, IngestResult, IngestUnit, OutboundBatch } from '../flow/flow-store.js'
+import type { BroadcastDispatch, InboundUpdate, IngestResult, IngestUnit, MediaRow, OutboundBatch } from '../flow/flow-store.js'
 import type { SqlExecutor } from '../flow/sql-executor.js'
 import { claimSqliteJobs } from './sqlite-jobs.js'
 import { applySqlitePragmas, type FlowCommand, type FlowReply, type FlowThreadData } from './sqlite-flow-protocol.js'
@@ -81,6 +81,7 @@ const OPERATIONS: Record<string, (...args: never[]) => Promise<unknown>> = {
   dispatchBroadcast: (dispatch: BroadcastDispatch) => ops.dispatchBroadcast(executor, sql, dispatch),
   conversationHistory: (...args: [string, string, number]) => ops.conversationHistory(executor, sql, ...args),
   resetHistory: (...args: [string, string, number]) => ops.resetHistory(executor, sql, ...args),
+  insertMedia: (row: MediaRow) => ops.insertMedia(executor, sql, row),
   closeWindow: (...args: [string, number]) => ops.closeWindow(executor, sql, ...args),
   setOptedOut: (...args: [string, boolean, number]) => ops.setOptedOut(executor, sql, ...args),
   messageIdsByProviderIds: (...args: [string, string[]]) => ops.messageIdsByProviderIds(executor, sql, ...args),

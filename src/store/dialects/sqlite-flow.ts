@@ -188,6 +188,7 @@ export function createSqliteFlow(file: string): FlowStore {
     dispatchBroadcast: (dispatch) => call('dispatchBroadcast', dispatch),
     conversationHistory: (conversationId, beforeMessageId, limit) => call('conversationHistory', conversationId, beforeMessageId, limit),
     resetHistory: (conversationId, messageId, nowMs) => call('resetHistory', conversationId, messageId, nowMs),
+    insertMedia: (row) => call('insertMedia', row),
     closeWindow: (conversationId, nowMs) => call('closeWindow', conversationId, nowMs),
     setOptedOut: (conversationId, optedOut, nowMs) => call('setOptedOut', conversationId, optedOut, nowMs),
     messageIdsByProviderIds: (channelId, ids) => call('messageIdsByProviderIds', channelId, ids),

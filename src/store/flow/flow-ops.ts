@@ -20,6 +20,7 @@ import type {
   MessageContext,
   BroadcastDispatch,
   HistoryRow,
+  MediaRow,
   OutboundBatch,
   OutboundRow,
   OutboundStart,
@@ -169,6 +170,13 @@ export async function conversationHistory(
 /** Starts the conversation's bot history after `messageId`. */
 export async function resetHistory(executor: SqlExecutor, sql: FlowSql, conversationId: string, messageId: string, nowMs: number): Promise<void> {
   await executor.run(sql.resetHistory, [conversationId, messageId, isoAt(nowMs)])
+}
+
+/** A stored media item's row. */
+export async function insertMedia(executor: SqlExecutor, sql: FlowSql, row: MediaRow): Promise<void> {
+  await executor.run(sql.insertMedia, [
+    row.id, row.teamId, row.mimeType, row.size, row.sha256, storableText(row.filename), row.storageKey, row.source, row.createdAtIso,
+  ])
 }
 
 /** Records that the provider said the conversation's window is closed. */

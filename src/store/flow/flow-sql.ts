@@ -189,6 +189,13 @@ export function createFlowSql(dialect: FlowSqlDialect) {
     /** A reset: the bot's history starts after message $2. Parameters: conversation, message id, now. */
     resetHistory: `update conversations set history_since = $2, updated_at = $3 where id = $1`,
 
+    /**
+     * A stored media item's row (media/: the bytes are in the media store already). Parameters: id, team,
+     * mime type, size, sha256, file name, storage key, source, now.
+     */
+    insertMedia: `insert into media (id, team_id, mime_type, size, sha256, filename, storage_key, source, provider_uploads, created_at)
+      values ($1, $2, $3, $4, $5, $6, $7, $8, '{}', $9)`,
+
     /** Opt-out (a time) or back in (null). Parameters: conversation id, opted out at, now. */
     setOptedOut: `update conversations set opted_out_at = $2, updated_at = $3 where id = $1`,
 
