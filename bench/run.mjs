@@ -5,32 +5,44 @@
  *   - batch ingest: 100 messages a POST;
  *   - end to end + memory: webhook in → echo bot → reply POST at a fake Graph API, counted by tag
  *     (none lost, none duplicated), the queue's drain, and the gateway's RSS through the whole run;
+ *   - photo: end to end with Meta image webhooks (the photo fetched from the fake Graph API in two steps
+ *     and stored under $DATA_DIR/media before the echo bot answers the caption), beside text floods of
+ *     the same size on the same gateway, alternating: what a photo costs a message more than a text
+ *     (CPU, throughput, disk, RSS, idle webhook-to-reply time);
  * on SQLite and on PostgreSQL, against two baselines under the same load generator (wrk, one thread,
  * keep-alive, loopback, rounds alternating A B C A B C): a bare node:http server and the minimal correct
  * receiver (HMAC-SHA256 + timingSafeEqual + JSON.parse). Servers run on core 0, wrk, the fake Graph API
  * and this runner on core 1. Prints a table and writes bench/results.json.
  *
- * Options: --db sqlite,postgres  --scenarios ingest,batch,e2e  --seconds 5  --rounds 3  --batch-rounds 2
+ * Options: --db sqlite,postgres  --scenarios ingest,batch,e2e,photo  --seconds 5  --rounds 3  --batch-rounds 2
  *          --warmup 2  --connections 50  --numbers 50  --users 20000  --quick (a 1-2 minute smoke run)
  *          --messages 100000 --e2e-seconds 120 --calibration 3000 (end to end: a calibration flood, then a
  *            flood up to `messages` in all, cut to about e2e-seconds at the calibrated rate)
  *          --drain-timeout 300 (seconds for the end-to-end floods and drains of one database)
+ *          --photos 5000 --photo-kb 100 --photo-rounds 2 --photo-warmup 1000 --probes 20 (photo: photos and as
+ *            many texts, measured in rounds of photos/rounds each after a warm-up of each kind, then probes:
+ *            one message at a time, webhook to reply)
+ *          --typing-indicator default|on|off (the channels' typing_indicator; default: Meta's, on)
+ *          --recipients 100000 --broadcast-channels 1 (broadcast: one template broadcast of that many JSON
+ *            recipients, split over that many channels; bench/lib/broadcast.mjs; --quick: 5,000)
  *          --cpu-prof (gateways write .cpuprofile files to bench/profiles/)  --keep (keep the work folder)
  *          --time-limit 900 (seconds; everything is killed after it)  --out bench/results.json
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { BodyPool } from './lib/bodies.mjs'
+import { photoSet } from './lib/photos.mjs'
+import { broadcastScenario, broadcastSentence, broadcastTable, broadcastTargets } from './lib/broadcast.mjs'
 import { createPgDatabase, dropLeftoverDatabases, openCounter, PG_ADMIN_URL, postgresAnswers } from './lib/db.mjs'
 import { benchNumbers } from './lib/numbers.mjs'
 import { freePort, hasTaskset, killAll, rssBytes, start, waitForHttp, waitForPort } from './lib/procs.mjs'
-import { configureGateway } from './lib/setup.mjs'
+import { BENCH_ACCESS_TOKEN, configureGateway } from './lib/setup.mjs'
 import { requireWrk, startWrk } from './lib/wrk.mjs'
 import { startNodeOptions } from './lib/start-command.mjs'
 
@@ -41,12 +53,16 @@ const WEBHOOK_PATH = '/channels/whatsapp/meta/incoming_message'
 const SERVER_CPU = '0,1'
 const LOAD_CPU = '1'
 const MB = 1024 * 1024
+// Photo tags start here, so the texts and photos of one scenario never share a reply tag at the fake
+// Graph API; probes use lines far past any flood's.
+const PHOTO_TAG_BASE = 1 << 20
+const PROBE_LINE = 900_000
 
 // --- options -------------------------------------------------------------------------------------
 const { values: args } = parseArgs({
   options: {
     db: { type: 'string', default: 'sqlite,postgres' },
-    scenarios: { type: 'string', default: 'ingest,batch,e2e' },
+    scenarios: { type: 'string', default: 'ingest,batch,e2e,photo' },
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     'batch-rounds': { type: 'string', default: '2' },
@@ -58,6 +74,14 @@ const { values: args } = parseArgs({
     'drain-timeout': { type: 'string', default: '300' },
     'e2e-seconds': { type: 'string', default: '120' },
     calibration: { type: 'string', default: '3000' },
+    photos: { type: 'string', default: '5000' },
+    recipients: { type: 'string', default: '100000' },
+    'broadcast-channels': { type: 'string', default: '1' },
+    'photo-kb': { type: 'string', default: '100' },
+    'photo-rounds': { type: 'string', default: '2' },
+    'photo-warmup': { type: 'string', default: '1000' },
+    probes: { type: 'string', default: '20' },
+    'typing-indicator': { type: 'string', default: 'default' },
     'time-limit': { type: 'string', default: '900' },
     'log-level': { type: 'string', default: 'info' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results.json') },
@@ -81,9 +105,20 @@ const opt = {
   drainTimeoutMs: Number(args['drain-timeout']) * 1000,
   e2eSeconds: quick ? 10 : Number(args['e2e-seconds']),
   calibration: quick ? 1000 : Number(args.calibration),
+  photos: quick ? 1000 : Number(args.photos),
+  photoBytes: Math.round(Number(args['photo-kb']) * 1024),
+  photoRounds: quick ? 1 : Math.max(1, Number(args['photo-rounds'])),
+  photoWarmup: quick ? 200 : Number(args['photo-warmup']),
+  probes: quick ? 5 : Number(args.probes),
+  typingIndicator: { default: null, on: true, off: false }[args['typing-indicator']],
   timeLimitMs: Number(args['time-limit']) * 1000,
   cpuProf: args['cpu-prof'],
   logLevel: args['log-level'],
+}
+
+if (opt.typingIndicator === undefined) {
+  process.stderr.write('bench: --typing-indicator takes default, on or off\n')
+  process.exit(64)
 }
 
 // --- the run's fixed parts -------------------------------------------------------------------------
@@ -173,7 +208,7 @@ async function startFakeGraph() {
   const port = await freePort()
   const proc = start('fake-graph', 'node', [join(ROOT, 'bench', 'servers', 'fake-graph.mjs')], {
     cpu: LOAD_CPU,
-    env: { PORT: String(port), NUMBERS: String(opt.numbers) },
+    env: { PORT: String(port), NUMBERS: String(opt.numbers), PHOTO_BYTES: String(opt.photoBytes), ACCESS_TOKEN: BENCH_ACCESS_TOKEN },
     logFile: logFile('fake-graph'),
   })
   await waitForHttp(proc, `http://127.0.0.1:${port}/__bench/stats`)
@@ -226,7 +261,7 @@ async function startGateway(dialect, entry, graph) {
   const proc = start(`gateway-${dialect}-${entry}`, 'node', [...nodeArgs, script], { cpu: SERVER_CPU, env, logFile: logFile(`gateway-${dialect}-${entry}`) })
   const baseUrl = `http://127.0.0.1:${port}`
   await waitForHttp(proc, `${baseUrl}/readyz`, 60_000)
-  const ids = await configureGateway({ baseUrl, adminToken, appSecret, numbers })
+  const ids = await configureGateway({ baseUrl, adminToken, appSecret, numbers, typingIndicator: opt.typingIndicator })
   const counter = openCounter(dialect, { dataDir, url: database?.url })
   return {
     name: `gateway (${dialect})`,
@@ -236,6 +271,7 @@ async function startGateway(dialect, entry, graph) {
     mode: 'once',
     dialect,
     baseUrl,
+    dataDir,
     ids,
     counter,
     async stop() {
@@ -468,7 +504,10 @@ async function endToEnd(dialect, pool, graph) {
     const calibration = await floodAndDrain(gateway, pool, graph, calibrationCount, `e2e-${dialect}-calibration`, onStats, deadline)
     const storedAfterCalibration = await gateway.counter.count('inbound')
     const calibrationRate = calibration.stats.unique / Math.max(0.001, ((calibration.stats.lastAt || Date.now()) - calibration.t0) / 1000)
-    const rest = Math.max(0, Math.min(opt.messages - calibrationCount, Math.round(calibrationRate * opt.e2eSeconds)))
+    // When wrk stops, a request it had begun to write may never reach the gateway (at most one per
+    // connection): the flood asks for that many more, so the total stored reaches `messages`.
+    const wanted = opt.messages - storedAfterCalibration + opt.connections
+    const rest = Math.max(0, Math.min(wanted, Math.round(calibrationRate * opt.e2eSeconds)))
     say(`  calibration: ${calibrationCount} messages at ${Math.round(calibrationRate)} msg/s; measured flood: ${rest} messages`)
     const measured = rest > 0 ? await floodAndDrain(gateway, pool, graph, rest, `e2e-${dialect}`, onStats, deadline) : calibration
     const cpuUsed = cpuSeconds(gateway.proc.pid) - cpuStart
@@ -505,6 +544,7 @@ async function endToEnd(dialect, pool, graph) {
       uniqueReplies: stats.unique,
       duplicates: stats.duplicates,
       untagged: stats.untagged,
+      readReceipts: stats.readReceipts,
       lost: counts.inbound - stats.unique,
       drained: calibration.drained && measured.drained,
       inboundProcessed: counts.inboundProcessed,
@@ -540,6 +580,242 @@ async function endToEnd(dialect, pool, graph) {
   }
 }
 
+// --- photo: what an inbound photo costs ------------------------------------------------------------
+/** Bytes the process had written to disk so far (`write_bytes` − `cancelled_write_bytes` of /proc/<pid>/io, all threads). */
+function diskWriteBytes(pid) {
+  try {
+    const io = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((l) => l.split(': ')))
+    return Number(io.write_bytes) - Number(io.cancelled_write_bytes)
+  } catch {
+    return NaN
+  }
+}
+
+/** Files and bytes under the media folder (apparent and allocated), and files left in its temp folder. */
+function mediaUsage(dir) {
+  const usage = { files: 0, bytes: 0, allocated: 0, tempFiles: 0 }
+  const walk = (path, temp) => {
+    let names
+    try {
+      names = readdirSync(path)
+    } catch {
+      return
+    }
+    for (const name of names) {
+      const child = join(path, name)
+      const st = lstatSync(child)
+      if (st.isDirectory()) walk(child, temp || name === '.tmp')
+      else if (temp) usage.tempFiles++
+      else {
+        usage.files++
+        usage.bytes += st.size
+        usage.allocated += st.blocks * 512
+      }
+    }
+  }
+  walk(dir, false)
+  return usage
+}
+
+/**
+ * Photos against texts on one fresh `dist/main.js` (the e2e scenario's settings): a warm-up flood of each
+ * kind, then `photoRounds` rounds of a text flood and a photo flood of photos/rounds messages each, every
+ * flood drained before the next, so each one's CPU, disk writes and media bytes are its own and the two
+ * kinds meet the same machine seconds apart. Then `probes` messages of each kind, alternating, one at a
+ * time on the idle gateway: webhook POST to the reply at the fake Graph API.
+ */
+async function photoScenario(dialect, pools, graph) {
+  await graph.reset()
+  const gateway = await startGateway(dialect, 'main', graph)
+  const pid = gateway.proc.pid
+  const mediaDir = join(gateway.dataDir, 'media')
+  const deadline = Date.now() + opt.drainTimeoutMs
+  const rss = []
+  let phase = 'warm-up'
+  let sampling = true
+  const sampler = (async () => {
+    while (sampling) {
+      const bytes = rssBytes(pid)
+      if (bytes !== null) rss.push({ phase, rssMb: round(bytes / MB, 1) })
+      await sleep(250)
+    }
+  })()
+  const floods = []
+  const snapshot = async () => ({
+    cpu: cpuSeconds(pid),
+    main: mainThreadCpuSeconds(pid),
+    disk: diskWriteBytes(pid),
+    media: mediaUsage(mediaDir),
+    stored: await gateway.counter.count('inbound'),
+  })
+  const flood = async (kind, n, label) => {
+    phase = label
+    const before = await snapshot()
+    const run = await floodAndDrain(gateway, pools[kind], graph, n, `photo-${dialect}-${label}`, () => {}, deadline)
+    const after = await snapshot()
+    const replies = run.stats.unique - run.statsBefore.unique
+    const seconds = ((run.stats.lastAt || Date.now()) - run.t0) / 1000
+    const samples = rss.filter((r) => r.phase === label).map((r) => r.rssMb)
+    const result = {
+      kind,
+      label,
+      messages: n,
+      acknowledged: run.load.requests,
+      stored: after.stored - before.stored,
+      replies,
+      duplicates: run.stats.duplicates - run.statsBefore.duplicates,
+      drained: run.drained,
+      seconds,
+      ingestSeconds: (run.ingestEnd - run.t0) / 1000,
+      cpuSeconds: after.cpu - before.cpu,
+      mainCpuSeconds: after.main - before.main,
+      diskBytes: after.disk - before.disk,
+      mediaFiles: after.media.files - before.media.files,
+      mediaBytes: after.media.bytes - before.media.bytes,
+      mediaAllocated: after.media.allocated - before.media.allocated,
+      rssMaxMb: samples.length ? Math.max(...samples) : NaN,
+    }
+    floods.push(result)
+    return result
+  }
+  try {
+    say(`  warm-up: ${opt.photoWarmup} texts, ${opt.photoWarmup} photos`)
+    if (opt.photoWarmup > 0) {
+      await flood('text', opt.photoWarmup, 'warmup-text')
+      await flood('photo', opt.photoWarmup, 'warmup-photo')
+    }
+    const perRound = Math.max(1, Math.round(opt.photos / opt.photoRounds))
+    const runs = []
+    for (let r = 1; r <= opt.photoRounds; r++) {
+      const text = await flood('text', perRound, `r${r}-text`)
+      const photo = await flood('photo', perRound, `r${r}-photo`)
+      runs.push(text, photo)
+      const rate = (x) => Math.round(x.replies / x.seconds)
+      const cpu = (x) => Math.round((x.cpuSeconds * 1e6) / Math.max(1, x.replies))
+      say(`  round ${r}/${opt.photoRounds}: text ${rate(text)} msg/s ${cpu(text)} µs/msg | photo ${rate(photo)} msg/s ${cpu(photo)} µs/msg`)
+    }
+    phase = 'probes'
+    const probes = { text: [], photo: [] }
+    for (let i = 0; i < opt.probes * 2; i++) {
+      const kind = i % 2 === 0 ? 'text' : 'photo'
+      // Lines no flood reaches; each database's gateway and fake Graph API start afresh, so they may repeat.
+      const { tag, body, signature } = pools[kind].signedBody(PROBE_LINE + (i >> 1))
+      const t0 = performance.now()
+      const waiting = fetch(`${graph.base}/__bench/wait?tag=${tag}&timeout=20000`).then((r) => r.json())
+      const posted = await fetch(`${gateway.baseUrl}${WEBHOOK_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body })
+      await posted.arrayBuffer()
+      const { seen } = await waiting
+      if (posted.status !== 200 || !seen) throw new Error(`photo probe ${kind} ${tag}: webhook HTTP ${posted.status}, reply ${seen ? 'seen' : 'not seen in 20 s'}`)
+      probes[kind].push(performance.now() - t0)
+      await sleep(50)
+    }
+    // Let a straggling duplicate (there should be none) show up.
+    await sleep(1000)
+    sampling = false
+    await sampler
+    const stats = await graph.stats()
+    const counts = await gateway.counter.all()
+    const media = mediaUsage(mediaDir)
+
+    const sum = (xs, key) => xs.reduce((total, x) => total + x[key], 0)
+    const summarize = (kind) => {
+      const xs = runs.filter((x) => x.kind === kind)
+      const replies = sum(xs, 'replies')
+      const seconds = sum(xs, 'seconds')
+      const latencies = [...probes[kind]].sort((a, b) => a - b)
+      return {
+        messages: sum(xs, 'messages'),
+        stored: sum(xs, 'stored'),
+        replies,
+        lost: sum(xs, 'stored') - replies,
+        duplicates: sum(xs, 'duplicates'),
+        acknowledgedNotStored: Math.max(0, sum(xs, 'acknowledged') - sum(xs, 'stored')),
+        drained: xs.every((x) => x.drained),
+        seconds: round(seconds, 1),
+        messagesPerSecond: round(replies / seconds),
+        ingestMessagesPerSecond: round(sum(xs, 'stored') / sum(xs, 'ingestSeconds')),
+        cpuUsPerMessage: round((sum(xs, 'cpuSeconds') * 1e6) / Math.max(1, replies), 1),
+        mainCpuUsPerMessage: round((sum(xs, 'mainCpuSeconds') * 1e6) / Math.max(1, replies), 1),
+        cores: round(sum(xs, 'cpuSeconds') / seconds, 2),
+        diskBytesPerMessage: round(sum(xs, 'diskBytes') / Math.max(1, replies)),
+        mediaFiles: sum(xs, 'mediaFiles'),
+        mediaBytesPerMessage: round(sum(xs, 'mediaBytes') / Math.max(1, replies)),
+        mediaAllocatedPerMessage: round(sum(xs, 'mediaAllocated') / Math.max(1, replies)),
+        rssMaxMb: round(Math.max(...xs.map((x) => x.rssMaxMb)), 1),
+        probeMs: { p50: round(median(latencies), 1), p90: round(latencies[Math.floor(latencies.length * 0.9)] ?? NaN, 1), n: latencies.length },
+      }
+    }
+    const text = summarize('text')
+    const photo = summarize('photo')
+    const perRoundRatio = (key) =>
+      round(median(runs.filter((x) => x.kind === 'photo').map((p, i) => {
+        const t = runs.filter((x) => x.kind === 'text')[i]
+        return key === 'rate' ? p.replies / p.seconds / (t.replies / t.seconds) : (p.cpuSeconds / p.replies) / (t.cpuSeconds / t.replies)
+      })), 3)
+    const result = {
+      photoBytes: opt.photoBytes,
+      rounds: opt.photoRounds,
+      warmup: opt.photoWarmup,
+      textBodyBytes: pools.text.meanBodyBytes,
+      photoBodyBytes: pools.photo.meanBodyBytes,
+      text,
+      photo,
+      extra: {
+        cpuUsPerMessage: round(photo.cpuUsPerMessage - text.cpuUsPerMessage, 1),
+        mainCpuUsPerMessage: round(photo.mainCpuUsPerMessage - text.mainCpuUsPerMessage, 1),
+        cpuRatio: round(photo.cpuUsPerMessage / text.cpuUsPerMessage, 2),
+        cpuRatioPerRound: perRoundRatio('cpu'),
+        throughputRatio: round(photo.messagesPerSecond / text.messagesPerSecond, 3),
+        throughputRatioPerRound: perRoundRatio('rate'),
+        // At full load, the wall time a message takes of the gateway's throughput.
+        msPerMessageAtLoad: round(1000 / photo.messagesPerSecond - 1000 / text.messagesPerSecond, 3),
+        probeMs: round(photo.probeMs.p50 - text.probeMs.p50, 1),
+        diskBytesPerMessage: round(photo.diskBytesPerMessage - text.diskBytesPerMessage),
+        rssMaxMb: round(photo.rssMaxMb - text.rssMaxMb, 1),
+      },
+      // Every flood, warm-ups included, in order.
+      floods: floods.map((x) => ({
+        label: x.label,
+        replies: x.replies,
+        msgPerSecond: round(x.replies / x.seconds),
+        cpuUsPerMessage: round((x.cpuSeconds * 1e6) / Math.max(1, x.replies), 1),
+        mainCpuUsPerMessage: round((x.mainCpuSeconds * 1e6) / Math.max(1, x.replies), 1),
+        seconds: round(x.seconds, 2),
+        ingestSeconds: round(x.ingestSeconds, 2),
+        diskKbPerMessage: round(x.diskBytes / 1024 / Math.max(1, x.replies), 1),
+        rssMaxMb: x.rssMaxMb,
+      })),
+      check: {
+        storedInbound: counts.inbound,
+        repliesUnique: stats.unique,
+        lost: counts.inbound - stats.unique,
+        duplicates: stats.duplicates,
+        untagged: stats.untagged,
+        readReceipts: stats.readReceipts,
+        deadJobs: counts.jobsDead,
+        photosStored: counts.inboundImages,
+        mediaRows: counts.media,
+        mediaFiles: media.files,
+        downloads: stats.downloads,
+        mediaLookups: stats.mediaInfos,
+        refused: stats.refused,
+        unknownMedia: stats.unknownMedia,
+        tempFilesLeft: media.tempFiles,
+      },
+    }
+    const c = result.check
+    c.ok =
+      c.lost === 0 && c.duplicates === 0 && c.untagged === 0 && c.deadJobs === 0 && c.refused === 0 && c.unknownMedia === 0 &&
+      c.mediaRows === c.photosStored && c.mediaFiles === c.photosStored && c.downloads === c.photosStored && c.tempFilesLeft === 0 &&
+      text.drained && photo.drained && text.acknowledgedNotStored === 0 && photo.acknowledgedNotStored === 0
+    return result
+  } finally {
+    sampling = false
+    await sampler
+    await gateway.stop()
+  }
+}
+
 // --- the run ---------------------------------------------------------------------------------------
 const results = {
   startedAt: startedAt.toISOString(),
@@ -561,12 +837,16 @@ const results = {
     numbers: opt.numbers,
     users: opt.users,
     e2eMessages: opt.messages,
+    photo: `${opt.photos} photos of ${opt.photoBytes} bytes and as many texts, ${opt.photoRounds} round(s) after ${opt.photoWarmup} of each; ${opt.probes} probes of each`,
+    typingIndicator: args['typing-indicator'],
     sqlite: 'WAL, synchronous=FULL, on the machine disk (tmpdir)',
     postgres: PG_ADMIN_URL.replace(/\/[^/]*$/, '/<fresh database>'),
   },
   ingest: {},
   batch: {},
   e2e: {},
+  photo: {},
+  broadcast: {},
   notes: [],
 }
 
@@ -587,6 +867,13 @@ async function main() {
   const poolOf = (kind) => new BodyPool({ file: join(work, `${kind}.bodies`), kind, appSecret, runTag: `${runTag}${kind[0]}`, numbers, users: opt.users })
   const single = poolOf('single')
   const batch = poolOf('batch')
+  // The photo scenario's own pools: its texts and photos reach one fake Graph API between resets.
+  const photoPools = opt.scenarios.has('photo')
+    ? {
+        text: new BodyPool({ file: join(work, 'photo-text.bodies'), kind: 'single', appSecret, runTag: `${runTag}t`, numbers, users: opt.users }),
+        photo: new BodyPool({ file: join(work, 'photo.bodies'), kind: 'photo', appSecret, runTag: `${runTag}p`, numbers, users: opt.users, tagBase: PHOTO_TAG_BASE, photos: photoSet(opt.photoBytes) }),
+      }
+    : null
   // The baselines read from the start of the files and wrap around; they need some bodies from the start.
   single.grow(quick ? 10_000 : 40_000)
   batch.grow(quick ? 300 : 1_000)
@@ -628,8 +915,37 @@ async function main() {
           `drain ${e2e.drainSeconds} s), lost ${e2e.lost}, duplicated ${e2e.duplicates}, RSS ${e2e.memory.minMb}–${e2e.memory.maxMb} MB`,
       )
     }
+    if (opt.scenarios.has('broadcast')) {
+      const recipients = quick ? 5_000 : Number(args.recipients)
+      say(`\n[${dialect}] broadcast: ${recipients} recipients of one template, dist/main.js, channels at throughput_mps 1000 (the API maximum; the pacer caps a channel there)`)
+      const r = await broadcastScenario(dialect, {
+        startGateway, graph, adminToken, cpuSeconds, mainThreadCpuSeconds, rssBytes, say,
+        recipients, channels: Number(args['broadcast-channels']), deadlineMs: opt.drainTimeoutMs,
+      })
+      results.broadcast[dialect] = r
+      say(`  ${broadcastSentence(r, results.e2e[dialect]?.messagesPerSecond)}`)
+      say(`  check: ${JSON.stringify(r.check)}`)
+    }
+    if (opt.scenarios.has('photo')) {
+      say(`\n[${dialect}] photo: ${Math.round(opt.photoBytes / 1024)} KB photos fetched (Graph lookup + download) and stored before the echo bot, beside texts; ${opt.photos} of each`)
+      const r = await photoScenario(dialect, photoPools, graph)
+      results.photo[dialect] = r
+      say(`  ${photoSentence(r)}`)
+      say(`  check: ${JSON.stringify(r.check)}`)
+    }
   }
   await Promise.all([bare.proc.stop(), receiver.proc.stop(), graph.proc.stop()])
+}
+
+/** "a 100 KB photo costs X µs CPU …": the photo scenario in one sentence. */
+function photoSentence(r) {
+  const kb = Math.round(r.photoBytes / 1024)
+  return (
+    `a ${kb} KB photo costs ${r.extra.cpuUsPerMessage} µs CPU more than a text (${r.photo.cpuUsPerMessage} vs ${r.text.cpuUsPerMessage} µs, ${r.extra.cpuRatio}×) ` +
+    `and ${r.extra.probeMs} ms more webhook to reply on an idle gateway (p50 ${r.photo.probeMs.p50} vs ${r.text.probeMs.p50} ms); ` +
+    `throughput ${r.extra.throughputRatio}× of text (${r.photo.messagesPerSecond} vs ${r.text.messagesPerSecond} msg/s); ` +
+    `${Math.round(r.photo.mediaBytesPerMessage / 1024)} KB stored under media/ and ${Math.round(r.extra.diskBytesPerMessage / 1024)} KB more written to disk by the gateway per photo`
+  )
 }
 
 function targets() {
@@ -654,6 +970,14 @@ function targets() {
       met: r.memory.maxMb < 256 && r.memory.flat && r.memory.messages >= 100_000,
     })
   }
+  for (const [dialect, r] of Object.entries(results.photo)) {
+    out.push({
+      target: `photo end to end: none lost or duplicated, every photo fetched once and stored (${dialect}; no rate target)`,
+      measured: `${r.photo.replies} photos and ${r.text.replies} texts replied; lost ${r.check.lost}, duplicated ${r.check.duplicates}, ${r.check.mediaRows} media for ${r.check.photosStored} photos, ${r.check.downloads} downloads`,
+      met: r.check.ok,
+    })
+  }
+  out.push(...broadcastTargets(results))
   return out
 }
 
@@ -679,7 +1003,24 @@ function table() {
   const w2 = e2eRows[0].map((_, i) => Math.max(...e2eRows.map((r) => r[i].length)))
   const e2eLines = e2eRows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w2[i]) : c.padStart(w2[i]))).join('  '))
   e2eLines.splice(1, 0, w2.map((w) => '-'.repeat(w)).join('  '))
-  return [...lines, '', ...(e2eRows.length > 1 ? e2eLines : [])].join('\n')
+  const photoRows = [['photo vs text', 'kind', 'stored', 'replied', 'lost', 'dup', 'msg/s', 'cores', 'cpu µs/msg', 'main µs/msg', 'disk KB/msg', 'media KB/msg', 'RSS max MB', 'idle p50 ms', 'idle p90 ms']]
+  for (const [dialect, r] of Object.entries(results.photo)) {
+    for (const kind of ['text', 'photo']) {
+      const x = r[kind]
+      photoRows.push([dialect, kind, x.stored, x.replies, x.lost, x.duplicates, x.messagesPerSecond, x.cores, x.cpuUsPerMessage, x.mainCpuUsPerMessage, round(x.diskBytesPerMessage / 1024, 1), round(x.mediaBytesPerMessage / 1024, 1), x.rssMaxMb, x.probeMs.p50, x.probeMs.p90].map(String))
+    }
+  }
+  const w3 = photoRows[0].map((_, i) => Math.max(...photoRows.map((r) => r[i].length)))
+  const photoLines = photoRows.map((r) => r.map((c, i) => (i < 2 ? c.padEnd(w3[i]) : c.padStart(w3[i]))).join('  '))
+  photoLines.splice(1, 0, w3.map((w) => '-'.repeat(w)).join('  '))
+  const sentences = Object.entries(results.photo).map(([dialect, r]) => `${dialect}: ${photoSentence(r)}`)
+  return [
+    ...lines,
+    '',
+    ...(e2eRows.length > 1 ? e2eLines : []),
+    ...(photoRows.length > 1 ? ['', ...photoLines, '', ...sentences] : []),
+    ...(Object.keys(results.broadcast).length > 0 ? ['', ...broadcastTable(results)] : []),
+  ].join('\n')
 }
 
 let failed = false

@@ -7,7 +7,10 @@
  * Bodies look like Meta's: the `meta_inbound_text.json` shape, texts of 1–2 KB bodies for single messages,
  * non-ASCII written in Meta's escaped-unicode form (the HMAC covers those exact bytes), many users over
  * all bench numbers. Each text starts with a unique tag `[n]` that the echo bot sends back, so the fake
- * Graph API can count replies by tag (lost and duplicated ones).
+ * Graph API can count replies by tag (lost and duplicated ones). Photos (`meta_inbound_image_caption.json`
+ * shape) carry the tag in their caption, which the echo bot sends back as text, and the media id
+ * `bench-<tag>` that the bench's fake Graph API serves (lib/photos.mjs), with its digest in base64 as Meta
+ * writes it.
  */
 import { createHmac } from 'node:crypto'
 import { closeSync, openSync, writeSync } from 'node:fs'
@@ -88,6 +91,19 @@ function envelope(changes) {
   return `{"object":"whatsapp_business_account","entry":[{"id":"${BENCH_WABA}","changes":[${changes.join(',')}]}]}`
 }
 
+/** One inbound photo with a caption `[tag] …` of 20–160 characters and the media id `bench-<tag>`. */
+export function photoBody(o, tag, timestamp) {
+  const user = userOf(o, tag)
+  const number = o.numbers[user.index % o.numbers.length]
+  const id = o.photos.idOf(tag)
+  const sha256 = o.photos.digestOf(tag).toString('base64')
+  // Meta's webhook also names a lookaside URL; the gateway asks Graph for a fresh one by the id instead.
+  const url = `https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=${id}&source=webhook&ext=${Number(timestamp) + 300}&hash=ARmX2q9VtKc7LpZ0bWn4sYhE1dJ`
+  const image = `{"caption":"${textOf(tag, 20, 160)}","mime_type":"image/jpeg","sha256":"${sha256}","id":"${id}","url":"${url.replace(/\//g, '\\/')}"}`
+  const message = `{"from":"${user.waId}","id":"${wamidOf(o.runTag, tag)}","timestamp":"${timestamp}","type":"image","image":${image}}`
+  return envelope([changeJson(number, [contactJson(user)], [message])])
+}
+
 /** One inbound text message (bodies of 1–2 KB), routed to one of the numbers. */
 export function singleBody(o, tag, timestamp) {
   const user = userOf(o, tag)
@@ -117,15 +133,35 @@ export function batchBody(o, line, timestamp) {
 /** A file of signed bodies that grows on demand; `cursor` is where the next gateway run starts. */
 export class BodyPool {
   /**
-   * @param {{ file: string, kind: 'single' | 'batch', appSecret: string, runTag: string, numbers: Array<{pnid: string, digits: string}>, users: number }} o
+   * `tagBase` is the tag of the first body (single and photo bodies): pools whose replies reach the same
+   * fake Graph API between two resets need tags that do not overlap. `photos` (lib/photos.mjs) is needed
+   * by the `photo` kind.
+   * @param {{ file: string, kind: 'single' | 'batch' | 'photo', appSecret: string, runTag: string, numbers: Array<{pnid: string, digits: string}>, users: number, tagBase?: number, photos?: object }} o
    */
   constructor(o) {
-    this.o = o
+    this.o = { tagBase: 0, ...o }
+    if (o.kind === 'photo' && !o.photos) throw new Error('a photo pool needs `photos`')
     this.lines = 0
     this.bytes = 0
     this.cursor = { line: 0, byte: 0 }
     this.bodyBytes = 0
     closeSync(openSync(o.file, 'w'))
+  }
+
+  /** Body `line` of this pool's kind (a batch line holds 100 messages; other lines one, tag `tagBase + line`). */
+  bodyOf(line, timestamp) {
+    if (this.o.kind === 'batch') return batchBody(this.o, line, timestamp)
+    const tag = this.o.tagBase + line
+    return this.o.kind === 'photo' ? photoBody(this.o, tag, timestamp) : singleBody(this.o, tag, timestamp)
+  }
+
+  /**
+   * One signed body outside the file, for a request the runner sends itself: `line` must be one the file
+   * never reaches (the caller picks it far beyond, so its tag stays unique). Returns tag, body, signature.
+   */
+  signedBody(line) {
+    const body = this.bodyOf(line, String(Math.floor(Date.now() / 1000)))
+    return { tag: this.o.tagBase + line, body, signature: `sha256=${createHmac('sha256', this.o.appSecret).update(body).digest('hex')}` }
   }
 
   /** Appends `count` bodies. */
@@ -135,8 +171,7 @@ export class BodyPool {
     try {
       let chunk = []
       for (let i = 0; i < count; i++) {
-        const tag = this.lines + i
-        const body = this.o.kind === 'single' ? singleBody(this.o, tag, timestamp) : batchBody(this.o, tag, timestamp)
+        const body = this.bodyOf(this.lines + i, timestamp)
         const signature = createHmac('sha256', this.o.appSecret).update(body).digest('hex')
         chunk.push(`sha256=${signature} ${body}\n`)
         this.bodyBytes += Buffer.byteLength(body)

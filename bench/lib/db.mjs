@@ -70,6 +70,8 @@ const COUNTS_SQL = {
   outboundSent: "select count(*) as n from messages where direction = 'out' and status = 'sent'",
   jobsOpen: "select count(*) as n from jobs where state in ('pending', 'running')",
   jobsDead: "select count(*) as n from jobs where state = 'dead'",
+  inboundImages: "select count(*) as n from messages where direction = 'in' and type = 'image'",
+  media: 'select count(*) as n from media',
 }
 
 /** Read-only counting of a gateway's database while it runs (SQLite WAL readers do not block the writer). */

@@ -10,3 +10,18 @@ export function benchNumbers(count) {
     digits: `1555010${1200 + i}`,
   }))
 }
+
+/** The broadcast scenario's recipients: +27 82 000 0000 onwards (South African mobiles, possible numbers). */
+export const BROADCAST_RECIPIENT_BASE = 27_820_000_000
+
+/** Recipient i of a bench broadcast, in E.164. */
+export const broadcastRecipient = (i) => `+${BROADCAST_RECIPIENT_BASE + i}`
+
+/** The index of a recipient from a send's `to` (digits, as Graph takes them), or -1 when it is not one. */
+export function broadcastRecipientIndex(to) {
+  const n = Number(String(to).replace(/^\+/, '')) - BROADCAST_RECIPIENT_BASE
+  return Number.isSafeInteger(n) && n >= 0 && n < 10_000_000 ? n : -1
+}
+
+/** The one template the fake Graph API lists (APPROVED, one positional parameter) and the broadcast sends. */
+export const BENCH_TEMPLATE = { name: 'bench_notice', language: 'en' }
