@@ -4,7 +4,7 @@
  */
 import { Agent } from 'undici'
 import type { FastifyPluginAsync } from 'fastify'
-import { systemClock, type Clock } from './core/clock.js'
+import { isoAt, systemClock, type Clock } from './core/clock.js'
 import { createSecretBox } from './core/secret-box.js'
 import type { Config } from './config.js'
 import { loadOrCreateKeyFile } from './key-file.js'
@@ -32,6 +32,13 @@ import { createSignatureFailureReporter } from './routing/health-reporter.js'
 import { createBotHealthReporter } from './routing/bot-health-reporter.js'
 import { createMetaWebhookModule, createTurnWebhookModule, createTwilioWebhookModule, markWindowClosures, type WebhookDeps } from './webhooks/index.js'
 import { isProviderType, providerKind } from './providers/index.js'
+import { EVENT_DELIVERY_TASK, EVENT_RETRY_WINDOW_MS, EVENTS_QUEUE } from './core/events.js'
+import { createApiContext } from './api/api-context.js'
+import { createEventDataRenderer } from './api/event-data.js'
+import { expireHandovers } from './store/repos/conversations.js'
+import { findEventWebhookForDelivery, pruneEventDeliveries } from './store/repos/event-webhooks.js'
+import { createDeliverEventTask } from './tasks/deliver-event.js'
+import { createEventWebhookCache } from './tasks/event-webhook-cache.js'
 import {
   BROADCAST_SEND_TASK,
   broadcastDispatchJob,
@@ -70,6 +77,14 @@ export interface GatewayTuning {
   providerTimeoutMs: number
   /** How often the typing indicator of a bot still working is shown again (WhatsApp drops it after 25 s). */
   typingRefreshMs: number
+  /** Event deliveries run at once by this process (their own runner: SPEC §12.1). */
+  eventConcurrency: number
+  /** How long one event delivery may take (SPEC: 10 s). */
+  eventTimeoutMs: number
+  /** How long an event's delivery is retried before it goes dead (SPEC: 24 h). */
+  eventRetryWindowMs: number
+  /** How often human conversations past their handover timeout go back to the bot. */
+  handoverSweepMs: number
 }
 
 const DEFAULT_TUNING: GatewayTuning = {
@@ -84,6 +99,10 @@ const DEFAULT_TUNING: GatewayTuning = {
   stopTimeoutMs: 10_000,
   providerTimeoutMs: 15_000,
   typingRefreshMs: 20_000,
+  eventConcurrency: 16,
+  eventTimeoutMs: 10_000,
+  eventRetryWindowMs: EVENT_RETRY_WINDOW_MS,
+  handoverSweepMs: 30_000,
 }
 
 export interface GatewayOptions {
@@ -102,6 +121,8 @@ export interface Gateway {
   readonly queue: JobQueue
   /** The worker, or undefined when this process does not run one. */
   readonly runner: Runner | undefined
+  /** The event deliveries' worker (its own queue and slots), or undefined when this process runs no worker. */
+  readonly eventRunner: Runner | undefined
   /** Stored media: uploads, fetched inbound media, signed links. */
   readonly media: MediaLibrary
   /** A bootstrap admin token generated on this start (shown once), if one was. */
@@ -195,6 +216,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   /** This process's own address, known once it listens (signed media URLs for bots without PUBLIC_URL). */
   let localBaseUrl = `http://127.0.0.1:${config.port}`
   let runner: Runner | undefined
+  let eventRunner: Runner | undefined
   const wakeWorker = () => runner?.wake()
   const handOver = createHandOver(() => runner, store.flow.handsOverJobs)
 
@@ -242,11 +264,43 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     runner.events.on('runner:error', ({ error, during }) => logger.error({ err: error.message, during }, 'runner:error'))
   }
 
+  const apiDeps: ApiDeps = { store, secretBox, clock, logger, publicUrl: config.publicUrl, providerDeps }
+
+  // Event deliveries: a pool of their own, so slow receivers never take the connections sends use.
+  const eventDispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 32 })
+  const eventTask = createDeliverEventTask(
+    { store, clock, logger, metrics },
+    {
+      webhookById: createEventWebhookCache((id) => findEventWebhookForDelivery(store.db, secretBox, id), clock, tuning.routingTtlMs),
+      renderEventData: createEventDataRenderer(createApiContext(apiDeps), media, () => config.publicUrl ?? localBaseUrl),
+      dispatcher: eventDispatcher,
+      timeoutMs: tuning.eventTimeoutMs,
+      retryWindowMs: tuning.eventRetryWindowMs,
+    },
+  )
+  if (tuning.retryBackoff) {
+    const baseMs = tuning.retryBackoff.baseMs ?? 1000
+    eventTask.backoff = { baseMs, maxMs: tuning.retryBackoff.maxMs ?? Math.max(600_000, baseMs) }
+  }
+  if (tuning.runWorker) {
+    eventRunner = createRunner({
+      store,
+      tasks: { [EVENT_DELIVERY_TASK]: eventTask },
+      queue: EVENTS_QUEUE,
+      concurrency: tuning.eventConcurrency,
+      clock,
+      logger,
+      pollIntervalMs: tuning.pollIntervalMs,
+      leaseMs: tuning.leaseMs,
+    })
+    eventRunner.events.on('job:dead', ({ job, error }) => logger.warn({ jobId: job.id, task: job.task, err: error.message }, 'event:delivery:dead'))
+    eventRunner.events.on('runner:error', ({ error, during }) => logger.error({ err: error.message, during, queue: EVENTS_QUEUE }, 'runner:error'))
+  }
+
   const reportSignatureFailure = createSignatureFailureReporter(routing, clock, (providerId, error) =>
     logger.warn({ err: String(error), providerId }, 'provider:health:write-failed'),
   )
 
-  const apiDeps: ApiDeps = { store, secretBox, clock, logger, publicUrl: config.publicUrl, providerDeps }
   const generatedAdminToken = await bootstrapAdmin(apiDeps, config.adminToken)
 
   const inboundJob = { ...INBOUND_JOB, maxAttempts: tuning.inboundMaxAttempts }
@@ -309,6 +363,27 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ],
   })
 
+  /**
+   * Periodic upkeep, idempotent on any number of instances: conversations past their handover timeout
+   * go back to the bot; delivery attempts older than 7 days are forgotten.
+   */
+  const sweeps: NodeJS.Timeout[] = []
+  function startSweeps(): void {
+    const sweep = (name: string, everyMs: number, work: () => Promise<number>) => {
+      const timer = setInterval(() => {
+        work()
+          .then((count) => {
+            if (count > 0) logger.info({ count }, `sweep:${name}`)
+          })
+          .catch((error: unknown) => logger.warn({ err: String(error) }, `sweep:${name}:failed`))
+      }, everyMs)
+      timer.unref()
+      sweeps.push(timer)
+    }
+    sweep('handover-expired', tuning.handoverSweepMs, () => expireHandovers(store.db, clock.now(), 500))
+    sweep('deliveries-pruned', 3_600_000, () => pruneEventDeliveries(store.db, isoAt(clock.now() - 7 * 24 * 3_600_000)))
+  }
+
   let stopped: Promise<void> | undefined
   return {
     config,
@@ -318,11 +393,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     queue,
     runner,
+    eventRunner,
     media,
     generatedAdminToken,
     async listen() {
       await app.server.listen({ port: config.port, host: config.host })
       runner?.start()
+      eventRunner?.start()
+      if (tuning.runWorker) startSweeps()
       const address = app.server.server.address()
       if (address === null || typeof address === 'string') throw new Error('server is not listening on TCP')
       const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address
@@ -333,7 +411,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       stopped ??= (async () => {
         app.beginShutdown()
         await app.server.close()
-        await runner?.stop({ timeoutMs: tuning.stopTimeoutMs })
+        for (const timer of sweeps) clearInterval(timer)
+        await Promise.all([runner?.stop({ timeoutMs: tuning.stopTimeoutMs }), eventRunner?.stop({ timeoutMs: tuning.stopTimeoutMs })])
+        await eventDispatcher.destroy()
         // Calls still open now belong to jobs the runner released at the stop timeout; `close()` would
         // wait for them up to the provider timeout (15 s), past the stop's bound. Cut them: a send cut
         // here is in doubt, which the next claim resolves by waiting for its status (SPEC §6).

@@ -21,6 +21,8 @@ export interface Metrics {
   readonly typingIndicators: Counter<'outcome'>
   /** Inbound media fetches by outcome (`stored`, `failed`, `retry`). */
   readonly mediaFetches: Counter<'outcome'>
+  /** Event webhook delivery attempts by outcome (`delivered`, `failed`). */
+  readonly eventDeliveries: Counter<'outcome'>
   /** Sets where the queue depth is read from at each scrape. */
   setQueueDepthSource(source: () => Promise<Record<string, number>>): void
 }
@@ -105,6 +107,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     mediaFetches: new Counter({
       name: 'switchboard_media_fetches_total',
       help: 'Inbound media fetches from providers, by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    eventDeliveries: new Counter({
+      name: 'switchboard_event_deliveries_total',
+      help: 'Event webhook delivery attempts, by outcome',
       labelNames: ['outcome'],
       registers: [registry],
     }),

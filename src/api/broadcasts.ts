@@ -14,6 +14,8 @@
  * `params_mismatch`, unless none fits, which refuses the request naming what the template takes.
  */
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
+import type { Kysely } from 'kysely'
+import type { Database } from '../store/schema.js'
 import { parse as parseCsv } from 'csv-parse/sync'
 import {
   GW_ERR_API_BODY_TOO_LARGE,
@@ -99,6 +101,12 @@ function presentCounts(counts: BroadcastCounts): BroadcastDto['counts'] {
     skipped: counts.skipped,
     cancelled: counts.cancelled,
   }
+}
+
+/** A broadcast as the API shows it now: its counts and grouped errors read fresh. */
+export async function broadcastView(db: Kysely<Database>, broadcast: Broadcast): Promise<BroadcastDto> {
+  const [counts, errors] = await Promise.all([broadcastCounts(db, broadcast.id), broadcastErrors(db, broadcast.id)])
+  return present(broadcast, counts, errors)
 }
 
 function present(broadcast: Broadcast, counts: BroadcastCounts, errors: BroadcastDto['errors']): BroadcastDto {
@@ -262,10 +270,7 @@ export function createBroadcastRoutes(options: BroadcastRoutesOptions): ApiRoute
     const { store, clock } = context.deps
 
     /** The broadcast as shown: counts and errors read now. */
-    async function view(broadcast: Broadcast): Promise<BroadcastDto> {
-      const [counts, errors] = await Promise.all([broadcastCounts(store.db, broadcast.id), broadcastErrors(store.db, broadcast.id)])
-      return present(broadcast, counts, errors)
-    }
+    const view = (broadcast: Broadcast): Promise<BroadcastDto> => broadcastView(store.db, broadcast)
 
     /** The broadcast an earlier request with the same key made: answered again, as it is now. */
     async function replay(existing: Broadcast, channelId: string, key: string): Promise<BroadcastDto> {

@@ -24,7 +24,17 @@ import { checkOutbound, isMediaOutbound, OUTBOUND_TEXT_MAX, toOutboundParts, typ
 import { isBsuid, toE164 } from '../core/phone.js'
 import type { MediaLibrary } from '../media/media-library.js'
 import { isProviderType, providerKind, type ProviderCapabilities } from '../providers/index.js'
-import { findConversation, findConversationByParticipant, listConversations, type Conversation } from '../store/repos/conversations.js'
+import {
+  extendHandover,
+  findConversation,
+  findConversationByParticipant,
+  listConversations,
+  listTeamConversations,
+  setHandledBy,
+  type Conversation,
+} from '../store/repos/conversations.js'
+import { handoverExpiry } from '../core/channel-settings.js'
+import type { MessageAuthor } from '../core/message.js'
 import type { Channel } from '../store/repos/channels.js'
 import { checkTemplateSend } from '../store/repos/templates.js'
 import { findMessage, listMessages, type StoredMessage } from '../store/repos/messages.js'
@@ -48,11 +58,20 @@ const channelSendSchema = z.strictObject({
 
 const conversationSendSchema = z.strictObject({ message: z.unknown() })
 
+const handoverSchema = z.strictObject({
+  to: z.enum(['human', 'bot'], { error: 'must be "human" (a person answers; the bot gets nothing) or "bot" (back to the bot)' }),
+})
+
+const teamConversationsQuery = z.object({
+  handled_by: z.enum(['human', 'bot'], { error: 'must be "human" or "bot"' }).optional(),
+  channel_id: z.string().max(100).optional(),
+})
+
 /** Longest part of a text sent as the out-of-window template (its body parameter; Meta allows 1024 in all). */
 const OUT_OF_WINDOW_PART = 900
 
 
-function conversationDto(conversation: Conversation): ConversationDto {
+export function conversationDto(conversation: Conversation): ConversationDto {
   return {
     id: conversation.id,
     channel_id: conversation.channelId,
@@ -60,12 +79,15 @@ function conversationDto(conversation: Conversation): ConversationDto {
     last_inbound_at: conversation.lastInboundAt,
     service_window_expires_at: serviceWindowExpiresAt({ lastInboundAt: conversation.lastInboundAt, windowClosedAt: conversation.windowClosedAt }),
     opted_out_at: conversation.optedOutAt,
+    handled_by: conversation.handledBy,
+    handed_over_at: conversation.handedOverAt,
+    handover_expires_at: conversation.handoverExpiresAt,
     created_at: conversation.createdAt,
   }
 }
 
 
-function messageDto(message: StoredMessage, mediaUrl: (mediaId: string) => string): MessageDto {
+export function messageDto(message: StoredMessage, mediaUrl: (mediaId: string) => string): MessageDto {
   const fields = message.direction === 'in' ? inboundFieldsView(message.payload as InboundPayload, mediaUrl) : {}
   const sent = message.direction === 'out' && message.type !== 'text' ? { message: message.payload as OutboundMessage } : {}
   return {
@@ -80,6 +102,7 @@ function messageDto(message: StoredMessage, mediaUrl: (mediaId: string) => strin
     provider_message_id: message.providerMessageId,
     error: message.error,
     reply_to_id: message.replyToId,
+    author: message.direction === 'in' ? 'participant' : ((message.author ?? 'api') as MessageDto['author']),
     created_at: message.createdAt,
     updated_at: message.updatedAt,
   }
@@ -223,6 +246,7 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
       messages: OutboundMessage[],
       reply: { code(status: number): { send(body: unknown): unknown } },
       base: string,
+      author: MessageAuthor,
     ) {
       const maxLength = isProviderType(channel.providerType) ? providerKind(channel.providerType).capabilities.maxTextLength : 4096
       const ids = await store.flow.queueOutbound({
@@ -230,6 +254,7 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
         channelId: channel.id,
         to,
         messages: messages.flatMap((message) => toOutboundParts(message, maxLength)),
+        author,
         outboundJob: options.outboundJob,
         nowMs: clock.now(),
       })
@@ -273,7 +298,7 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
       }
       const conversation = await findConversationByParticipant(store.db, channelId, { phone, bsuid })
       const messages = await planSend(channel, phone ?? bsuid!, conversation, message)
-      return queue(caller.teamId, channel, { phone, bsuid }, messages, reply, publicUrlOf(context.deps, request))
+      return queue(caller.teamId, channel, { phone, bsuid }, messages, reply, publicUrlOf(context.deps, request), 'api')
     })
 
     server.post('/api/conversations/:id/messages', async (request, reply) => {
@@ -288,7 +313,52 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
       await checkSendable(message, 'message', caller.teamId, channel.providerType, conversationId)
       const to = { phone: conversation.participant.phone, bsuid: conversation.participant.bsuid }
       const messages = await planSend(channel, to.phone ?? to.bsuid ?? conversation.participant.id, conversation, message)
-      return queue(caller.teamId, channel, to, messages, reply, publicUrlOf(context.deps, request))
+      const sent = await queue(caller.teamId, channel, to, messages, reply, publicUrlOf(context.deps, request), 'agent')
+      // A person answering keeps the conversation theirs for the channel's timeout from now.
+      if (conversation.handledBy === 'human') await extendHandover(store.db, conversation.id, handoverExpiry(channel.settings, clock.now()), clock.now())
+      return sent
+    })
+
+    server.post('/api/conversations/:id/handover', async (request) => {
+      const caller = callerOf(request)
+      const conversationId = idParam(request, 'conversation')
+      const body = parseBody(handoverSchema, request.body)
+      const conversation = await findConversation(store.db, caller.teamId, conversationId)
+      if (!conversation) throw notFound('conversation', conversationId)
+      const channel = await context.channels.get(caller.teamId, conversation.channelId)
+      const settings = channel?.settings
+      const nowMs = clock.now()
+      const after = await setHandledBy(store.db, {
+        teamId: caller.teamId,
+        conversationId,
+        to: body.to,
+        reason: 'api',
+        expiresAtIso: settings === undefined ? null : handoverExpiry(settings, nowMs),
+        nowMs,
+      })
+      if (!after) throw notFound('conversation', conversationId)
+      context.deps.logger.info({ conversationId, to: body.to }, 'conversation:handover:api')
+      return conversationDto(after)
+    })
+
+    server.get('/api/conversations', async (request) => {
+      const caller = callerOf(request)
+      const page = parsePageQuery(request.query)
+      const parsed = teamConversationsQuery.safeParse(request.query ?? {})
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]
+        const field = String(issue?.path[0] ?? 'query')
+        throw GW_ERR_API_INVALID_VALUE(`"${field}" ${issue?.message ?? 'is not valid'}.`, { field })
+      }
+      const filters = parsed.data
+      const rows = await listTeamConversations(store.db, {
+        teamId: caller.teamId,
+        handledBy: filters.handled_by ?? null,
+        channelId: filters.channel_id ?? null,
+        limit: probe(page).limit,
+        beforeId: page.afterId ?? null,
+      })
+      return toPage(rows, page, conversationDto)
     })
   }
 }

@@ -104,6 +104,12 @@ export interface MessageDto extends MessageFieldsView {
   provider_message_id: string | null
   error: { code: string; message: string } | null
   reply_to_id: string | null
+  /**
+   * Who wrote it: `participant` (inbound); outbound `bot` (its replies), `agent` (a person, through
+   * `POST /api/conversations/{id}/messages`), `api` (`POST /api/channels/{id}/messages`), `broadcast`,
+   * or `gateway` (its own answers: opt-out replies, a disabled channel's message).
+   */
+  author: 'participant' | 'bot' | 'agent' | 'api' | 'broadcast' | 'gateway'
   created_at: string
   updated_at: string
   message?: OutboundMessage
@@ -119,6 +125,12 @@ export interface ConversationDto {
   service_window_expires_at: string | null
   /** When the participant opted out of this channel (an opt-out keyword), or null. */
   opted_out_at: string | null
+  /** `human` while a person answers (inbound messages are then not sent to the bot), else `bot`. */
+  handled_by: 'bot' | 'human'
+  /** When the conversation was last handed to a person, or null. */
+  handed_over_at: string | null
+  /** When a `human` conversation goes back to the bot (the channel's `handover_timeout_minutes`); null = never. */
+  handover_expires_at: string | null
   created_at: string
 }
 
@@ -164,4 +176,33 @@ export interface BroadcastRecipientDto {
   reason: string | null
   message_id: string | null
   error: { code: string; message: string } | null
+}
+
+/** An event webhook: a subscription of the team's systems to its events. */
+export interface WebhookDto {
+  id: string
+  /** The http(s) URL each event is POSTed to. */
+  url: string
+  /** The event types it receives (`message.received`, `conversation.handover`…). */
+  events: string[]
+  enabled: boolean
+  description: string | null
+  /** The signing secret: in full only in the answer to its creation, masked (`whse…x9`) everywhere else. */
+  secret: string
+  created_at: string
+  updated_at: string
+}
+
+/** One attempt to deliver an event to a webhook. */
+export interface WebhookDeliveryDto {
+  id: string
+  event_id: string
+  event_type: string
+  /** 1 for the first attempt. */
+  attempt: number
+  /** The receiver's HTTP status; null when no answer came (network error, timeout). */
+  status_code: number | null
+  duration_ms: number
+  error: string | null
+  created_at: string
 }

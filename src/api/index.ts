@@ -14,9 +14,10 @@ import { channelRoutes } from './channels.js'
 import { providerRoutes } from './providers.js'
 import { teamRoutes } from './teams.js'
 import { tokenRoutes } from './tokens.js'
+import { webhookRoutes } from './webhooks.js'
 
 /** The route modules of the admin API, registered in this order behind the auth hook. */
-const routeModules: ApiRoutes[] = [teamRoutes, tokenRoutes, providerRoutes, botRoutes, channelRoutes]
+const routeModules: ApiRoutes[] = [teamRoutes, tokenRoutes, providerRoutes, botRoutes, channelRoutes, webhookRoutes]
 
 /** Fixed id of a generated bootstrap token: instances racing on one database insert it only once. */
 const GENERATED_TOKEN_ID = 'tok_bootstrap'

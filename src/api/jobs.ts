@@ -47,6 +47,8 @@ export interface DeadJobDto {
     status: string
     error: { code: string; message: string } | null
   } | null
+  /** For an event delivery (`event.deliver`): the event and the subscription it was for; else null. */
+  event: { id: string; type: string; webhook_id: string } | null
 }
 
 /** What `POST /api/jobs/{id}/retry` answers. */
@@ -74,7 +76,16 @@ export interface JobRoutesOptions {
 /** Largest page of dead jobs; each row costs one message lookup. */
 const PAGE_MAX = 100
 
+/** The event a delivery job carries (core/events.ts `EventJobPayload`), if it is one. */
+function eventOf(job: { payload: unknown }): { id: string; type: string; teamId: string; webhookId: string } | undefined {
+  const payload = job.payload as { webhookId?: unknown; event?: { id?: unknown; type?: unknown; teamId?: unknown } } | null
+  const event = payload?.event
+  if (typeof payload?.webhookId !== 'string' || typeof event?.id !== 'string' || typeof event.type !== 'string' || typeof event.teamId !== 'string') return undefined
+  return { id: event.id, type: event.type, teamId: event.teamId, webhookId: payload.webhookId }
+}
+
 function present(job: JobRecord, message: StoredMessage | undefined): DeadJobDto {
+  const event = eventOf(job)
   return {
     id: job.id,
     task: job.task,
@@ -94,6 +105,7 @@ function present(job: JobRecord, message: StoredMessage | undefined): DeadJobDto
           error: message.error,
         }
       : null,
+    event: event === undefined ? null : { id: event.id, type: event.type, webhook_id: event.webhookId },
   }
 }
 
@@ -103,6 +115,9 @@ export function createJobRoutes(options: JobRoutesOptions): ApiRoutes {
 
     /** The job's message, and whether the caller may see the job. */
     async function access(caller: Caller, job: { task: string; payload: unknown }): Promise<{ visible: boolean; message: StoredMessage | undefined }> {
+      const event = eventOf(job)
+      // An event delivery is its team's, whatever became of what the event was about.
+      if (event !== undefined) return { visible: event.teamId === caller.teamId, message: undefined }
       const subject = options.subjectOf(job)
       const message = subject ? await findMessage(store.db, subject.messageId) : undefined
       if (message) return { visible: message.teamId === caller.teamId, message }
@@ -174,6 +189,7 @@ export function createJobRoutes(options: JobRoutesOptions): ApiRoutes {
             text: message.text,
             payload: message.payload,
             replyToId: message.replyToId,
+            author: message.author,
             nowMs,
           })
           await insertJobs(trx, [options.outboundJob({ messageId: copyId, conversationId: message.conversationId })], nowMs)

@@ -69,9 +69,19 @@ export type BotHealthStatus = 'ok' | 'unreachable' | 'auth_failed' | 'quota_exha
 
 /**
  * One reply to send back to the participant, in order: any outbound message (core/outbound.ts),
- * validated. Long texts are split to the provider's limit by the sender, not the bot.
+ * validated, or, last, a handover: the conversation goes to a person after the replies before it
+ * (SPEC §12.2). Long texts are split to the provider's limit by the sender, not the bot.
  */
-export type BotReply = OutboundMessage
+export type BotReply = OutboundMessage | HandoverReply
+
+/** `{"type": "handover"}`: the bot hands the conversation to a person. */
+export interface HandoverReply {
+  type: 'handover'
+}
+
+export function isHandoverReply(reply: BotReply): reply is HandoverReply {
+  return reply.type === 'handover'
+}
 
 /** Something that answers inbound messages. */
 export interface Bot {

@@ -39,19 +39,31 @@ const answerSchema = z.object({
 export type DecodedAnswer = { ok: true; replies: BotReply[] } | { ok: false; problem: 'invalid'; where: string; detail: string }
 
 /**
- * Validates a parsed 2xx answer `{"replies": [...]}`, each reply an outbound message. The whole answer
+ * Validates a parsed 2xx answer `{"replies": [...]}`, each reply an outbound message, the last one
+ * possibly `{"type": "handover"}` (extra fields on it are ignored). The whole answer
  * is refused when one reply breaks a limit: half an answer would read as a different one.
  */
 export function decodeBotAnswer(json: unknown): DecodedAnswer {
   const answer = answerSchema.safeParse(json)
   if (!answer.success) return invalid(answer.error.issues[0])
   const replies: BotReply[] = []
+  const last = answer.data.replies.length - 1
   for (const [index, item] of answer.data.replies.entries()) {
+    if (isHandover(item)) {
+      // After it the conversation is a person's: a reply after it would be the bot talking over them.
+      if (index !== last) return { ok: false, problem: 'invalid', where: `replies[${index}]`, detail: 'a handover must be the last reply (the messages before it are sent first)' }
+      replies.push({ type: 'handover' })
+      continue
+    }
     const reply = checkOutbound(item, `replies[${index}]`)
     if (!reply.ok) return { ok: false, problem: 'invalid', where: reply.path, detail: reply.problem }
     replies.push(reply.message)
   }
   return { ok: true, replies }
+}
+
+function isHandover(item: unknown): boolean {
+  return typeof item === 'object' && item !== null && (item as { type?: unknown }).type === 'handover'
 }
 
 function invalid(issue: z.core.$ZodIssue | undefined, prefix = ''): DecodedAnswer {

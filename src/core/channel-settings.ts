@@ -4,6 +4,7 @@
  * setting needs no new column; the zod schema validates the API's PATCH and reads stored values.
  */
 import { z } from 'zod'
+import { isoAt } from './clock.js'
 
 const keyword = z.string().trim().min(1, 'must not be empty').max(40, 'must be at most 40 characters long')
 const reply = z.string().trim().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters long')
@@ -23,6 +24,8 @@ export const channelSettingsSchema = z.strictObject({
   opt_in_keywords: z.array(keyword).max(20, 'at most 20 keywords').nullable().optional(),
   opt_out_reply: reply.nullable().optional(),
   opt_in_reply: reply.nullable().optional(),
+  /** A conversation a person took over goes back to the bot this long after the handover or their last message. */
+  handover_timeout_minutes: z.int('must be a whole number of minutes').min(1, 'must be at least 1 minute').max(10_080, 'must be at most 10080 minutes (7 days)').nullable().optional(),
 })
 
 export type OutOfWindowTemplate = z.output<typeof outOfWindowTemplateSchema>
@@ -34,6 +37,8 @@ export interface ChannelSettings {
   optInKeywords: string[]
   optOutReply: string | null
   optInReply: string | null
+  /** Minutes without an agent message before a `human` conversation goes back to the bot; null = never. */
+  handoverTimeoutMinutes: number | null
 }
 
 export const DEFAULT_OPT_OUT_KEYWORDS = ['STOP', 'UNSUBSCRIBE']
@@ -52,6 +57,7 @@ export function readChannelSettings(json: string | null): ChannelSettings {
     optInKeywords: stored.opt_in_keywords ?? DEFAULT_OPT_IN_KEYWORDS,
     optOutReply: stored.opt_out_reply ?? null,
     optInReply: stored.opt_in_reply ?? null,
+    handoverTimeoutMinutes: stored.handover_timeout_minutes ?? null,
   }
 }
 
@@ -63,6 +69,7 @@ export function channelSettingsView(settings: ChannelSettings): Record<string, u
     opt_in_keywords: settings.optInKeywords,
     opt_out_reply: settings.optOutReply,
     opt_in_reply: settings.optInReply,
+    handover_timeout_minutes: settings.handoverTimeoutMinutes,
   }
 }
 
@@ -94,4 +101,9 @@ function safeJson(text: string): unknown {
   } catch {
     return null
   }
+}
+
+/** When a conversation handed to a person at `nowMs` (or answered by one) goes back to the bot, or null for never. */
+export function handoverExpiry(settings: ChannelSettings, nowMs: number): string | null {
+  return settings.handoverTimeoutMinutes === null ? null : isoAt(nowMs + settings.handoverTimeoutMinutes * 60_000)
 }

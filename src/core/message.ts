@@ -110,3 +110,10 @@ export interface InboundPayload {
   /** The rest of what the provider sent (referral, order, errors, Flow replies…), in its own spelling. */
   raw?: Record<string, unknown>
 }
+
+/**
+ * Who wrote an outbound message: its bot (replies), a person answering (`agent`, SPEC §12.2), the team's
+ * systems through the API, a broadcast, or the gateway itself (opt-out replies, a disabled channel's
+ * message). Inbound messages are the participant's.
+ */
+export type MessageAuthor = 'bot' | 'agent' | 'api' | 'broadcast' | 'gateway'

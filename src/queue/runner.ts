@@ -33,6 +33,8 @@ export interface RunnerOptions {
   tasks: Readonly<Record<string, Task>>
   /** Jobs run at once by this runner. */
   concurrency: number
+  /** The queue this runner claims from (default `main`); jobs of another queue are another runner's. */
+  queue?: string
   clock: Clock
   logger: QueueLogger
   /** Written to `locked_by`; default `<host>/<pid>/<random>`. MUST be unique among live runners. */
@@ -126,6 +128,7 @@ const SETTLE_GRACE_MS = 5_000
 export function createRunner(options: RunnerOptions): Runner {
   const { store, tasks, clock, logger } = options
   const concurrency = Math.max(1, Math.floor(options.concurrency))
+  const queue = options.queue ?? 'main'
   const pollIntervalMs = options.pollIntervalMs ?? 250
   const leaseMs = options.leaseMs ?? 30_000
   const defaultBackoff = options.defaultBackoff ?? DEFAULT_BACKOFF
@@ -331,7 +334,7 @@ export function createRunner(options: RunnerOptions): Runner {
       if (free > 0) {
         let claimed: Job[]
         try {
-          claimed = await claimJobs(store, { workerId, limit: free, leaseMs, nowMs: clock.now() })
+          claimed = await claimJobs(store, { workerId, queue, limit: free, leaseMs, nowMs: clock.now() })
           failures = 0
         } catch (error) {
           // The database may be restarting: log, back off, try again. Never crash, never give up.

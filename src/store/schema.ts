@@ -101,6 +101,11 @@ export interface ConversationsTable {
   opted_out_at: string | null
   /** The message that last reset the conversation for its bot; the bot's history starts after it. */
   history_since: string | null
+  /** `bot`, or `human` while a person answers (SPEC §12.2): inbound messages then skip the bot. */
+  handled_by: Generated<string>
+  handed_over_at: string | null
+  /** When a `human` conversation goes back to the bot (the channel's `handover_timeout_minutes`); null = never. */
+  handover_expires_at: string | null
   created_at: string
   updated_at: string
 }
@@ -123,6 +128,8 @@ export interface MessagesTable {
   reply_to_id: string | null
   /** For outbound: set just before the provider call, so a crash leaves a visible "in doubt" mark. */
   send_started_at: string | null
+  /** For outbound: who wrote it, `bot`, `agent`, `api`, `broadcast` or `gateway` (core/message.ts `MessageAuthor`). */
+  author: string | null
   created_at: string
   updated_at: string
 }
@@ -142,8 +149,39 @@ export interface JobsTable {
   last_error: string | null
   locked_by: string | null
   locked_until: string | null
+  /** The runner that claims it: `main` (the message flow) or `events` (event deliveries). */
+  queue: Generated<string>
   created_at: string
   updated_at: string
+}
+
+/** A team's event webhook subscription (SPEC §12.1). */
+export interface EventWebhooksTable {
+  id: string
+  team_id: string
+  url: string
+  /** JSON array of the event types it receives. */
+  events: string
+  /** The signing secret, encrypted (core/secret-box.ts). */
+  secret_ciphertext: string
+  enabled: number
+  description: string | null
+  created_at: string
+  updated_at: string
+}
+
+/** One attempt to deliver an event to a subscription. */
+export interface EventDeliveriesTable {
+  id: string
+  webhook_id: string
+  event_id: string
+  event_type: string
+  attempt: number
+  /** The receiver's HTTP status; null when no answer came (network error, timeout). */
+  status_code: number | null
+  duration_ms: number
+  error: string | null
+  created_at: string
 }
 
 export interface MediaTable {
@@ -217,6 +255,8 @@ export interface Database {
   conversations: ConversationsTable
   messages: MessagesTable
   jobs: JobsTable
+  event_webhooks: EventWebhooksTable
+  event_deliveries: EventDeliveriesTable
   media: MediaTable
   templates: TemplatesTable
   broadcasts: BroadcastsTable

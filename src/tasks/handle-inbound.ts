@@ -14,7 +14,7 @@
  * queues their sends, so a retry after that commit finds nothing to do. A crash between the bot's answer
  * and that commit calls the bot again with the same `Idempotency-Key` (the message id).
  */
-import { optKeyword } from '../core/channel-settings.js'
+import { handoverExpiry, optKeyword } from '../core/channel-settings.js'
 import { choicesOf, matchChoice } from '../core/choices.js'
 import { isGatewayError } from '../core/errors.js'
 import type { InboundPayload } from '../core/message.js'
@@ -25,7 +25,7 @@ import type { Task } from '../queue/job.js'
 import type { RoutedChannel } from '../routing/routing-cache.js'
 import type { MessageContext, OutboundRow } from '../store/flow/flow-store.js'
 import type { StoredMessage } from '../store/repos/messages.js'
-import { botHealthOf, type Bot, type BotMedia, type BotReply, type BotRequest, type HistoryTurn } from '../bots/index.js'
+import { botHealthOf, isHandoverReply, type Bot, type BotMedia, type BotReply, type BotRequest, type HistoryTurn } from '../bots/index.js'
 import type { ProviderWithConfig } from '../routing/routing-cache.js'
 import { checkTemplateSend } from '../store/repos/templates.js'
 import type { TaskDeps } from './task-deps.js'
@@ -180,10 +180,10 @@ export function createHandleInboundTask(deps: TaskDeps, providers: ProviderCache
     maxLength: number,
     attempt: number,
     signal: AbortSignal,
-  ): Promise<OutboundRow[]> {
+  ): Promise<{ replies: OutboundRow[]; handover: boolean }> {
     if (bot.resetCommand !== undefined && message.type === 'text' && message.text?.trim() === bot.resetCommand) {
       await store.flow.resetHistory(message.conversationId, message.id, clock.now())
-      return bot.resetReply ? toOutboundParts({ type: 'text', text: bot.resetReply }, maxLength) : []
+      return { replies: bot.resetReply ? toOutboundParts({ type: 'text', text: bot.resetReply }, maxLength) : [], handover: false }
     }
     const media = mediaFor(message.teamId)
     let inbound = message
@@ -211,8 +211,12 @@ export function createHandleInboundTask(deps: TaskDeps, providers: ProviderCache
       const answer = await bot.respond(request, signal)
       metrics.botDuration.observe({ bot_type: bot.type, outcome: 'ok' }, (clock.now() - started) / 1000)
       deps.reportBotHealth(channel.botId, 'ok', null)
-      await checkTemplates(answer, providerRow)
-      return answer.flatMap((reply) => toOutboundParts(reply, maxLength))
+      const messages = answer.filter((reply) => !isHandoverReply(reply))
+      await checkTemplates(messages, providerRow)
+      return {
+        replies: messages.flatMap((reply) => (isHandoverReply(reply) ? [] : toOutboundParts(reply, maxLength))),
+        handover: messages.length < answer.length,
+      }
     } catch (error) {
       metrics.botDuration.observe({ bot_type: bot.type, outcome: 'error' }, (clock.now() - started) / 1000)
       // Health shows from the first failed attempt; the caller's own cancellation says nothing of the bot.
@@ -272,6 +276,7 @@ export function createHandleInboundTask(deps: TaskDeps, providers: ProviderCache
       const message = await resolve(found.message, channel, provider, context.job.attempts, context.signal)
 
       let replies: OutboundRow[]
+      let handover = false
       const maxLength = capabilitiesOf(channel)?.maxTextLength ?? FALLBACK_MAX_TEXT
       const opting = message.type === 'text' ? optKeyword(message.text, channel.settings) : null
       if (opting !== null) {
@@ -280,14 +285,17 @@ export function createHandleInboundTask(deps: TaskDeps, providers: ProviderCache
         await store.flow.setOptedOut(message.conversationId, opting === 'out', clock.now())
         deps.logger.info({ conversationId: message.conversationId, opting }, 'participant:opt')
         const answer = opting === 'out' ? channel.settings.optOutReply : channel.settings.optInReply
-        replies = answer === null ? [] : toOutboundParts({ type: 'text', text: answer }, maxLength)
+        replies = answer === null ? [] : gatewayReply(answer, maxLength)
       } else if (!channel.enabled) {
         // A disabled channel stores what arrives and answers only with its disabled message, if any.
-        replies = channel.disabledMessage ? toOutboundParts({ type: 'text', text: channel.disabledMessage }, maxLength) : []
+        replies = channel.disabledMessage ? gatewayReply(channel.disabledMessage, maxLength) : []
+      } else if (found.handledBy === 'human') {
+        // A person has the conversation (SPEC §12.2): stored and shown, not the bot's to answer.
+        replies = []
       } else {
         const bot = await deps.botFor(channel.botId)
         if (!bot) throw new Error(`bot ${channel.botId} of channel ${channel.id} no longer exists`)
-        replies = await askBot(bot, message, channel, participant, provider, providerRow, maxLength, context.job.attempts, context.signal)
+        ;({ replies, handover } = await askBot(bot, message, channel, participant, provider, providerRow, maxLength, context.job.attempts, context.signal))
       }
 
       // The status guard makes this commit happen once even if two attempts raced to here. The replies
@@ -303,10 +311,12 @@ export function createHandleInboundTask(deps: TaskDeps, providers: ProviderCache
           outboundJob: OUTBOUND_JOB,
           nowMs: clock.now(),
           ...(handOver ? { handOver } : {}),
+          ...(handover ? { handover: { expiresAtIso: handoverExpiry(channel.settings, clock.now()) } } : {}),
         })
         return stored ?? { replyIds: null, handedOver: [] }
       })
       if (completed.replyIds === null) return
+      if (handover) deps.logger.info({ conversationId: message.conversationId, messageId: message.id }, 'conversation:handover:bot')
       metrics.messages.inc({ direction: 'in', status: 'processed' })
       if (replies.length > 0) {
         metrics.messages.inc({ direction: 'out', status: 'queued' }, replies.length)
@@ -324,6 +334,11 @@ export function createHandleInboundTask(deps: TaskDeps, providers: ProviderCache
       if (failed) metrics.messages.inc({ direction: 'in', status: 'failed' })
     },
   }
+}
+
+/** The gateway's own answer (an opt-out reply, a disabled channel's message): never shown as the bot's. */
+function gatewayReply(text: string, maxLength: number): OutboundRow[] {
+  return toOutboundParts({ type: 'text', text }, maxLength).map((row) => ({ ...row, author: 'gateway' as const }))
 }
 
 function capabilitiesOf(channel: RoutedChannel): ProviderCapabilities | undefined {

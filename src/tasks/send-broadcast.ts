@@ -96,6 +96,7 @@ export function createSendBroadcastTask(deps: TaskDeps): Task {
           teamId: broadcast.teamId,
           channelId: broadcast.channelId,
           items,
+          author: 'broadcast',
           outboundJob: BROADCAST_SEND_JOB,
           nowMs: clock.now(),
         })

@@ -30,13 +30,20 @@ import type { ClaimedJobRow, ClaimJobsInput } from '../flow/flow-store.js'
 import type { SqlExecutor } from '../flow/sql-executor.js'
 import { laneIsFree } from './jobs-lane-rule.js'
 
-/** Advisory lock key of the claim, as two int4 (the namespace is per database): 'SwBd', 1. */
-const CLAIM_LOCK = `${0x53774264}, 1`
+/**
+ * Advisory lock key of a queue's claim, as two int4 (the namespace is per database): 'SwBd', 1 for the
+ * message flow, 2 for event deliveries. The queues' lanes never meet (event lanes are `evt:…`), so each
+ * queue's claims need only serialize among themselves.
+ */
+function claimLock(queue: string): string {
+  return `${0x53774264}, ${queue === 'main' ? 1 : 2}`
+}
 
 // One round trip for the settings and the lock; the claiming statement MUST come after the lock.
-const LOCK = `select set_config('synchronous_commit', 'off', true),
+const lockOf = (queue: string) => `select set_config('synchronous_commit', 'off', true),
   set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
-  pg_advisory_xact_lock(${CLAIM_LOCK})`
+  pg_advisory_xact_lock(${claimLock(queue)})`
+const LOCKS = { main: lockOf('main'), events: lockOf('events') }
 
 /**
  * The candidates come from two bounded scans (expired leases, then due jobs in `run_at` order off
@@ -53,12 +60,12 @@ const LOCK = `select set_config('synchronous_commit', 'off', true),
 const CLAIM = `
   with candidates as (
     (select j.id from jobs j
-      where j.state = 'running' and j.locked_until < $3 and ${laneIsFree('$3')}
+      where j.queue = $5 and j.state = 'running' and j.locked_until < $3 and ${laneIsFree('$3')}
       order by j.id
       limit $4)
     union all
     (select j.id from jobs j
-      where j.state = 'pending' and j.run_at <= $3 and ${laneIsFree('$3')}
+      where j.queue = $5 and j.state = 'pending' and j.run_at <= $3 and ${laneIsFree('$3')}
       order by j.run_at
       limit $4)
   ),
@@ -78,6 +85,6 @@ const CLAIM = `
 
 /** Claims jobs; MUST run inside a transaction of its own (the lock and settings last until its end). */
 export async function claimPostgresJobs(executor: SqlExecutor, input: ClaimJobsInput): Promise<ClaimedJobRow[]> {
-  await executor.all(LOCK, [])
-  return executor.all<ClaimedJobRow>(CLAIM, [input.workerId, input.lockedUntilIso, input.nowIso, input.limit])
+  await executor.all(input.queue === 'main' ? LOCKS.main : LOCKS.events, [])
+  return executor.all<ClaimedJobRow>(CLAIM, [input.workerId, input.lockedUntilIso, input.nowIso, input.limit, input.queue])
 }

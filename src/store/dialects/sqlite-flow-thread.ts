@@ -14,7 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import SqliteDatabase from 'better-sqlite3'
 import { createFlowSql } from '../flow/flow-sql.js'
 import * as ops from '../flow/flow-ops.js'
-import type { BroadcastDispatch, InboundUpdate, IngestResult, IngestUnit, MediaRow, OutboundBatch } from '../flow/flow-store.js'
+import type { BroadcastDispatch, DeliveryRow, InboundUpdate, IngestResult, IngestUnit, MediaRow, OutboundBatch } from '../flow/flow-store.js'
 import type { SqlExecutor } from '../flow/sql-executor.js'
 import { claimSqliteJobs } from './sqlite-jobs.js'
 import { applySqlitePragmas, type FlowCommand, type FlowReply, type FlowThreadData } from './sqlite-flow-protocol.js'
@@ -67,7 +67,11 @@ const executor: SqlExecutor = {
  * statement are atomic by themselves; the others run in a savepoint (`MULTI_STATEMENT`), which costs
  * two more statements, so only they pay for it.
  */
-const MULTI_STATEMENT = new Set(['settleJobs', 'extendJobLeases', 'completeInbound', 'queueOutbound', 'queueOutboundMany', 'dispatchBroadcast'])
+const MULTI_STATEMENT = new Set([
+  'settleJobs', 'extendJobLeases', 'completeInbound', 'queueOutbound', 'queueOutboundMany', 'dispatchBroadcast',
+  // A change and the event that reports it (store/flow/events.ts).
+  'failInbound', 'markSent', 'failOutbound',
+])
 const OPERATIONS: Record<string, (...args: never[]) => Promise<unknown>> = {
   claimJobs: (input: Parameters<typeof claimSqliteJobs>[1]) => claimSqliteJobs(executor, input),
   settleJobs: (...args: [string, never[], number]) => ops.settleJobs(executor, sql, ...args),
@@ -90,6 +94,7 @@ const OPERATIONS: Record<string, (...args: never[]) => Promise<unknown>> = {
   markSent: (...args: [string, string, number]) => ops.markSent(executor, sql, ...args),
   clearSendStarted: (...args: [string, number]) => ops.clearSendStarted(executor, sql, ...args),
   failOutbound: (...args: [string, { code: string; message: string }, number]) => ops.failOutbound(executor, sql, ...args),
+  recordDelivery: (delivery: DeliveryRow) => ops.recordDelivery(executor, sql, delivery),
   ping: async () => {
     await executor.all('select 1', [])
   },

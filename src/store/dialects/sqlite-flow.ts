@@ -183,6 +183,7 @@ export function createSqliteFlow(file: string): FlowStore {
     markSent: (messageId, providerMessageId, nowMs) => call('markSent', messageId, providerMessageId, nowMs),
     clearSendStarted: (messageId, nowMs) => call('clearSendStarted', messageId, nowMs),
     failOutbound: (messageId, error, nowMs) => call('failOutbound', messageId, error, nowMs),
+    recordDelivery: (delivery) => call('recordDelivery', delivery),
     updateInbound: (messageId, update, nowMs) => call('updateInbound', messageId, update, nowMs),
     queueOutboundMany: (batch) => call('queueOutboundMany', batch),
     dispatchBroadcast: (dispatch) => call('dispatchBroadcast', dispatch),

@@ -16,7 +16,8 @@ import { laneIsFree } from './jobs-lane-rule.js'
  * The candidates come from two bounded scans, never one `OR`: with `OR` SQLite reads every due row,
  * checks its lane and sorts them all before applying the limit. Each branch here stops after `limit`
  * hits. Jobs whose worker died (expired leases, few) go first; then due jobs in `run_at` order straight
- * off `jobs_ready_idx (state, run_at)`, so jobs scheduled for later (backing off) are never read.
+ * off `jobs_ready_idx (queue, state, run_at)`, so jobs scheduled for later (backing off), and jobs of
+ * the other queue (event deliveries have a runner of their own), are never read.
  * Cost grows with the blocked rows the scan passes before it finds `limit` free ones (later jobs of
  * busy lanes). Measured with test/queue/claim-bench.ts (2 vCPU, synchronous=FULL, 10,000 jobs over
  * 1,000 lanes): claim + complete of 8 in 1.5 ms (5,300 jobs/s), a runner at concurrency 32 ~12,000
@@ -28,13 +29,13 @@ const CLAIM = `
   where id in (
     select id from (
       select j.id from jobs j
-      where j.state = 'running' and j.locked_until < $3 and ${laneIsFree('$3')}
+      where j.queue = $5 and j.state = 'running' and j.locked_until < $3 and ${laneIsFree('$3')}
       limit $4
     )
     union all
     select id from (
       select j.id from jobs j
-      where j.state = 'pending' and j.run_at <= $3 and ${laneIsFree('$3')}
+      where j.queue = $5 and j.state = 'pending' and j.run_at <= $3 and ${laneIsFree('$3')}
       order by j.run_at
       limit $4
     )
@@ -44,5 +45,5 @@ const CLAIM = `
 
 /** Claims jobs; MUST run inside the caller's write transaction. */
 export async function claimSqliteJobs(executor: SqlExecutor, input: ClaimJobsInput): Promise<ClaimedJobRow[]> {
-  return executor.all<ClaimedJobRow>(CLAIM, [input.workerId, input.lockedUntilIso, input.nowIso, input.limit])
+  return executor.all<ClaimedJobRow>(CLAIM, [input.workerId, input.lockedUntilIso, input.nowIso, input.limit, input.queue])
 }

@@ -26,6 +26,8 @@ export interface ConversationFacts {
   id?: string
   /** The participant as stored, once known. */
   participant?: MessageContext['participant']
+  /** Who answers the conversation, as stored, once known. */
+  handledBy?: 'bot' | 'human'
   /** Set when another entry of the group turned out to be the same participant (see `mergeByPhone`). */
   mergedInto?: ConversationFacts
 }
@@ -103,13 +105,14 @@ export async function resolveConversations(executor: SqlExecutor, sql: FlowSql, 
     type Row = Pick<
       ConversationsTable,
       'id' | 'channel_id' | 'participant_key' | 'participant_id' | 'participant_phone' | 'participant_bsuid' | 'participant_name'
-    >
+    > & { handled_by: string }
     const stored = await executor.all<Row>(sql.upsertConversations, [JSON.stringify(rows)])
     for (const row of stored) {
       const facts = byKey.get(`${row.channel_id}\u0000${row.participant_key}`)
       if (!facts) continue
       facts.id = row.id
       facts.participant = { id: row.participant_id, phone: row.participant_phone, bsuid: row.participant_bsuid, name: row.participant_name }
+      facts.handledBy = row.handled_by === 'human' ? 'human' : 'bot'
     }
   }
   const missing = all.find((c) => c.id === undefined)

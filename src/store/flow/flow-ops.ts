@@ -5,10 +5,12 @@
  */
 import { isoAt } from '../../core/clock.js'
 import { newId } from '../../core/ids.js'
-import type { Sender } from '../../core/message.js'
+import { messageEvent, newEvent, type StoredEvent } from '../../core/events.js'
+import type { MessageAuthor, Sender } from '../../core/message.js'
 import { storableText, toStoredMessage, type StoredMessage } from '../repos/messages.js'
 import type { MessagesTable } from '../schema.js'
 import { chunks } from './chunks.js'
+import { fanOutEvents } from './events.js'
 import { participantKeyOf, resolveConversations, type ConversationFacts } from './conversations.js'
 import type { FlowSql } from './flow-sql.js'
 import type {
@@ -24,11 +26,14 @@ import type {
   OutboundBatch,
   OutboundRow,
   OutboundStart,
+  DeliveryRow,
 } from './flow-store.js'
 import { claimedRow, insertPlannedJobs, pickHandOvers, planJob, type PlannedJob } from './job-rows.js'
 import type { SqlExecutor } from './sql-executor.js'
 
 export { applyStatus, ingestGroup, ingestUnits } from './ingest.js'
+
+export type { StoredEvent, MessageAuthor }
 
 /** A message with its participant, or undefined. */
 export async function messageContext(executor: SqlExecutor, sql: FlowSql, messageId: string): Promise<MessageContext | undefined> {
@@ -40,11 +45,12 @@ export async function messageContext(executor: SqlExecutor, sql: FlowSql, messag
     conversation_last_inbound_at: string | null
     conversation_window_closed_at: string | null
     conversation_opted_out_at: string | null
+    conversation_handled_by: string
   }
   const [row] = await executor.all<Row>(sql.messageContext, [messageId])
   if (row === undefined) return undefined
   // `select m.*` brings the joined columns too; the message keeps only its own.
-  const { conversation_last_inbound_at, conversation_window_closed_at, conversation_opted_out_at, ...message } = row
+  const { conversation_last_inbound_at, conversation_window_closed_at, conversation_opted_out_at, conversation_handled_by, ...message } = row
   return {
     message: toStoredMessage(message),
     participant: { id: row.participant_id, phone: row.participant_phone, bsuid: row.participant_bsuid, name: row.participant_name },
@@ -53,6 +59,7 @@ export async function messageContext(executor: SqlExecutor, sql: FlowSql, messag
       windowClosedAt: conversation_window_closed_at,
       optedOutAt: conversation_opted_out_at,
     },
+    handledBy: conversation_handled_by === 'human' ? 'human' : 'bot',
   }
 }
 
@@ -60,11 +67,19 @@ export async function messageContext(executor: SqlExecutor, sql: FlowSql, messag
 export async function completeInbound(executor: SqlExecutor, sql: FlowSql, input: InboundCompletion): Promise<InboundCompleted | null> {
   const nowIso = isoAt(input.nowMs)
   if ((await executor.run(sql.markProcessed, [input.messageId, nowIso])) === 0) return null
+  if (input.handover !== undefined) {
+    const moved = await executor.all(sql.handOverToHuman, [input.conversationId, nowIso, input.handover.expiresAtIso])
+    if (moved.length > 0) {
+      const subject = { kind: 'conversation' as const, conversationId: input.conversationId, handledBy: 'human' as const, reason: 'bot' as const }
+      await fanOutEvents(executor, sql, [newEvent('conversation.handover', input.teamId, subject, input.nowMs)])
+    }
+  }
   if (input.replies.length === 0) return { replyIds: [], handedOver: [] }
   const replies = input.replies.map(storableRow)
   const ids = replies.map(() => newId('msg', input.nowMs))
   const rows = replies.map((reply, index) => [
     ids[index], input.teamId, input.channelId, input.conversationId, reply.type, reply.text, reply.payloadJson, input.messageId, nowIso,
+    input.replies[index]!.author ?? 'bot',
   ])
   await executor.run(sql.insertOutbound, [JSON.stringify(rows)])
   const jobs = ids.map((id) => planJob(input.outboundJob, id, input.conversationId, input.nowMs))
@@ -87,10 +102,11 @@ export async function completeInbound(executor: SqlExecutor, sql: FlowSql, input
       error: null,
       replyToId: input.messageId,
       sendStartedAt: null,
+      author: input.replies[index]!.author ?? 'bot',
       createdAt: nowIso,
       updatedAt: nowIso,
     }
-    handedOver.push({ job: claimedRow(job), context: { message, participant: input.participant } })
+    handedOver.push({ job: claimedRow(job), context: { message, participant: input.participant, handledBy: input.handover ? 'human' : 'bot' } })
   })
   return { replyIds: ids, handedOver }
 }
@@ -101,6 +117,7 @@ export async function queueOutbound(executor: SqlExecutor, sql: FlowSql, input: 
     teamId: input.teamId,
     channelId: input.channelId,
     items: [{ to: input.to, messages: input.messages }],
+    author: input.author,
     outboundJob: input.outboundJob,
     nowMs: input.nowMs,
   })
@@ -122,7 +139,7 @@ export async function queueOutboundMany(executor: SqlExecutor, sql: FlowSql, bat
     return item.messages.map((message) => {
       const stored = storableRow(message)
       const id = newId('msg', batch.nowMs)
-      rows.push([id, batch.teamId, batch.channelId, conversationId, stored.type, stored.text, stored.payloadJson, null, nowIso])
+      rows.push([id, batch.teamId, batch.channelId, conversationId, stored.type, stored.text, stored.payloadJson, null, nowIso, message.author ?? batch.author])
       jobs.push(planJob(batch.outboundJob, id, conversationId, batch.nowMs))
       return id
     })
@@ -231,7 +248,13 @@ export async function failInbound(
   error: { code: string; message: string },
   nowMs: number,
 ): Promise<boolean> {
-  return (await executor.run(sql.markInboundFailed, [messageId, storableText(error.code), storableText(error.message), isoAt(nowMs)])) > 0
+  const stored = { code: storableText(error.code)!, message: storableText(error.message)! }
+  const [row] = await executor.all<{ team_id: string; conversation_id: string }>(sql.markInboundFailed, [messageId, stored.code, stored.message, isoAt(nowMs)])
+  if (row === undefined) return false
+  await fanOutEvents(executor, sql, [
+    messageEvent({ teamId: row.team_id, messageId, conversationId: row.conversation_id, status: 'failed', error: stored }, nowMs),
+  ])
+  return true
 }
 
 export async function markSendStarted(
@@ -249,7 +272,11 @@ export async function markSendStarted(
 }
 
 export async function markSent(executor: SqlExecutor, sql: FlowSql, messageId: string, providerMessageId: string, nowMs: number): Promise<void> {
-  await executor.run(sql.markSent, [messageId, storableText(providerMessageId), isoAt(nowMs)])
+  const params = [messageId, storableText(providerMessageId), isoAt(nowMs)]
+  const [row] = await executor.all<{ team_id: string; conversation_id: string }>(sql.markSentFromQueued, params)
+  // Not queued any more: a status webhook came first (and made its own event); keep the provider's id.
+  if (row === undefined) await executor.run(sql.markSent, params)
+  else await fanOutEvents(executor, sql, [messageEvent({ teamId: row.team_id, messageId, conversationId: row.conversation_id, status: 'sent' }, nowMs)])
 }
 
 export async function clearSendStarted(executor: SqlExecutor, sql: FlowSql, messageId: string, nowMs: number): Promise<void> {
@@ -263,7 +290,20 @@ export async function failOutbound(
   error: { code: string; message: string },
   nowMs: number,
 ): Promise<void> {
-  await executor.run(sql.markOutboundFailed, [messageId, storableText(error.code), storableText(error.message), isoAt(nowMs)])
+  const stored = { code: storableText(error.code)!, message: storableText(error.message)! }
+  const [row] = await executor.all<{ team_id: string; conversation_id: string }>(sql.markOutboundFailed, [messageId, stored.code, stored.message, isoAt(nowMs)])
+  if (row === undefined) return
+  await fanOutEvents(executor, sql, [
+    messageEvent({ teamId: row.team_id, messageId, conversationId: row.conversation_id, status: 'failed', error: stored }, nowMs),
+  ])
+}
+
+/** Records one delivery attempt of an event (the subscription's deliveries log). */
+export async function recordDelivery(executor: SqlExecutor, sql: FlowSql, delivery: DeliveryRow): Promise<void> {
+  await executor.run(sql.insertDelivery, [
+    delivery.id, delivery.webhookId, delivery.eventId, delivery.eventType, delivery.attempt, delivery.statusCode, delivery.durationMs,
+    storableText(delivery.error), delivery.createdAtIso,
+  ])
 }
 
 /** Applies settlements (one statement per kind for the common ones); returns the ids settled. */

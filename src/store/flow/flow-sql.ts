@@ -13,6 +13,8 @@ export interface FlowSqlDialect {
   jsonRows(param: string): string
 }
 
+import { EVENT_DELIVERY_TASK, EVENTS_QUEUE } from '../../core/events.js'
+
 /** The column of row field `i` (JSON text or null). */
 const f = (i: number) => `r.value ->> ${i}`
 
@@ -41,10 +43,12 @@ export function createFlowSql(dialect: FlowSqlDialect) {
        * that it went out). Parameters: channel, provider id, gateway id, now [, error code, error message].
        */
       byGatewayId: `update messages set status = '${status}', provider_message_id = $2, updated_at = $4${error('$5', '$6')}
-        where id = $3 and channel_id = $1 and direction = 'out' and status in ${FROM_STATUSES[status]}`,
+        where id = $3 and channel_id = $1 and direction = 'out' and status in ${FROM_STATUSES[status]}
+        returning id, team_id, conversation_id, error_code, error_message`,
       /** By the provider's id. Parameters: channel, provider id, now [, error code, error message]. */
       byProviderId: `update messages set status = '${status}', updated_at = $3${error('$4', '$5')}
-        where channel_id = $1 and direction = 'out' and provider_message_id = $2 and status in ${FROM_STATUSES[status]}`,
+        where channel_id = $1 and direction = 'out' and provider_message_id = $2 and status in ${FROM_STATUSES[status]}
+        returning id, team_id, conversation_id, error_code, error_message`,
     }
   }
 
@@ -66,7 +70,7 @@ export function createFlowSql(dialect: FlowSqlDialect) {
         last_inbound_at = case when excluded.last_inbound_at > coalesce(conversations.last_inbound_at, '')
           then excluded.last_inbound_at else conversations.last_inbound_at end,
         updated_at = excluded.updated_at
-      returning id, channel_id, participant_key, participant_id, participant_phone, participant_bsuid, participant_name`,
+      returning id, channel_id, participant_key, participant_id, participant_phone, participant_bsuid, participant_name, handled_by`,
 
     /** Which of the (channel, key) rows already have a conversation. */
     conversationsByKey: `
@@ -97,14 +101,41 @@ export function createFlowSql(dialect: FlowSqlDialect) {
 
     /**
      * Queued outbound messages. Rows: id, team, channel, conversation, type, text, payload (JSON text),
-     * reply-to id, now.
+     * reply-to id, now, author.
      */
     insertOutbound: `
       insert into messages (id, team_id, channel_id, conversation_id, direction, type, text, payload, status,
-        provider_message_id, error_code, error_message, reply_to_id, send_started_at, created_at, updated_at)
+        provider_message_id, error_code, error_message, reply_to_id, send_started_at, author, created_at, updated_at)
       select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, 'out', ${f(4)}, ${f(5)}, ${f(6)}, 'queued',
-        null, null, null, ${f(7)}, null, ${f(8)}, ${f(8)}
+        null, null, null, ${f(7)}, null, ${f(9)}, ${f(8)}, ${f(8)}
       from ${rows('$1')}`,
+
+    /**
+     * Events fanned out into one delivery job per enabled subscription of the event's team that wants its
+     * type (core/events.ts), in the transaction of the change they report. Rows: job id prefix (the job
+     * id is it + the subscription id, so a lane's jobs sort in event order), team, type, order key, the
+     * event's JSON, now. Parameter $2: max attempts. (Each `->>` is parenthesized: in PostgreSQL `||`
+     * binds tighter.)
+     */
+    fanOutEvents: `
+      insert into jobs (id, task, payload, lane, key, state, run_at, attempts, max_attempts, last_error,
+        locked_by, locked_until, created_at, updated_at, queue)
+      select (${f(0)}) || w.id, '${EVENT_DELIVERY_TASK}', '{"webhookId":"' || w.id || '","event":' || (${f(4)}) || '}',
+        'evt:' || w.id || ':' || (${f(3)}), null, 'pending', (${f(5)}), 0, cast($2 as integer), null, null, null,
+        (${f(5)}), (${f(5)}), '${EVENTS_QUEUE}'
+      from ${rows('$1')} join event_webhooks w on w.team_id = (${f(1)}) and w.enabled = 1
+        and w.events like ('%"' || (${f(2)}) || '"%')`,
+
+    /**
+     * A bot's handover: the conversation goes to a person, unless one has it already. Parameters:
+     * conversation id, now, expires at (or null).
+     */
+    handOverToHuman: `update conversations set handled_by = 'human', handed_over_at = $2, handover_expires_at = $3, updated_at = $2
+      where id = $1 and handled_by <> 'human' returning id`,
+
+    /** A delivery attempt of an event. Parameters: id, webhook, event id, type, attempt, status code, duration ms, error, now. */
+    insertDelivery: `insert into event_deliveries (id, webhook_id, event_id, event_type, attempt, status_code, duration_ms, error, created_at)
+      values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 
     /** A `received` message resolved by its inbound task. Parameters: id, type, text, payload, now. */
     updateInbound: `update messages set type = $2, text = $3, payload = $4, updated_at = $5
@@ -150,7 +181,7 @@ export function createFlowSql(dialect: FlowSqlDialect) {
       and (provider_message_id = $2 or id = $3)`,
 
     messageContext: `
-      select m.*, c.participant_id, c.participant_phone, c.participant_bsuid, c.participant_name,
+      select m.*, c.participant_id, c.participant_phone, c.participant_bsuid, c.participant_name, c.handled_by as conversation_handled_by,
         c.last_inbound_at as conversation_last_inbound_at, c.window_closed_at as conversation_window_closed_at,
         c.opted_out_at as conversation_opted_out_at
       from messages m join conversations c on c.id = m.conversation_id
@@ -203,17 +234,21 @@ export function createFlowSql(dialect: FlowSqlDialect) {
     markProcessed: `update messages set status = 'processed', error_code = null, error_message = null, updated_at = $2
       where id = $1 and status = 'received'`,
     markInboundFailed: `update messages set status = 'failed', error_code = $2, error_message = $3, updated_at = $4
-      where id = $1 and status = 'received'`,
+      where id = $1 and status = 'received' returning team_id, conversation_id`,
     markSendStarted: `update messages set send_started_at = $2, updated_at = $2
       where id = $1 and status = 'queued' and send_started_at is null`,
     markSendRestarted: `update messages set send_started_at = $2, updated_at = $2
       where id = $1 and status = 'queued' and send_started_at = $3`,
+    /** `queued → sent` with the provider's id: the usual case, one statement. Parameters: id, provider id, now. */
+    markSentFromQueued: `update messages set provider_message_id = coalesce(provider_message_id, $2), status = 'sent', updated_at = $3
+      where id = $1 and status = 'queued' returning team_id, conversation_id`,
+    /** The provider's id only, when a status moved the message on already. */
     markSent: `update messages set provider_message_id = coalesce(provider_message_id, $2),
       status = case when status = 'queued' then 'sent' else status end, updated_at = $3
       where id = $1`,
     clearSendStarted: `update messages set send_started_at = null, updated_at = $2 where id = $1`,
     markOutboundFailed: `update messages set status = 'failed', error_code = $2, error_message = $3, updated_at = $4
-      where id = $1 and status = 'queued'`,
+      where id = $1 and status = 'queued' returning team_id, conversation_id`,
 
     /**
      * Completed jobs leave the table. Rows: [id]. (`coalesce(state, '')` keeps the state index out: SQLite

@@ -10,7 +10,7 @@
  * runs: SQLite in a thread of its own that owns the write connection (so its commits and fsyncs leave
  * the event loop free), PostgreSQL on the pool.
  */
-import type { RoutedEvents } from '../../core/message.js'
+import type { MessageAuthor, RoutedEvents } from '../../core/message.js'
 import type { StoredMessage } from '../repos/messages.js'
 
 /**
@@ -79,11 +79,15 @@ export interface MessageContext {
    * for a job handed over at its creation leaves it out: a reply follows the message it answers).
    */
   conversation?: { lastInboundAt: string | null; windowClosedAt: string | null; optedOutAt: string | null }
+  /** Who answers the conversation: `human` while a person has it (inbound messages then skip the bot). */
+  handledBy: 'bot' | 'human'
 }
 
 /** What one claim asks for. Times are ISO text, like every stored timestamp, taken from the caller's Clock. */
 export interface ClaimJobsInput {
   workerId: string
+  /** The queue claimed from: `main` (the message flow) or `events` (event deliveries, core/events.ts). */
+  queue: string
   /** At most this many jobs, never two of one lane. */
   limit: number
   nowIso: string
@@ -122,6 +126,8 @@ export interface OutboundRow {
   type: string
   text: string | null
   payload: Record<string, unknown>
+  /** Who wrote it; default: the operation's (`bot` for a message's replies). */
+  author?: MessageAuthor
 }
 
 /** A normalised inbound message after its inbound task resolved it (media fetched, ids named). */
@@ -144,6 +150,8 @@ export interface InboundCompletion {
   outboundJob: JobTemplate
   nowMs: number
   handOver?: HandOver
+  /** The bot handed the conversation to a person (after its replies); `expiresAtIso`: when it comes back, or null. */
+  handover?: { expiresAtIso: string | null }
 }
 
 /** What `completeInbound` stored: the replies, in order, and their jobs handed over (see `HandOver`). */
@@ -163,6 +171,8 @@ export interface OutboundBatch {
   teamId: string
   channelId: string
   items: OutboundBatchItem[]
+  /** Who wrote the messages (a row's own `author` wins). */
+  author: MessageAuthor
   outboundJob: JobTemplate
   nowMs: number
 }
@@ -194,6 +204,7 @@ export interface BroadcastDispatch {
   broadcastId: string
   teamId: string
   channelId: string
+  author: MessageAuthor
   items: Array<OutboundBatchItem & { position: number }>
   outboundJob: JobTemplate
   nowMs: number
@@ -207,8 +218,23 @@ export interface OutboundStart {
   to: { phone: string | null; bsuid: string | null }
   /** The messages, texts already split to the provider's limit, in order. */
   messages: OutboundRow[]
+  /** `api` (the team's systems, a bot answering later) or `agent` (a person in the conversation). */
+  author: MessageAuthor
   outboundJob: JobTemplate
   nowMs: number
+}
+
+/** One attempt to deliver an event to a subscription, for its deliveries log. */
+export interface DeliveryRow {
+  id: string
+  webhookId: string
+  eventId: string
+  eventType: string
+  attempt: number
+  statusCode: number | null
+  durationMs: number
+  error: string | null
+  createdAtIso: string
 }
 
 /** The hot-path operations. Every method commits before it resolves. */
@@ -297,6 +323,8 @@ export interface FlowStore {
    * messages (a typed answer to numbered choices refers to a recent question), or undefined.
    */
   lastChoiceMessage(conversationId: string): Promise<Record<string, unknown> | undefined>
+  /** Records one attempt to deliver an event (the subscription's deliveries log). */
+  recordDelivery(delivery: DeliveryRow): Promise<void>
   /** Fails a `queued` outbound message with the provider's (or the gateway's) code and message. */
   failOutbound(messageId: string, error: { code: string; message: string }, nowMs: number): Promise<void>
   /** Resolves when the hot path answers (its thread is up, its connection works); for start-up and `/readyz`. */

@@ -3,10 +3,12 @@
  * group), and each webhook's outcome; statuses applied one by one, in order.
  */
 import { isoAt } from '../../core/clock.js'
+import { messageEvent, type StoredEvent } from '../../core/events.js'
 import { newId } from '../../core/ids.js'
 import type { InboundMessage, Sender, StatusUpdate } from '../../core/message.js'
 import { storableText, type StoredMessage } from '../repos/messages.js'
 import { chunks } from './chunks.js'
+import { fanOutEvents } from './events.js'
 import { mergeByPhone, participantKeyOf, resolveConversations, resolved, type ConversationFacts } from './conversations.js'
 import type { FlowSql } from './flow-sql.js'
 import type { IngestResult, IngestUnit, StatusOutcome } from './flow-store.js'
@@ -116,6 +118,7 @@ export async function ingestUnits(executor: SqlExecutor, sql: FlowSql, units: re
 
   // Jobs in arrival order: their ids are each lane's FIFO order.
   const jobs: Array<{ job: PlannedJob; unit: number; row: unknown[]; item: PendingMessage }> = []
+  const events: StoredEvent[] = []
   for (const { id, item, row } of [...messageRows].sort((a, b) => (a.id < b.id ? -1 : 1))) {
     const result = results[item.unit]!
     if (!inserted.has(id)) {
@@ -123,6 +126,7 @@ export async function ingestUnits(executor: SqlExecutor, sql: FlowSql, units: re
       continue
     }
     result.stored += 1
+    events.push(messageEvent({ teamId: item.teamId, messageId: id, conversationId: resolved(item.facts).id!, status: row[7] as string }, item.nowMs, 'message.received'))
     if (!item.message.forBot) continue
     result.forBot += 1
     result.jobs += 1
@@ -148,23 +152,29 @@ export async function ingestUnits(executor: SqlExecutor, sql: FlowSql, units: re
       error: null,
       replyToId: null,
       sendStartedAt: null,
+      author: null,
       createdAt: nowIso!,
       updatedAt: nowIso!,
     }
-    results[unit]!.handedOver.push({ job: claimedRow(job), context: { message, participant: resolved(item.facts).participant! } })
+    const facts = resolved(item.facts)
+    results[unit]!.handedOver.push({ job: claimedRow(job), context: { message, participant: facts.participant!, handledBy: facts.handledBy ?? 'bot' } })
   }
 
   // Statuses one by one, in the order they came: each may depend on the one before (sent, then read).
   for (const [index, unit] of units.entries()) {
     const result = results[index]!
-    for (const { channel, events } of unit.routes) {
-      for (const update of events.statuses) {
+    for (const { channel, events: routed } of unit.routes) {
+      for (const update of routed.statuses) {
         const outcome = await applyStatus(executor, sql, channel.id, update, unit.nowMs)
-        result.statuses[outcome] += 1
-        if (outcome === 'applied') result.appliedStatuses.push(update.status)
+        result.statuses[outcome.outcome] += 1
+        if (outcome.event !== undefined) {
+          result.appliedStatuses.push(update.status)
+          events.push(outcome.event)
+        }
       }
     }
   }
+  await fanOutEvents(executor, sql, events)
   return results
 }
 
@@ -208,7 +218,7 @@ export async function applyStatus(
   channelId: string,
   update: StatusUpdate,
   nowMs: number,
-): Promise<StatusOutcome> {
+): Promise<{ outcome: StatusOutcome; event?: StoredEvent }> {
   const statements = sql.statusUpdates[update.status]
   const nowIso = isoAt(nowMs)
   const providerId = storableText(update.providerMessageId)
@@ -217,12 +227,28 @@ export async function applyStatus(
     // Before the status applies, and even when it is stale: the provider's word on the window holds anyway.
     await executor.run(sql.closeWindowOfMessage, [channelId, providerId, update.gatewayMessageId, nowIso])
   }
+  type Changed = { id: string; team_id: string; conversation_id: string; error_code: string | null; error_message: string | null }
+  const applied = (row: Changed) => ({
+    outcome: 'applied' as const,
+    event: messageEvent(
+      {
+        teamId: row.team_id,
+        messageId: row.id,
+        conversationId: row.conversation_id,
+        status: update.status,
+        error: update.status === 'failed' && row.error_code !== null ? { code: row.error_code, message: row.error_message ?? '' } : null,
+      },
+      nowMs,
+    ),
+  })
   if (update.gatewayMessageId !== null) {
-    const changed = await executor.run(statements.byGatewayId, [channelId, providerId, update.gatewayMessageId, nowIso, ...error])
-    if (changed > 0) return 'applied'
+    const [row] = await executor.all<Changed>(statements.byGatewayId, [channelId, providerId, update.gatewayMessageId, nowIso, ...error])
+    if (row !== undefined) return applied(row)
   }
-  if ((await executor.run(statements.byProviderId, [channelId, providerId, nowIso, ...error])) > 0) return 'applied'
+  // A provider id names one message of the channel (the unique index), so at most one row changes.
+  const [row] = await executor.all<Changed>(statements.byProviderId, [channelId, providerId, nowIso, ...error])
+  if (row !== undefined) return applied(row)
   const known = await executor.all(sql.outboundKnown, [channelId, providerId, update.gatewayMessageId])
-  return known.length > 0 ? 'stale' : 'unknown'
+  return { outcome: known.length > 0 ? 'stale' : 'unknown' }
 }
 

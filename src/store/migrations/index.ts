@@ -5,6 +5,7 @@ import * as jobLanes from './0002-job-lanes.js'
 import * as richMessages from './0003-rich-messages.js'
 import * as templatesBroadcasts from './0004-templates-broadcasts.js'
 import * as botHealthHistory from './0005-bot-health-history.js'
+import * as eventsHandover from './0006-events-handover.js'
 
 const migrations: Record<string, Migration> = {
   '0001-init': init,
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0003-rich-messages': richMessages,
   '0004-templates-broadcasts': templatesBroadcasts,
   '0005-bot-health-history': botHealthHistory,
+  '0006-events-handover': eventsHandover,
 }
 
 /** Static provider, so migrations work the same from `src/` under tsx and from `dist/`. */

@@ -7,6 +7,8 @@ import { newId } from '../../core/ids.js'
 import type { SecretBox } from '../../core/secret-box.js'
 import type { Store } from '../db.js'
 import type { BotsTable } from '../schema.js'
+import { newEvent } from '../../core/events.js'
+import { emitEvents } from './events.js'
 
 /** The bot types the store keeps. */
 export type StoredBotType = BotsTable['type']
@@ -136,7 +138,15 @@ export function createBotsRepo(deps: { store: Store; secretBox: SecretBox; clock
 
     async recordHealth(id, status, message) {
       const nowIso = isoNow(deps.clock)
-      await db.updateTable('bots').set({ health: status, health_detail: message, health_seen_at: nowIso }).where('id', '=', id).execute()
+      // The change of status and its `bot.health_changed` event commit together (a bot never called shows `ok`).
+      await db.transaction().execute(async (trx) => {
+        const before = await trx.selectFrom('bots').select(['team_id', 'health']).where('id', '=', id).executeTakeFirst()
+        if (!before) return
+        await trx.updateTable('bots').set({ health: status, health_detail: message, health_seen_at: nowIso }).where('id', '=', id).execute()
+        if ((before.health ?? 'ok') === status) return
+        const health = { status, message, lastSeenAt: nowIso }
+        await emitEvents(trx, [newEvent('bot.health_changed', before.team_id, { kind: 'bot', botId: id, health }, deps.clock.now())])
+      })
     },
 
     async findByIdWithConfig(id) {

@@ -14,6 +14,8 @@ import { newId } from '../../core/ids.js'
 import type { Database, BroadcastsTable, BroadcastRecipientsTable } from '../schema.js'
 import { insertJobs, type NewJob } from './jobs.js'
 import { storableText } from './messages.js'
+import { messageEvent, newEvent } from '../../core/events.js'
+import { emitEvents } from './events.js'
 
 type Executor = Kysely<Database> | Transaction<Database>
 
@@ -344,15 +346,21 @@ export async function hasWorkLeft(executor: Executor, broadcastId: string): Prom
 }
 
 /** `running → finished`; false when it was no longer running (cancelled meanwhile). */
-export async function finishBroadcast(executor: Executor, broadcastId: string, nowMs: number): Promise<boolean> {
+export async function finishBroadcast(db: Kysely<Database>, broadcastId: string, nowMs: number): Promise<boolean> {
   const nowIso = isoAt(nowMs)
-  const result = await executor
-    .updateTable('broadcasts')
-    .set({ status: 'finished', finished_at: nowIso, updated_at: nowIso })
-    .where('id', '=', broadcastId)
-    .where('status', '=', 'running')
-    .executeTakeFirst()
-  return Number(result.numUpdatedRows) > 0
+  // With its `broadcast.finished` event, in one transaction.
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('broadcasts')
+      .set({ status: 'finished', finished_at: nowIso, updated_at: nowIso })
+      .where('id', '=', broadcastId)
+      .where('status', '=', 'running')
+      .returning(['team_id'])
+      .executeTakeFirst()
+    if (row === undefined) return false
+    await emitEvents(trx, [newEvent('broadcast.finished', row.team_id, { kind: 'broadcast', broadcastId, status: 'finished' }, nowMs)])
+    return true
+  })
 }
 
 /**
@@ -373,20 +381,27 @@ export async function cancelBroadcast(db: Kysely<Database>, teamId: string, broa
       .where('broadcast_id', '=', broadcastId)
       .where('state', '=', 'pending')
       .execute()
-    await trx
+    const cancelled = { code: BROADCAST_CANCELLED, message: 'The broadcast was cancelled before this message was sent.' }
+    const failed = await trx
       .updateTable('messages')
-      .set({ status: 'failed', error_code: BROADCAST_CANCELLED, error_message: 'The broadcast was cancelled before this message was sent.', updated_at: nowIso })
+      .set({ status: 'failed', error_code: cancelled.code, error_message: cancelled.message, updated_at: nowIso })
       .where('id', 'in', (eb) =>
         eb.selectFrom('broadcast_recipients').select('message_id').where('broadcast_id', '=', broadcastId).where('state', '=', 'queued').where('message_id', 'is not', null),
       )
       .where('status', '=', 'queued')
       .where('send_started_at', 'is', null)
+      .returning(['id', 'conversation_id'])
       .execute()
     await trx
       .updateTable('broadcasts')
       .set({ status: 'cancelled', finished_at: nowIso, updated_at: nowIso })
       .where('id', '=', broadcastId)
       .execute()
+    // Every message failed here, and the broadcast's end, are reported like any other change.
+    await emitEvents(trx, [
+      ...failed.map((row) => messageEvent({ teamId, messageId: row.id, conversationId: row.conversation_id, status: 'failed', error: cancelled }, nowMs)),
+      newEvent('broadcast.finished', teamId, { kind: 'broadcast', broadcastId, status: 'cancelled' }, nowMs),
+    ])
     return { ...broadcast, status: 'cancelled' as const, finishedAt: nowIso, updatedAt: nowIso }
   })
 }

@@ -104,11 +104,12 @@ export async function insertJobs(executor: Executor, specs: readonly NewJob[], n
 /** Claims up to `limit` jobs for `workerId` with a lease of `leaseMs` (see the dialects for the rules); id order. */
 export async function claimJobs(
   store: Store,
-  input: { workerId: string; limit: number; leaseMs: number; nowMs: number },
+  input: { workerId: string; queue?: string; limit: number; leaseMs: number; nowMs: number },
 ): Promise<ClaimedJob[]> {
   if (input.limit <= 0) return []
   const rows = await store.flow.claimJobs({
     workerId: input.workerId,
+    queue: input.queue ?? 'main',
     limit: input.limit,
     nowIso: isoAt(input.nowMs),
     lockedUntilIso: isoAt(input.nowMs + input.leaseMs),

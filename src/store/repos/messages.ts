@@ -34,6 +34,8 @@ export interface StoredMessage {
   error: { code: string; message: string } | null
   replyToId: string | null
   sendStartedAt: string | null
+  /** Outbound: who wrote it (core/message.ts `MessageAuthor`); inbound: null (the participant). */
+  author: string | null
   createdAt: string
   updatedAt: string
 }
@@ -54,6 +56,7 @@ export function toStoredMessage(row: MessagesTable): StoredMessage {
     error: row.error_code !== null ? { code: row.error_code, message: row.error_message ?? '' } : null,
     replyToId: row.reply_to_id,
     sendStartedAt: row.send_started_at,
+    author: row.author ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }
@@ -105,6 +108,8 @@ export async function insertOutbound(
     text: string | null
     payload: Record<string, unknown>
     replyToId: string | null
+    /** Who wrote it (the original's author for a retry's copy). */
+    author: string | null
     nowMs: number
   },
 ): Promise<string> {
@@ -126,6 +131,7 @@ export async function insertOutbound(
       error_code: null,
       error_message: null,
       reply_to_id: input.replyToId,
+      author: input.author,
       send_started_at: null,
       created_at: nowIso,
       updated_at: nowIso,

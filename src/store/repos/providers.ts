@@ -9,6 +9,8 @@ import { newId } from '../../core/ids.js'
 import type { SecretBox } from '../../core/secret-box.js'
 import type { Store } from '../db.js'
 import type { ProvidersTable } from '../schema.js'
+import { newEvent } from '../../core/events.js'
+import { emitEvents } from './events.js'
 
 /** The provider types the store keeps (the same union as `ProviderType`). */
 export type StoredProviderType = ProvidersTable['type']
@@ -176,25 +178,34 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
       if (!current) return 'not_found'
       const set: Partial<ProvidersTable> = { updated_at: isoNow(deps.clock) }
       if (patch.name !== undefined) set.name = patch.name
-      let query = db.updateTable('providers').where('id', '=', id).where('team_id', '=', teamId)
-      if (patch.config !== undefined) {
-        Object.assign(set, sealed(patch.config))
-        set.config_version = Number(current.config_version) + 1
-        // A new config may carry the fixed token: let the held sends try it (SPEC §6, error 190).
-        if (current.health === 'token_invalid') {
-          set.health = 'ok'
-          set.health_detail = null
-          set.health_seen_at = null
+      return db.transaction().execute(async (trx) => {
+        let query = trx.updateTable('providers').where('id', '=', id).where('team_id', '=', teamId)
+        if (patch.config !== undefined) {
+          Object.assign(set, sealed(patch.config))
+          set.config_version = Number(current.config_version) + 1
+          // A new config may carry the fixed token: let the held sends try it (SPEC §6, error 190).
+          if (current.health === 'token_invalid') {
+            set.health = 'ok'
+            set.health_detail = null
+            set.health_seen_at = null
+          }
+          // Compare-and-set on the version read above, so two PATCHes never silently drop one's change.
+          query = query.where('config_version', '=', patch.expectedConfigVersion ?? current.config_version)
+        } else if (patch.expectedConfigVersion !== undefined) {
+          query = query.where('config_version', '=', patch.expectedConfigVersion)
         }
-        // Compare-and-set on the version read above, so two PATCHes never silently drop one's change.
-        query = query.where('config_version', '=', patch.expectedConfigVersion ?? current.config_version)
-      } else if (patch.expectedConfigVersion !== undefined) {
-        query = query.where('config_version', '=', patch.expectedConfigVersion)
-      }
-      const result = await query.set(set).executeTakeFirst()
-      if (Number(result.numUpdatedRows) === 0) return (await findRow(teamId, id)) ? 'stale' : 'not_found'
-      const updated = await findRow(teamId, id)
-      return updated ? toProvider(updated) : 'not_found'
+        const result = await query.set(set).executeTakeFirst()
+        if (Number(result.numUpdatedRows) === 0) {
+          const still = await trx.selectFrom('providers').select('id').where('id', '=', id).where('team_id', '=', teamId).executeTakeFirst()
+          return still ? 'stale' : 'not_found'
+        }
+        if (set.health === 'ok') {
+          const health = { status: 'ok', message: null, lastSeenAt: null }
+          await emitEvents(trx, [newEvent('provider.health_changed', teamId, { kind: 'provider', providerId: id, health }, deps.clock.now())])
+        }
+        const updated = await trx.selectFrom('providers').selectAll().where('id', '=', id).executeTakeFirst()
+        return updated ? toProvider(updated) : 'not_found'
+      })
     },
 
     async delete(teamId, id) {
@@ -264,13 +275,24 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
     },
 
     async recordHealth(id, status, message, atIso, options = {}) {
-      let query = db
-        .updateTable('providers')
-        .set({ health: status, health_detail: message, health_seen_at: atIso })
-        .where('id', '=', id)
-      if (options.configVersion !== undefined) query = query.where('config_version', '=', options.configVersion)
-      const result = await query.executeTakeFirst()
-      return Number(result.numUpdatedRows) > 0
+      // The change of status and its `provider.health_changed` event commit together; a repeat of the
+      // same status only refreshes when it was seen.
+      return db.transaction().execute(async (trx) => {
+        const before = await trx.selectFrom('providers').select(['team_id', 'health']).where('id', '=', id).executeTakeFirst()
+        if (!before) return false
+        let query = trx
+          .updateTable('providers')
+          .set({ health: status, health_detail: message, health_seen_at: atIso })
+          .where('id', '=', id)
+        if (options.configVersion !== undefined) query = query.where('config_version', '=', options.configVersion)
+        const result = await query.executeTakeFirst()
+        const changed = Number(result.numUpdatedRows) > 0
+        if (changed && before.health !== status) {
+          const health = { status, message, lastSeenAt: atIso }
+          await emitEvents(trx, [newEvent('provider.health_changed', before.team_id, { kind: 'provider', providerId: id, health }, deps.clock.now())])
+        }
+        return changed
+      })
     },
   }
 }
