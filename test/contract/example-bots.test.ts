@@ -105,10 +105,17 @@ function jsonBlocks(file: string): Array<{ where: string; value: Record<string, 
   return blocks
 }
 
-/** `checkOutbound` of every reply, as the gateway checks an answer: the first problem, or the messages. */
+/**
+ * `checkOutbound` of every reply, as the gateway checks an answer (a `handover` allowed last, as
+ * decodeBotAnswer allows it): the first problem, or the messages.
+ */
 function checkReplies(replies: unknown[]): { ok: true; messages: OutboundMessage[] } | { ok: false; problem: string } {
   const messages: OutboundMessage[] = []
   for (const [index, reply] of replies.entries()) {
+    if ((reply as { type?: unknown }).type === 'handover') {
+      if (index !== replies.length - 1) return { ok: false, problem: `replies[${index}]: a handover must be the last reply` }
+      continue
+    }
     const checked = checkOutbound(reply, `replies[${index}]`)
     if (!checked.ok) return { ok: false, problem: `${checked.path}: ${checked.problem}` }
     messages.push(checked.message)
