@@ -39,6 +39,9 @@ async function main(): Promise<void> {
     )
   }
   gateway.logger.info({ host, port, database: gateway.store.dialect }, 'gateway:started')
+  // The one line a person starting it looks for: where to open the console.
+  const base = config.publicUrl ?? `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`
+  process.stdout.write(`\nSwitchboard is running on ${gateway.store.dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'}. Console: ${base}/console  (API: ${base}/api)\n\n`)
 
   let stopping = false
   const stop = (signal: string) => {
