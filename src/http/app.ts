@@ -6,7 +6,13 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
-import { GW_ERR_API_MALFORMED, GW_ERR_API_NOT_FOUND, GW_ERR_INTERNAL, GW_ERR_API_SHUTTING_DOWN, GW_ERR_STORE_UNAVAILABLE, isGatewayError, type GatewayError } from '../core/errors.js'
+import type { Socket } from 'node:net'
+import {
+  GW_ERR_API_HEADERS_TOO_LARGE,
+  GW_ERR_API_METHOD_NOT_ALLOWED,
+  GW_ERR_API_REQUEST_TIMEOUT,
+  GW_ERR_API_MALFORMED,
+  GW_ERR_API_NOT_FOUND, GW_ERR_INTERNAL, GW_ERR_API_SHUTTING_DOWN, GW_ERR_STORE_UNAVAILABLE, isGatewayError, type GatewayError } from '../core/errors.js'
 import { fastifyErrorToGatewayError } from './fastify-errors.js'
 
 export interface AppOptions {
@@ -31,6 +37,37 @@ export function errorBody(error: GatewayError): { error: { code: string; message
   }
 }
 
+/**
+ * What Node's HTTP parser refuses before any route sees the request (headers too large, a request that
+ * took too long, bytes that are not HTTP), answered in our error shape rather than Fastify's.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const gatewayError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? GW_ERR_API_HEADERS_TOO_LARGE()
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? GW_ERR_API_REQUEST_TIMEOUT()
+        : GW_ERR_API_MALFORMED('The request is not valid HTTP.')
+  const body = JSON.stringify(errorBody(gatewayError))
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${gatewayError.httpStatus} ${gatewayError.httpStatus === 431 ? 'Request Header Fields Too Large' : gatewayError.httpStatus === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy(error)
+}
+
+/** A route's path pattern (`/api/bots/:id`) as a regular expression over concrete paths. */
+function patternOf(url: string): RegExp {
+  const escaped = url
+    .split('/')
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/')
+  return new RegExp(`^${escaped}$`)
+}
+
 export interface App {
   readonly server: FastifyInstance
   /** Begins a graceful stop: new requests get 503, requests in flight finish. */
@@ -47,13 +84,29 @@ export async function buildApp(options: AppOptions): Promise<App> {
     return503OnClosing: false,
     // Long ids must reach our handlers (and get our 404), not Fastify's bare 414.
     routerOptions: { maxParamLength: 1000 },
+    // A slow or trickled request must not hold a socket forever: the whole request within 2 minutes
+    // (a 100 MB media upload on a slow link), the headers within 20 s (below), idle keep-alive 65 s
+    // (longer than the usual load balancer's 60 s, so the balancer closes first).
+    requestTimeout: 120_000,
+    keepAliveTimeout: 65_000,
+    clientErrorHandler: answerClientError,
     frameworkErrors: (error, _request, reply) => {
       // Malformed URLs and headers: our error shape, never Fastify's.
       const body = errorBody(GW_ERR_API_MALFORMED(`The request could not be read: ${error.message}`))
       void (reply as unknown as { code(status: number): { send(payload: unknown): unknown } }).code(400).send(body)
     },
   })
+  server.server.headersTimeout = 20_000
   let shuttingDown = false
+
+  // Every route's methods by path pattern, so a known path asked with another method answers 405.
+  const routes: Array<{ pattern: RegExp; methods: Set<string> }> = []
+  server.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    const existing = routes.find((known) => known.pattern.source === patternOf(route.url).source)
+    if (existing) for (const method of methods) existing.methods.add(method)
+    else routes.push({ pattern: patternOf(route.url), methods: new Set(methods) })
+  })
 
   server.addHook('onRequest', async (request, reply) => {
     if (shuttingDown && !request.url.startsWith('/healthz')) {
@@ -83,6 +136,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
   })
 
   server.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!
+    const allowed = [...new Set(routes.filter((route) => route.pattern.test(path)).flatMap((route) => [...route.methods]))]
+      .filter((method) => method !== 'HEAD')
+      .sort()
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send(errorBody(GW_ERR_API_METHOD_NOT_ALLOWED(`The path ${path} takes ${allowed.join(' or ')}, not ${request.method}; check the method.`)))
+    }
     return reply
       .code(404)
       .send(errorBody(GW_ERR_API_NOT_FOUND(`Nothing is at ${request.method} ${request.url.split('?')[0]}; check the path.`)))

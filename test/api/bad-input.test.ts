@@ -90,7 +90,9 @@ for (const dialect of DIALECTS) {
       for (const path of ['/api/providers/%00', '/api/bots/..%2F..%2Fetc', `/api/channels/chan_${'x'.repeat(90)}`, '/api/teams/%27%20or%201%3D1']) {
         for (const method of ['GET', 'PATCH', 'DELETE'] as const) {
           const res = await gw.request(method, path, method === 'PATCH' ? { body: { name: 'x' } } : {})
-          assert.ok(res.status === 404, `${method} ${path}: ${res.status} ${res.text}`)
+          // A team is read by id but never changed or deleted there: those methods are 405, not 404.
+          const expected = path.startsWith('/api/teams/') && method !== 'GET' ? 405 : 404
+          assert.ok(res.status === expected, `${method} ${path}: ${res.status} ${res.text}`)
         }
       }
       assertError(await gw.request('GET', '/api/nothing-here'), 404, 'not_found', 'unknown path')
@@ -111,6 +113,26 @@ for (const dialect of DIALECTS) {
       const channels = await gw.request('GET', '/api/channels')
       assert.equal(channels.body.data.length, 1)
       assert.equal(channels.body.data[0].enabled, true)
+    })
+
+    it('answers 405 method_not_allowed, with Allow, to a known path asked with another method', async () => {
+      const put = await gw.request('PUT', '/api/bots')
+      assertError(put, 405, 'method_not_allowed', 'PUT /api/bots')
+      assert.equal(put.headers['allow'], 'GET, POST')
+      const deleteList = await gw.request('DELETE', '/api/conversations/conv_x/messages')
+      assertError(deleteList, 405, 'method_not_allowed', 'DELETE messages')
+      assert.match(String(deleteList.headers['allow']), /GET/)
+      assert.match(String(deleteList.headers['allow']), /POST/)
+      // An unknown path is still 404.
+      assertError(await gw.request('PUT', '/api/nothing-here'), 404, 'not_found', 'PUT unknown')
+    })
+
+    it('answers 431 headers_too_large in the error shape when the headers are too large', async () => {
+      const res = await fetch(`${gw.baseUrl}/api/bots`, { headers: { authorization: `Bearer ${gw.adminToken}`, 'x-padding': 'x'.repeat(20_000) } })
+      assert.equal(res.status, 431)
+      const body = (await res.json()) as { error: { code: string; message: string } }
+      assert.equal(body.error.code, 'headers_too_large')
+      assert.match(body.error.message, /headers/)
     })
   })
 }
