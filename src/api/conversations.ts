@@ -356,7 +356,7 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
         handledBy: filters.handled_by ?? null,
         channelId: filters.channel_id ?? null,
         limit: probe(page).limit,
-        beforeId: page.afterId ?? null,
+        afterId: page.afterId ?? null,
       })
       return toPage(rows, page, conversationDto)
     })

@@ -79,6 +79,8 @@ export interface ChannelDto {
   opt_in_keywords: string[]
   opt_out_reply: string | null
   opt_in_reply: string | null
+  /** Minutes after a handover (or an agent's last message) when a conversation goes back to the bot; null = never. */
+  handover_timeout_minutes: number | null
   created_at: string
   updated_at: string
 }

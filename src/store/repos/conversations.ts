@@ -3,7 +3,7 @@
  * created by the hot path (flow/flow-ops.ts), keyed by BSUID when the provider gives one, else by phone
  * (protocols §1.5); the phone is kept for sending.
  */
-import type { Kysely, Selectable, Transaction } from 'kysely'
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
 import { isoAt } from '../../core/clock.js'
 import { newEvent, type HandoverReason } from '../../core/events.js'
 import type { Database, ConversationsTable } from '../schema.js'
@@ -90,16 +90,31 @@ export async function findConversationByParticipant(
   return row ? toConversation(row) : undefined
 }
 
-/** The team's conversations, newest first (by id, so a walk's pages never shift), optionally by who handles them and channel. */
+/**
+ * The team's conversations with the newest activity first (the participant's last message, else when the
+ * conversation began), optionally by who handles them and channel. `afterId` continues a walk after that
+ * conversation's place (a conversation that became active meanwhile moves to the top, like an inbox).
+ */
 export async function listTeamConversations(
   executor: Executor,
-  input: { teamId: string; handledBy: 'bot' | 'human' | null; channelId: string | null; limit: number; beforeId: string | null },
+  input: { teamId: string; handledBy: 'bot' | 'human' | null; channelId: string | null; limit: number; afterId: string | null },
 ): Promise<Conversation[]> {
+  const activity = sql<string>`coalesce(last_inbound_at, created_at)`
   let query = executor.selectFrom('conversations').selectAll().where('team_id', '=', input.teamId)
   if (input.handledBy !== null) query = query.where('handled_by', '=', input.handledBy)
   if (input.channelId !== null) query = query.where('channel_id', '=', input.channelId)
-  if (input.beforeId !== null) query = query.where('id', '<', input.beforeId)
-  const rows = await query.orderBy('id', 'desc').limit(input.limit).execute()
+  if (input.afterId !== null) {
+    const last = await executor
+      .selectFrom('conversations')
+      .select([activity.as('activity'), 'id'])
+      .where('id', '=', input.afterId)
+      .where('team_id', '=', input.teamId)
+      .executeTakeFirst()
+    if (last !== undefined) {
+      query = query.where((eb) => eb.or([eb(activity, '<', last.activity), eb.and([eb(activity, '=', last.activity), eb('id', '<', last.id)])]))
+    }
+  }
+  const rows = await query.orderBy(activity, 'desc').orderBy('id', 'desc').limit(input.limit).execute()
   return rows.map(toConversation)
 }
 

@@ -12,6 +12,8 @@
  * @typedef {import('../../../api/dto.js').BroadcastDto} BroadcastDto
  * @typedef {import('../../../api/dto.js').BroadcastRecipientDto} BroadcastRecipientDto
  * @typedef {import('../../../api/dto.js').MessageDto} MessageDto
+ * @typedef {import('../../../api/dto.js').WebhookDto} WebhookDto
+ * @typedef {import('../../../api/dto.js').WebhookDeliveryDto} WebhookDeliveryDto
  * @typedef {{ id: string, task: string, attempts: number, max_attempts: number, last_error: string | null, created_at: string,
  *   died_at: string, message: { id: string, conversation_id: string, channel_id: string, direction: 'in' | 'out', text: string | null,
  *   status: string, error: { code: string, message: string } | null } | null }} DeadJobDto

@@ -14,6 +14,7 @@ import { renderFailed } from './pages/failed.js'
 import { renderSandbox } from './pages/sandbox.js'
 import { renderTemplates } from './pages/templates.js'
 import { renderBroadcasts } from './pages/broadcasts.js'
+import { renderWebhooks } from './pages/webhooks.js'
 
 const BASE = '/console'
 
@@ -30,6 +31,7 @@ const PAGES = {
   conversations: { title: 'Conversations', render: renderConversations },
   broadcasts: { title: 'Broadcasts', render: renderBroadcasts },
   bots: { title: 'Bots', render: renderBots },
+  webhooks: { title: 'Event webhooks', render: renderWebhooks },
   failed: { title: 'Failed work', render: renderFailed },
   sandbox: { title: 'Sandbox chat', render: renderSandbox },
 }

@@ -1,6 +1,7 @@
 // @ts-check
 /**
- * A message thread: direction, what each message carries (message-body.js), time and delivery status,
+ * A message thread: direction and who wrote it (the participant, the bot, an agent, the team's API, a
+ * broadcast or the gateway), what each message carries (message-body.js), time and delivery status,
  * with Meta's code and message on a failure, and reactions on the message they react to. Shared by
  * Conversations (the business's view) and Sandbox chat (the user's view, which can tap the bot's buttons).
  */
@@ -32,8 +33,26 @@ const IN_STATUS = /** @type {Record<string, string>} */ ({
 })
 
 /**
+ * Who wrote an outbound message (`author`), as a label: the bot, a person of the team, or the team's
+ * systems and the gateway itself. Each also has its own bubble style (`author-…` in console.css).
+ */
+const AUTHOR_WORDS = /** @type {Record<string, string>} */ ({
+  bot: 'Bot',
+  agent: 'Agent',
+  api: 'API',
+  broadcast: 'Broadcast',
+  gateway: 'Gateway',
+})
+
+/** The label of an outbound message's author ("Business" for one the API does not name). */
+export function authorWords(/** @type {MessageDto} */ message) {
+  return AUTHOR_WORDS[message.author] ?? 'Business'
+}
+
+/**
  * @typedef {{ perspective: 'business' | 'user', participant: string, onResend?: (message: MessageDto) => void,
- *   outboundMedia?: (message: MessageDto) => Promise<string | null>, onChoose?: (message: MessageDto, choice: Choice) => void }} ThreadOptions
+ *   outboundMedia?: (message: MessageDto) => Promise<string | null>, onChoose?: (message: MessageDto, choice: Choice) => void,
+ *   inboundNote?: (message: MessageDto) => string | null }} ThreadOptions
  */
 
 /**
@@ -99,7 +118,7 @@ function messageItem(message, options, context, reactions) {
     const status = OUT_STATUS[message.status] ?? { ticks: '', words: message.status }
     foot.push(h('span', { class: 'status' }, h('span', { class: 'ticks', 'aria-hidden': 'true' }, status.ticks), ' ', status.words))
   } else {
-    foot.push(h('span', { class: 'status' }, IN_STATUS[message.status] ?? message.status))
+    foot.push(h('span', { class: 'status' }, options.inboundNote?.(message) ?? IN_STATUS[message.status] ?? message.status))
   }
   const error = message.error
     ? h(
@@ -126,15 +145,18 @@ function messageItem(message, options, context, reactions) {
           }),
         )
       : null
+  // The author as a label of its own (outbound), so "Agent" and "Bot" read apart at a glance.
+  const author = outbound ? h('span', { class: `author author-${message.author}` }, who) : who
   return h(
     'li',
     {
-      class: `msg ${message.direction} type-${message.type} status-${message.status}${message.status === 'failed' ? ' failed' : ''}${reactionBar ? ' has-reactions' : ''}`,
+      class: `msg ${message.direction} author-${message.author} type-${message.type} status-${message.status}${message.status === 'failed' ? ' failed' : ''}${reactionBar ? ' has-reactions' : ''}`,
       'data-message-id': message.id,
       'data-status': message.status,
       'data-type': message.type,
+      'data-author': message.author,
     },
-    h('div', { class: 'who' }, who, retried ? ' · retried' : '', message.type !== 'text' ? ` · ${TYPE_WORDS[message.type] ?? message.type}` : ''),
+    h('div', { class: 'who' }, author, retried ? ' · retried' : '', message.type !== 'text' ? ` · ${TYPE_WORDS[message.type] ?? message.type}` : ''),
     messageBody(message, context),
     error,
     h('div', { class: 'foot' }, foot),
@@ -159,10 +181,19 @@ export function liveThread(options) {
   const note = h('p', { class: 'meta', role: 'status' })
   let signature = ''
   let stopped = false
+  /** Whether the reader is at the newest message: a picture loading then keeps them there. */
+  let pinned = true
+  list.addEventListener('scroll', () => (pinned = list.scrollTop + list.clientHeight >= list.scrollHeight - 24))
+  // `load` does not bubble: caught on the way down, for every picture and player of the thread.
+  const keepAtBottom = () => {
+    if (pinned) list.scrollTop = list.scrollHeight
+  }
+  list.addEventListener('load', keepAtBottom, true)
+  list.addEventListener('loadedmetadata', keepAtBottom, true)
   /** @type {Map<string, HTMLElement>} */
   const cache = new Map()
   /** @param {MessageDto} m */
-  const who = (m) => (m.direction === 'out' ? 'Bot' : options.perspective === 'user' ? 'You' : options.participant)
+  const who = (m) => (m.direction === 'out' ? authorWords(m) : options.perspective === 'user' ? 'You' : options.participant)
 
   const refresh = async () => {
     try {
@@ -208,6 +239,11 @@ export function liveThread(options) {
   return {
     element: h('div', {}, list, note),
     refresh,
+    /** Draws again even when no message changed (what `inboundNote` says may have). */
+    redraw() {
+      signature = ''
+      return refresh()
+    },
     stop() {
       stopped = true
       clearInterval(timer)

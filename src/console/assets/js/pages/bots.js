@@ -421,6 +421,7 @@ function testBubble(bot, direction, sent, index) {
     provider_message_id: null,
     error: null,
     reply_to_id: null,
+    author: direction === 'out' ? 'bot' : 'participant',
     created_at: now,
     updated_at: now,
     ...(direction === 'out' ? { message: sent } : {}),

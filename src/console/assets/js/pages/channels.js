@@ -27,20 +27,32 @@ function keywords(/** @type {string} */ text) {
   return out
 }
 
+/**
+ * Minutes after which a conversation a person took over goes back to the bot (null: never).
+ * @param {ChannelDto} channel
+ * @returns {number | null}
+ */
+function handoverTimeout(channel) {
+  return channel.handover_timeout_minutes
+}
+
 /** The channel's settings in one line, for the closed settings panel. */
 function settingsSummary(/** @type {ChannelDto} */ channel) {
   const template = channel.out_of_window_template
+  const timeout = handoverTimeout(channel)
   return [
     template ? `Closed window: texts go as ${template.name}${template.language ? ` (${template.language})` : ''}` : 'Closed window: texts are refused',
     `opt-out: ${channel.opt_out_keywords.join(', ') || 'none'}`,
     `opt-in: ${channel.opt_in_keywords.join(', ') || 'none'}`,
+    timeout === null ? 'taken over: until given back' : `taken over: back to the bot after ${timeout} min`,
   ].join(' · ')
 }
 
 /**
  * The channel's messaging settings: the template a text to a closed window goes out as (an approved
- * template of the provider with one parameter), the opt-out and opt-in keywords and replies, and the
- * typing indicator. Only what changed is sent; an emptied field goes as null (back to the default).
+ * template of the provider with one parameter), the opt-out and opt-in keywords and replies, how long
+ * a conversation a person took over stays theirs, and the typing indicator. Only what changed is sent;
+ * an emptied field goes as null (back to the default).
  * @param {ChannelDto} channel
  * @param {TemplateDto[] | null} templates  the provider's synced templates; null when it keeps none
  * @param {(saved: ChannelDto) => void} onSaved
@@ -93,6 +105,20 @@ function settingsForm(channel, templates, onSaved) {
         field({ label: 'Opt-in keywords', name: 'opt_in_keywords', value: channel.opt_in_keywords.join(', '), hint: 'Empty restores START.' }),
         field({ label: 'Reply to an opt-in (optional)', name: 'opt_in_reply', value: channel.opt_in_reply ?? '' }),
       ),
+      h(
+        'fieldset',
+        { class: 'group' },
+        h('legend', {}, 'When a person takes a conversation over'),
+        field({
+          label: 'Give it back to the bot after (minutes)',
+          name: 'handover_timeout_minutes',
+          type: 'number',
+          inputmode: 'numeric',
+          value: handoverTimeout(channel)?.toString() ?? '',
+          attrs: { min: '1', max: '10080', step: '1' },
+          hint: 'Counted from the takeover or the agent’s last message; 1 to 10080 (7 days). Empty: it stays with the person until someone gives it back.',
+        }),
+      ),
       typing,
       h('div', { class: 'form-alert' }),
       h('div', {}, h('button', { type: 'submit' }, 'Save settings')),
@@ -122,6 +148,12 @@ function settingsForm(channel, templates, onSaved) {
     for (const name of /** @type {const} */ (['opt_out_reply', 'opt_in_reply'])) {
       if (value(name) !== (channel[name] ?? '')) patch[name] = value(name) === '' ? null : value(name)
     }
+    const timeoutText = value('handover_timeout_minutes')
+    const timeout = timeoutText === '' ? null : Number(timeoutText)
+    if (timeout !== null && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= 10_080)) {
+      return showFormError(form, { message: 'A whole number of minutes from 1 to 10080, or empty for never.', field: 'handover_timeout_minutes' })
+    }
+    if (timeout !== handoverTimeout(channel)) patch.handover_timeout_minutes = timeout
     const typingNow = /** @type {HTMLInputElement} */ (form.elements.namedItem('typing_indicator')).checked
     if (typingNow !== channel.typing_indicator) patch.typing_indicator = typingNow
     const alert = /** @type {HTMLElement} */ (form.querySelector('.form-alert'))
@@ -250,7 +282,7 @@ function channelCard(channel, options) {
 
   const summary = h('span', { class: 'meta settings-summary' }, settingsSummary(channel))
   const settingsBox = h('div', {}, h('p', { class: 'meta' }, 'Loading the provider’s templates…'))
-  const settings = h('details', { class: 'settings' }, h('summary', {}, 'Messaging settings: closed window, opt-out'), summary, settingsBox)
+  const settings = h('details', { class: 'settings' }, h('summary', {}, 'Messaging settings: closed window, opt-out, handover'), summary, settingsBox)
   let drawn = false
   /** @param {ChannelDto} current */
   const drawSettings = async (current) => {

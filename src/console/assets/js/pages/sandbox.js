@@ -10,7 +10,7 @@
 import { api, blobUrl, listAll, refreshGatewayClock, session } from '../api.js'
 import { announce, busy, clearFormErrors, field, h, replace, showFormError, timeEl } from '../dom.js'
 import { liveThread } from '../thread.js'
-import { windowWords } from './conversations.js'
+import { windowWords } from '../service-window.js'
 
 /**
  * @typedef {import('../api.js').ChannelDto} ChannelDto
