@@ -15,6 +15,11 @@ export interface Config {
   adminToken: string | undefined
   /** Public base URL without a trailing slash; undefined = derived from each request. */
   publicUrl: string | undefined
+  /**
+   * Which proxies' `X-Forwarded-*` headers to believe (`SWITCHBOARD_TRUST_PROXY`): false (none, the
+   * default), true (any), a hop count, or addresses/CIDRs of the proxies. Fastify's `trustProxy` values.
+   */
+  trustProxy?: boolean | number | string[]
   metaGraphUrl: string
   metaGraphVersion: string
   twilioApiUrl: string
@@ -147,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretKeys,
     adminToken,
     publicUrl: publicUrlRaw ? read(env, 'PUBLIC_URL', url('PUBLIC_URL'), '') : undefined,
+    trustProxy: readTrustProxy(env.SWITCHBOARD_TRUST_PROXY),
     metaGraphUrl: read(env, 'META_GRAPH_URL', url('META_GRAPH_URL'), 'https://graph.facebook.com'),
     metaGraphVersion: read(
       env,
@@ -205,6 +211,24 @@ function readMedia(env: NodeJS.ProcessEnv, dataDir: string): MediaConfig {
 }
 
 /** The optional timing variables; only those set appear in the result. */
+/** `SWITCHBOARD_TRUST_PROXY`: `false`/unset, `true`, a hop count (`1`), or comma-separated proxy addresses or CIDRs. */
+function readTrustProxy(raw: string | undefined): boolean | number | string[] {
+  const value = raw?.trim() ?? ''
+  if (value === '' || value.toLowerCase() === 'false') return false
+  if (value.toLowerCase() === 'true') return true
+  if (/^\d{1,2}$/.test(value)) return Number(value)
+  const entries = value.split(',').map((entry) => entry.trim())
+  const address = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]+)(\/\d{1,3})?$/i
+  const bad = entries.find((entry) => !address.test(entry) && !['loopback', 'linklocal', 'uniquelocal'].includes(entry))
+  if (bad !== undefined) {
+    throw new ConfigError(
+      'SWITCHBOARD_TRUST_PROXY',
+      `must be true, false, a number of proxy hops, or comma-separated proxy addresses or CIDRs (e.g. 127.0.0.1,10.0.0.0/8); "${bad}" is none of these`,
+    )
+  }
+  return entries
+}
+
 function readTimings(env: NodeJS.ProcessEnv): TimingOverrides {
   const optional = (variable: string, min: number, max: number): number | undefined =>
     env[variable] === undefined || env[variable]!.trim() === '' ? undefined : read(env, variable, integer(min, max), '')

@@ -328,6 +328,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     metrics,
     isReady: () => store.isReady(),
+    trustProxy: config.trustProxy ?? false,
     isStoreUnavailable: (error) => store.isUnavailable(error),
     modules: [
       forgetRoutesOnChange(routing),

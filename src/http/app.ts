@@ -26,8 +26,8 @@ export interface AppOptions {
   bodyLimit?: number
   /** Whether an unexpected error means the database is unavailable (answered 503, so senders retry). */
   isStoreUnavailable?: (error: unknown) => boolean
-  /** Whether to trust X-Forwarded-* headers (behind a proxy). */
-  trustProxy?: boolean
+  /** Which proxies' X-Forwarded-* headers to trust (`SWITCHBOARD_TRUST_PROXY`): none by default. */
+  trustProxy?: boolean | number | string[]
 }
 
 /** The body every error answers with (SPEC §4). */
@@ -78,7 +78,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const server = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 3 * 1024 * 1024 + 64 * 1024,
-    trustProxy: options.trustProxy ?? false,
+    // Fastify takes each form; the union alone makes TypeScript pick the HTTP/2 overload.
+    trustProxy: (options.trustProxy ?? false) as boolean,
     logController: new LogController({ disableRequestLogging: true }),
     // Our onRequest hook answers 503 in our error shape once a stop begins.
     return503OnClosing: false,
