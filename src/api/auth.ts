@@ -5,8 +5,9 @@
  *   revoked → 401 `unauthenticated`.
  * - A token sees its own team only. Another team's id answers 404 exactly like an id that does not
  *   exist (never 403), so ids leak nothing across teams.
- * - Admins and members alike read everything of their team and create, change and delete its
- *   providers, bots and channels: running the team's messaging is both roles' job.
+ * - Admins and members alike read everything of their team. Members may change only what running its
+ *   messaging day to day needs (send, hand over, retry failed work: roles.ts); creating, changing or
+ *   deleting providers, bots, channels, event webhooks, teams and tokens is for admins (403 `forbidden`).
  * - Only admins list, create and revoke tokens (members get 403 `forbidden`), because a token grants
  *   access and a member must not be able to mint an admin.
  * - An admin of team `default` is the operator: it alone creates teams (anyone else gets 403), lists

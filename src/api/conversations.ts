@@ -313,10 +313,10 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
       await checkSendable(message, 'message', caller.teamId, channel.providerType, conversationId)
       const to = { phone: conversation.participant.phone, bsuid: conversation.participant.bsuid }
       const messages = await planSend(channel, to.phone ?? to.bsuid ?? conversation.participant.id, conversation, message)
-      const sent = await queue(caller.teamId, channel, to, messages, reply, publicUrlOf(context.deps, request), 'agent')
-      // A person answering keeps the conversation theirs for the channel's timeout from now.
+      // A person answering keeps the conversation theirs for the channel's timeout from now: moved before
+      // the message is queued, so a sweep in between cannot give it back to the bot as they answer.
       if (conversation.handledBy === 'human') await extendHandover(store.db, conversation.id, handoverExpiry(channel.settings, clock.now()), clock.now())
-      return sent
+      return queue(caller.teamId, channel, to, messages, reply, publicUrlOf(context.deps, request), 'agent')
     })
 
     server.post('/api/conversations/:id/handover', async (request) => {

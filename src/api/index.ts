@@ -9,6 +9,7 @@ import { createTokensRepo, generateToken, hashToken } from '../store/repos/token
 import type { ApiDeps } from './api-deps.js'
 import { createApiContext, type ApiRoutes } from './api-context.js'
 import { createAuthHook } from './auth.js'
+import { enforceRoles } from './roles.js'
 import { botRoutes } from './bots.js'
 import { channelRoutes } from './channels.js'
 import { providerRoutes } from './providers.js'
@@ -29,6 +30,8 @@ export function createApiModule(deps: ApiDeps, extraRoutes: readonly ApiRoutes[]
     server.decorateRequest('caller', null)
     // Encapsulated in this plugin (no fastify-plugin), so webhooks and health checks stay open.
     server.addHook('onRequest', createAuthHook(context.tokens))
+    // Before the body is read: a member's forbidden write costs no parsing (a broadcast CSV can be 50 MB).
+    server.addHook('onRequest', enforceRoles)
     for (const routes of [...routeModules, ...extraRoutes]) routes(server, context)
   }
 }

@@ -70,6 +70,8 @@ function patternOf(url: string): RegExp {
 
 export interface App {
   readonly server: FastifyInstance
+  /** Every registered route, `METHOD /path/:param` (HEAD left out): for the API reference and tests that walk them all. */
+  routes(): string[]
   /** Begins a graceful stop: new requests get 503, requests in flight finish. */
   beginShutdown(): void
 }
@@ -101,12 +103,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
   let shuttingDown = false
 
   // Every route's methods by path pattern, so a known path asked with another method answers 405.
-  const routes: Array<{ pattern: RegExp; methods: Set<string> }> = []
+  const routes: Array<{ url: string; pattern: RegExp; methods: Set<string> }> = []
   server.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method]
-    const existing = routes.find((known) => known.pattern.source === patternOf(route.url).source)
+    const existing = routes.find((known) => known.url === route.url)
     if (existing) for (const method of methods) existing.methods.add(method)
-    else routes.push({ pattern: patternOf(route.url), methods: new Set(methods) })
+    else routes.push({ url: route.url, pattern: patternOf(route.url), methods: new Set(methods) })
   })
 
   server.addHook('onRequest', async (request, reply) => {
@@ -166,6 +168,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   return {
     server,
+    routes: () => routes.flatMap((route) => [...route.methods].filter((method) => method !== 'HEAD').map((method) => `${method} ${route.url}`)).sort(),
     beginShutdown() {
       shuttingDown = true
     },

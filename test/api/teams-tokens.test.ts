@@ -92,7 +92,9 @@ for (const dialect of DIALECTS) {
       // Another team's tokens are "not found", for admins and members alike.
       for (const token of [globex.admin, globex.member]) {
         assert.equal((await gw.request('GET', `/api/teams/${acme.id}/tokens`, { token })).status, 404)
-        assert.equal((await gw.request('POST', `/api/teams/${acme.id}/tokens`, { token, body: { name: 'x', role: 'admin' } })).status, 404)
+        // A member may mint no token anywhere: 403 before any lookup, the same for every team's id.
+        const minted = await gw.request('POST', `/api/teams/${acme.id}/tokens`, { token, body: { name: 'x', role: 'admin' } })
+        assert.equal(minted.status, token === globex.member ? 403 : 404)
       }
       // The operator manages any team's tokens (how a new team gets its first one).
       assert.equal((await gw.request('GET', `/api/teams/${acme.id}/tokens`)).status, 200)
@@ -150,9 +152,9 @@ for (const dialect of DIALECTS) {
 
     it("answers 404 for another team's providers, bots and channels, on every verb", async () => {
       const providerId = await createProvider(gw, 'turnio', turnConfig(), acme.admin)
-      const botId = await createEchoBot(gw, acme.member)
+      const botId = await createEchoBot(gw, acme.admin)
       const channel = await gw.request('POST', '/api/channels', {
-        token: acme.member,
+        token: acme.admin,
         body: { bot_id: botId, provider_id: providerId, number: '+27 82 000 0001' },
       })
       assert.equal(channel.status, 201, channel.text)
@@ -166,8 +168,10 @@ for (const dialect of DIALECTS) {
         for (const [path, patch] of resources) {
           for (const [method, body] of [['GET', undefined], ['PATCH', patch], ['DELETE', undefined]] as const) {
             const res = await gw.request(method, path, { token, body })
-            assert.equal(res.status, 404, `${method} ${path}`)
-            assert.equal(res.body.error.code, 'not_found')
+            // A member's write is refused for its role before any lookup (the same for every id).
+            const refused = token === globex.member && method !== 'GET'
+            assert.equal(res.status, refused ? 403 : 404, `${method} ${path}`)
+            assert.equal(res.body.error.code, refused ? 'forbidden' : 'not_found')
           }
         }
         for (const list of ['/api/providers', '/api/bots', '/api/channels']) {
@@ -205,14 +209,19 @@ for (const dialect of DIALECTS) {
       assert.equal(still.body.bot_id, botId)
     })
 
-    it('lets members manage providers, bots and channels of their team', async () => {
-      const botId = await createEchoBot(gw, acme.member)
-      const patched = await gw.request('PATCH', `/api/bots/${botId}`, { token: acme.member, body: { name: 'Renamed' } })
+    it("lets admins manage providers, bots and channels of their team, and members only read them", async () => {
+      const botId = await createEchoBot(gw, acme.admin)
+      const byMember = await gw.request('PATCH', `/api/bots/${botId}`, { token: acme.member, body: { name: 'Renamed' } })
+      assert.equal(byMember.status, 403)
+      assert.equal(byMember.body.error.code, 'forbidden')
+      assert.equal((await gw.request('GET', `/api/bots/${botId}`, { token: acme.member })).body.name, 'Echo')
+      const patched = await gw.request('PATCH', `/api/bots/${botId}`, { token: acme.admin, body: { name: 'Renamed' } })
       assert.equal(patched.status, 200)
       assert.equal(patched.body.name, 'Renamed')
-      const providerId = await createProvider(gw, 'turnio', turnConfig(), acme.member)
-      assert.equal((await gw.request('DELETE', `/api/providers/${providerId}`, { token: acme.member })).status, 204)
-      assert.equal((await gw.request('DELETE', `/api/bots/${botId}`, { token: acme.member })).status, 204)
+      const providerId = await createProvider(gw, 'turnio', turnConfig(), acme.admin)
+      assert.equal((await gw.request('DELETE', `/api/providers/${providerId}`, { token: acme.member })).status, 403)
+      assert.equal((await gw.request('DELETE', `/api/providers/${providerId}`, { token: acme.admin })).status, 204)
+      assert.equal((await gw.request('DELETE', `/api/bots/${botId}`, { token: acme.admin })).status, 204)
     })
   })
 }
