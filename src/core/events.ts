@@ -39,6 +39,20 @@ export const EVENT_MAX_ATTEMPTS = 1000
 /** How long a delivery is retried before it goes dead (listed with failed work, retriable). */
 export const EVENT_RETRY_WINDOW_MS = 24 * 60 * 60 * 1000
 
+/**
+ * Where transactions commit side by side (PostgreSQL, the admin API's own connection), an event with a
+ * smaller id can commit a moment after one with a larger id. A subscription's deliveries of one
+ * conversation go in id order, but only among the jobs committed: so a delivery may start only this long
+ * after its event, by when any event made before it has committed (our transactions last milliseconds)
+ * and, pending with its smaller id, holds it back.
+ */
+export const EVENT_ORDERING_GRACE_MS = 1000
+
+/** The job id prefix of an event's deliveries: its own id's time-sortable part, so jobs sort as events do. */
+export function eventJobIdPrefix(eventId: string): string {
+  return `job_${eventId.slice(eventId.indexOf('_') + 1)}_`
+}
+
 /** What changed, as the store knows it at the change. */
 export type EventSubject =
   | {

@@ -8,13 +8,14 @@
  */
 import type pg from 'pg'
 import { createBatcher } from '../flow/batcher.js'
+import { EVENT_ORDERING_GRACE_MS } from '../../core/events.js'
 import { createFlowSql } from '../flow/flow-sql.js'
 import * as ops from '../flow/flow-ops.js'
 import type { FlowStore, IngestResult, IngestUnit } from '../flow/flow-store.js'
 import type { SqlExecutor } from '../flow/sql-executor.js'
 import { claimPostgresJobs } from './postgres-jobs.js'
 
-const sql = createFlowSql({ jsonRows: (param) => `json_array_elements(${param}::json) as r(value)` })
+const sql = createFlowSql({ jsonRows: (param) => `json_array_elements(${param}::json) as r(value)`, eventOrderingGraceMs: EVENT_ORDERING_GRACE_MS })
 
 /** Prepared statement names by text: one name per distinct text, so each connection parses it once. */
 const names = new Map<string, string>()

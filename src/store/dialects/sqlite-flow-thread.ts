@@ -34,7 +34,8 @@ applySqlitePragmas(database)
 database.pragma('synchronous = NORMAL')
 database.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`)
 
-const sql = createFlowSql({ jsonRows: (param) => `json_each(${param}) as r` })
+// One writer: transactions commit in the order the thread runs them, so event ids are commit order.
+const sql = createFlowSql({ jsonRows: (param) => `json_each(${param}) as r`, eventOrderingGraceMs: 0 })
 
 const statements = new Map<string, SqliteDatabase.Statement>()
 function statement(text: string): SqliteDatabase.Statement {

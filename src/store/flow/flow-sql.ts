@@ -11,6 +11,11 @@
 export interface FlowSqlDialect {
   /** The rows of JSON array parameter `param` as a table aliased `r`, each row's array in `r.value`. */
   jsonRows(param: string): string
+  /**
+   * How long after its creation an event's delivery may start (store/flow/events.ts says why): 0 where
+   * one writer commits in the order ids are made (SQLite), a second where transactions run side by side.
+   */
+  eventOrderingGraceMs: number
 }
 
 import { EVENT_DELIVERY_TASK, EVENTS_QUEUE } from '../../core/events.js'
@@ -53,6 +58,8 @@ export function createFlowSql(dialect: FlowSqlDialect) {
   }
 
   return {
+    eventOrderingGraceMs: dialect.eventOrderingGraceMs,
+
     /**
      * Finds or creates each conversation and refreshes what we know of the participant. Rows: id, team,
      * channel, key, participant id, phone, bsuid, name, last inbound (or null), now. A new fact only
@@ -114,7 +121,7 @@ export function createFlowSql(dialect: FlowSqlDialect) {
      * Events fanned out into one delivery job per enabled subscription of the event's team that wants its
      * type (core/events.ts), in the transaction of the change they report. Rows: job id prefix (the job
      * id is it + the subscription id, so a lane's jobs sort in event order), team, type, order key, the
-     * event's JSON, now. Parameter $2: max attempts. (Each `->>` is parenthesized: in PostgreSQL `||`
+     * event's JSON, run at, now. Parameter $2: max attempts. (Each `->>` is parenthesized: in PostgreSQL `||`
      * binds tighter.)
      */
     fanOutEvents: `
@@ -122,7 +129,7 @@ export function createFlowSql(dialect: FlowSqlDialect) {
         locked_by, locked_until, created_at, updated_at, queue)
       select (${f(0)}) || w.id, '${EVENT_DELIVERY_TASK}', '{"webhookId":"' || w.id || '","event":' || (${f(4)}) || '}',
         'evt:' || w.id || ':' || (${f(3)}), null, 'pending', (${f(5)}), 0, cast($2 as integer), null, null, null,
-        (${f(5)}), (${f(5)}), '${EVENTS_QUEUE}'
+        (${f(6)}), (${f(6)}), '${EVENTS_QUEUE}'
       from ${rows('$1')} join event_webhooks w on w.team_id = (${f(1)}) and w.enabled = 1
         and w.events like ('%"' || (${f(2)}) || '"%')`,
 

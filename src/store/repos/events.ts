@@ -7,13 +7,15 @@ import type { Kysely, Transaction } from 'kysely'
 import {
   EVENT_DELIVERY_TASK,
   EVENT_MAX_ATTEMPTS,
+  EVENT_ORDERING_GRACE_MS,
+  eventJobIdPrefix,
   EVENTS_QUEUE,
   eventLane,
   eventOrderKey,
   type EventJobPayload,
   type StoredEvent,
 } from '../../core/events.js'
-import { newId } from '../../core/ids.js'
+import { isoAt } from '../../core/clock.js'
 import type { Database } from '../schema.js'
 
 type Executor = Kysely<Database> | Transaction<Database>
@@ -35,7 +37,9 @@ export async function emitEvents(executor: Executor, events: readonly StoredEven
   if (webhooks.length === 0) return
   const wanted = webhooks.map((webhook) => ({ ...webhook, types: new Set(JSON.parse(webhook.events) as string[]) }))
   const rows = events.flatMap((event) => {
-    const prefix = `${newId('job', Date.parse(event.createdAt))}_`
+    const prefix = eventJobIdPrefix(event.id)
+    // This connection's transactions run beside the hot path's: the grace holds for both databases.
+    const runAt = isoAt(Date.parse(event.createdAt) + EVENT_ORDERING_GRACE_MS)
     return wanted
       .filter((webhook) => webhook.team_id === event.teamId && webhook.types.has(event.type))
       .map((webhook) => {
@@ -47,7 +51,7 @@ export async function emitEvents(executor: Executor, events: readonly StoredEven
           lane: eventLane(webhook.id, eventOrderKey(event.subject)),
           key: null,
           state: 'pending' as const,
-          run_at: event.createdAt,
+          run_at: runAt,
           attempts: 0,
           max_attempts: EVENT_MAX_ATTEMPTS,
           last_error: null,
