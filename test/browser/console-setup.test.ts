@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { request } from 'undici'
 import { signMetaBody } from '../../src/providers/index.js'
 import { SANDBOX_BUSINESS_ID, SANDBOX_NUMBERS } from '../../src/sandbox/sandbox.js'
@@ -61,17 +63,27 @@ test('console: sign in, providers, bots and channels with inline errors', async 
     // The field with the problem has the keyboard focus.
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'config.business_id')
 
+    // The credentials are checked before anything is stored: Meta (the stand-in) refuses the expired token.
     await page.getByLabel('WhatsApp Business Account ID').fill(SANDBOX_BUSINESS_ID)
+    await page.getByRole('button', { name: 'Add provider' }).click()
+    const refused = page.locator('.form-alert .alert.error, [data-field] .field-error:not(:empty)').filter({ hasText: /refused/ })
+    await refused.first().waitFor()
+    assert.match(await refused.first().innerText(), /190|token/i)
+    assert.equal((await page.locator('[data-provider]', { hasText: 'Acme Meta' }).count()), 0, 'a refused provider is not stored')
+
+    // With a token the stand-in accepts (the sandbox's own), it is added.
+    const { accessToken } = JSON.parse(readFileSync(join(sandbox.gateway.config.dataDir, 'sandbox-secrets.json'), 'utf8')) as { accessToken: string }
+    await page.getByLabel('Access token').fill(accessToken)
     await page.getByRole('button', { name: 'Add provider' }).click()
     await main.getByText('Provider “Acme Meta” added.').waitFor()
     const acme = page.locator('[data-provider]', { hasText: 'Acme Meta' })
     await acme.waitFor()
     // Secrets come back masked and never in full.
     const html = await page.content()
-    assert.ok(!html.includes('EAAB-acme-expired-token-0001'), 'the access token appears in full')
+    assert.ok(!html.includes(accessToken), 'the access token appears in full')
     assert.ok(!html.includes('acme-app-secret-0123456789'), 'the app secret appears in full')
     await acme.getByText('Settings').click()
-    const masked = /access_token: (EAAB…\S+)/.exec(await acme.locator('details').innerText())?.[1]
+    const masked = /access_token: (\S+…\S+)/.exec(await acme.locator('details').innerText())?.[1]
     assert.ok(masked, 'the access token is shown masked')
 
     // Edit: secret fields start empty and are left out when empty, so the stored secret stays.
@@ -86,7 +98,14 @@ test('console: sign in, providers, bots and channels with inline errors', async 
   })
 
   await t.test('health in words: a refused token and forged webhooks say what to do', async () => {
-    // A channel on Acme asks Meta (the stand-in) with Acme's token, which it refuses (Graph error 190).
+    // The token expires later: an edit stores it unchecked (a PATCH asks nobody)…
+    await navTo(page, 'Providers')
+    const acme = page.locator('[data-provider]', { hasText: 'Acme Meta (old account)' })
+    await acme.getByRole('button', { name: 'Edit' }).click()
+    await acme.getByLabel('Access token').fill('EAAB-acme-expired-token-0001')
+    await acme.getByLabel('Access token').press('Enter')
+    await acme.getByRole('button', { name: 'Edit' }).waitFor()
+    // …and a channel on Acme asks Meta (the stand-in) with that token, which it refuses (Graph error 190).
     await navTo(page, 'Channels')
     await page.getByLabel('Provider').selectOption({ label: 'Acme Meta (old account) (Meta WhatsApp Cloud API)' })
     await page.getByLabel('WhatsApp number').fill('+1 555-010-0002')

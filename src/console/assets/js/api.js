@@ -4,6 +4,7 @@
  * lives in sessionStorage: it survives a reload of this tab and is gone when the tab closes.
  *
  * @typedef {import('../../../api/dto.js').ProviderDto} ProviderDto
+ * @typedef {import('../../../api/dto.js').CredentialCheckDto} CredentialCheckDto
  * @typedef {import('../../../api/dto.js').BotDto} BotDto
  * @typedef {import('../../../api/dto.js').ChannelDto} ChannelDto
  * @typedef {import('../../../api/dto.js').ErrorDto} ErrorDto
@@ -14,9 +15,11 @@
  * @typedef {import('../../../api/dto.js').MessageDto} MessageDto
  * @typedef {import('../../../api/dto.js').WebhookDto} WebhookDto
  * @typedef {import('../../../api/dto.js').WebhookDeliveryDto} WebhookDeliveryDto
+ * @typedef {import('../../../api/dto.js').TeamDto} TeamDto
+ * @typedef {import('../../../api/dto.js').TokenDto} TokenDto
  * @typedef {{ id: string, task: string, attempts: number, max_attempts: number, last_error: string | null, created_at: string,
  *   died_at: string, message: { id: string, conversation_id: string, channel_id: string, direction: 'in' | 'out', text: string | null,
- *   status: string, error: { code: string, message: string } | null } | null }} DeadJobDto
+ *   status: string, error: { code: string, message: string } | null } | null, event?: { id: string, type: string, webhook_id: string } | null }} DeadJobDto
  */
 
 const TOKEN_KEY = 'switchboard.token'

@@ -114,6 +114,27 @@ export function field(spec) {
 }
 
 /**
+ * Puts `message` at the form field named `name` (its error slot, aria-invalid, a closed section opened).
+ * @param {HTMLFormElement} form
+ * @param {string} name
+ * @param {string} message
+ * @returns {HTMLElement | null}  the field's control, or null when the form has no such field
+ */
+function markField(form, name, message) {
+  const wrapper = form.querySelector(`[data-field="${CSS.escape(name)}"]`)
+  if (!wrapper) return null
+  const control = /** @type {HTMLElement | null} */ (wrapper.querySelector('input, select, textarea'))
+  const slot = wrapper.querySelector('.field-error')
+  // Two problems of one field read as one sentence after the other.
+  if (slot) slot.textContent = slot.textContent ? `${slot.textContent} ${message}` : message
+  // A field inside a closed section (the bot's voice settings) must be visible to be fixed.
+  const section = wrapper.closest('details')
+  if (section) section.open = true
+  control?.setAttribute('aria-invalid', 'true')
+  return control ?? /** @type {HTMLElement} */ (wrapper)
+}
+
+/**
  * Shows API errors on a form: the field the API names gets its message inline (and focus); anything
  * else goes to the form's alert box. `fieldMap` maps API field names to form field names.
  * @param {HTMLFormElement} form
@@ -125,16 +146,9 @@ export function showFormError(form, error, fieldMap = {}) {
   const apiError = /** @type {{ message?: string, field?: string }} */ (error)
   const message = apiError?.message ?? String(error)
   const name = apiError?.field ? (fieldMap[apiError.field] ?? apiError.field) : undefined
-  const wrapper = name ? form.querySelector(`[data-field="${CSS.escape(name)}"]`) : null
-  if (wrapper) {
-    const control = /** @type {HTMLElement | null} */ (wrapper.querySelector('input, select, textarea'))
-    const slot = wrapper.querySelector('.field-error')
-    if (slot) slot.textContent = message
-    // A field inside a closed section (the bot's voice settings) must be visible to be fixed.
-    const section = wrapper.closest('details')
-    if (section) section.open = true
-    control?.setAttribute('aria-invalid', 'true')
-    control?.focus()
+  const control = name ? markField(form, name, message) : null
+  if (control) {
+    control.focus()
     announce(message)
     return
   }
@@ -142,6 +156,43 @@ export function showFormError(form, error, fieldMap = {}) {
   if (alert) {
     replace(alert, h('div', { class: 'alert error', role: 'alert' }, message))
   }
+}
+
+/**
+ * @typedef {{ field: string, message: string }} FieldProblem
+ */
+
+/**
+ * Shows every problem a check before sending found, each at its field and all at once, so a person
+ * fixes the whole form in one go rather than one refusal at a time. The first field gets the focus;
+ * with more than one problem the form's alert box says how many. Returns whether there were any.
+ * @param {HTMLFormElement} form
+ * @param {FieldProblem[]} problems
+ * @returns {boolean}
+ */
+export function showFieldErrors(form, problems) {
+  clearFormErrors(form)
+  if (problems.length === 0) return false
+  /** @type {HTMLElement | null} */
+  let first = null
+  /** @type {string[]} */
+  const elsewhere = []
+  for (const problem of problems) {
+    const control = markField(form, problem.field, problem.message)
+    if (control) first ??= control
+    else elsewhere.push(problem.message)
+  }
+  const alert = form.querySelector('.form-alert')
+  const count = problems.length
+  if (alert && (count > 1 || elsewhere.length > 0)) {
+    replace(
+      alert,
+      h('div', { class: 'alert error', role: 'alert', 'data-problems': String(count) }, count > 1 ? `${count} things to fix before this can be saved: each is marked at its field.` : null, elsewhere.map((text) => h('p', { class: 'flush' }, text))),
+    )
+  }
+  first?.focus()
+  announce(count > 1 ? `${count} things to fix; the first: ${problems[0]?.message}` : (problems[0]?.message ?? ''))
+  return true
 }
 
 /** Removes the errors `showFormError` put on `form`. */

@@ -15,6 +15,8 @@ import { renderSandbox } from './pages/sandbox.js'
 import { renderTemplates } from './pages/templates.js'
 import { renderBroadcasts } from './pages/broadcasts.js'
 import { renderWebhooks } from './pages/webhooks.js'
+import { renderTokens } from './pages/tokens.js'
+import { FAILED_COUNT_POLL_MS, refreshFailedCount } from './nav-count.js'
 
 const BASE = '/console'
 
@@ -32,6 +34,7 @@ const PAGES = {
   broadcasts: { title: 'Broadcasts', render: renderBroadcasts },
   bots: { title: 'Bots', render: renderBots },
   webhooks: { title: 'Event webhooks', render: renderWebhooks },
+  tokens: { title: 'API tokens', render: renderTokens },
   failed: { title: 'Failed work', render: renderFailed },
   sandbox: { title: 'Sandbox chat', render: renderSandbox },
 }
@@ -97,6 +100,7 @@ async function render() {
     return
   }
   document.title = `${page.title} · Switchboard`
+  void refreshFailedCount()
   main.replaceChildren(h('p', { class: 'meta' }, 'Loading…'))
   try {
     const result = await page.render({ main, params: new URLSearchParams(location.search), navigate })
@@ -200,6 +204,11 @@ setUnauthenticatedHandler(() => {
   session.token = null
   void render()
 })
+
+// The count of failed work beside its link, read again on every page (above) and on a timer.
+setInterval(() => {
+  if (session.token && document.visibilityState === 'visible') void refreshFailedCount()
+}, FAILED_COUNT_POLL_MS)
 
 adoptFragment()
 void render()

@@ -103,12 +103,22 @@ function placeReactions(items, byId) {
 }
 
 /**
+ * Inbound messages the gateway answered itself (a disabled channel's offline message, an opt-out
+ * reply): the bot was never asked, so their line must not say it handled them.
+ * @param {MessageDto[]} items
+ */
+function answeredByGateway(items) {
+  return new Set(items.filter((m) => m.direction === 'out' && m.author === 'gateway' && m.reply_to_id).map((m) => m.reply_to_id))
+}
+
+/**
  * @param {MessageDto} message
  * @param {ThreadOptions} options
  * @param {import('./message-body.js').BodyContext} context
  * @param {Map<'in' | 'out', string> | undefined} reactions
+ * @param {boolean} [gatewayAnswered]  an inbound message the gateway answered in the bot's place
  */
-function messageItem(message, options, context, reactions) {
+function messageItem(message, options, context, reactions, gatewayAnswered = false) {
   const outbound = message.direction === 'out'
   const who = context.who(message)
   const retried = (message.provider_message_id ?? '').includes('~retry-')
@@ -118,7 +128,8 @@ function messageItem(message, options, context, reactions) {
     const status = OUT_STATUS[message.status] ?? { ticks: '', words: message.status }
     foot.push(h('span', { class: 'status' }, h('span', { class: 'ticks', 'aria-hidden': 'true' }, status.ticks), ' ', status.words))
   } else {
-    foot.push(h('span', { class: 'status' }, options.inboundNote?.(message) ?? IN_STATUS[message.status] ?? message.status))
+    const note = gatewayAnswered && message.status === 'processed' ? 'Answered by the gateway; the bot was not asked' : IN_STATUS[message.status]
+    foot.push(h('span', { class: 'status' }, options.inboundNote?.(message) ?? note ?? message.status))
   }
   const error = message.error
     ? h(
@@ -210,6 +221,7 @@ export function liveThread(options) {
         const latestChoice = [...items].reverse().find((/** @type {MessageDto} */ m) => m.direction === 'out' && (m.message?.type === 'buttons' || m.message?.type === 'list'))
         const outboundMedia = options.outboundMedia ?? storedMedia
         const shown = items.filter((/** @type {MessageDto} */ m) => !placed.has(m.id))
+        const byGateway = answeredByGateway(items)
         if (shown.length === 0) replace(list, h('li', { class: 'empty' }, 'No messages yet.'))
         else {
           replace(
@@ -220,6 +232,7 @@ export function liveThread(options) {
                 options,
                 { byId, who, outboundMedia, cache, tappable: m === latestChoice && Boolean(m.provider_message_id), ...(options.onChoose ? { onChoose: options.onChoose } : {}) },
                 onTarget.get(m.id),
+                byGateway.has(m.id),
               ),
             ),
           )

@@ -9,7 +9,8 @@
  * one message to the bot (not to WhatsApp) and shows what it answered, or why it could not.
  */
 import { api, blobUrl, listAll } from '../api.js'
-import { announce, busy, clearFormErrors, field, h, replace, showFormError, timeEl } from '../dom.js'
+import { deleteInPlace, focusCard, inUseExplanation } from '../card-actions.js'
+import { announce, busy, field, h, replace, showFieldErrors, showFormError, timeEl } from '../dom.js'
 import { messageBody } from '../message-body.js'
 
 /**
@@ -294,6 +295,56 @@ function llmConfig(value, form, current) {
 }
 
 /**
+ * A typed number checked against the API's bounds; the problem in words, or null when it fits (or is
+ * empty and may be).
+ * @param {string} typed
+ * @param {{ min: number, max: number, whole?: boolean, optional?: boolean }} bounds
+ */
+function numberProblem(typed, bounds) {
+  if (typed === '') return bounds.optional ? null : `A number from ${bounds.min} to ${bounds.max}.`
+  const number = Number(typed)
+  const words = `${bounds.whole ? 'A whole number' : 'A number'} from ${bounds.min.toLocaleString('en')} to ${bounds.max.toLocaleString('en')}${bounds.optional ? ', or empty' : ''}.`
+  if (!Number.isFinite(number) || (bounds.whole && !Number.isInteger(number))) return `“${typed}” is not ${bounds.whole ? 'a whole number' : 'a number'}. ${words}`
+  return number < bounds.min || number > bounds.max ? words : null
+}
+
+/**
+ * Client-side checks of the bot form: every empty required field and every number out of the API's
+ * bounds, found at once (the API would name only the first).
+ * @param {(name: string) => string} value
+ * @param {string} type
+ * @param {BotDto | null} current
+ */
+function botProblems(value, type, current) {
+  /** @type {import('../dom.js').FieldProblem[]} */
+  const problems = []
+  const need = (/** @type {string} */ field, /** @type {string} */ message) => {
+    if (value(field) === '') problems.push({ field, message })
+  }
+  need('name', 'Give the bot a name: it is how channels and the console list it.')
+  if (type === 'http') {
+    need('config.url', 'Type the URL of your service: Switchboard POSTs each message there.')
+    if (!current) need('config.secret', 'A signing secret is needed: type one of at least 16 characters, or use Generate a secret.')
+  }
+  if (type === 'llm') {
+    need('config.base_url', 'Type the API’s address, e.g. https://api.openai.com/v1 or http://localhost:11434/v1.')
+    need('config.model', 'Type the model’s name as the server names it, e.g. gpt-4o-mini or llama3.2.')
+    /** @type {Array<[string, { min: number, max: number, whole?: boolean, optional?: boolean }]>} */
+    const numbers = [
+      ['config.history_messages', { min: 0, max: 200, whole: true, optional: true }],
+      ['config.temperature', { min: 0, max: 2, optional: true }],
+      ['config.max_tokens', { min: 1, max: 1_000_000, whole: true, optional: true }],
+      ['config.timeout_ms', { min: 1000, max: 600_000, whole: true, optional: true }],
+    ]
+    for (const [field, bounds] of numbers) {
+      const problem = numberProblem(value(field), bounds)
+      if (problem) problems.push({ field, message: problem })
+    }
+  }
+  return problems
+}
+
+/**
  * The create form (current = null) or the edit form of a bot.
  * @param {BotDto | null} current
  * @param {(bot: BotDto) => void} onSaved
@@ -325,9 +376,9 @@ function botForm(current, onSaved) {
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
-    clearFormErrors(form)
     const value = (/** @type {string} */ name) => /** @type {HTMLInputElement | null} */ (form.elements.namedItem(name))?.value.trim() ?? ''
     const type = typeOf()
+    if (showFieldErrors(form, botProblems(value, type, current))) return
     /** @type {Record<string, unknown>} */
     const body = { name: value('name') }
     if (type === 'http') {
@@ -496,9 +547,9 @@ function testBox(bot, onHealth) {
 
 /**
  * @param {BotDto} bot
- * @param {() => void} reload
+ * @param {{ reload: (note?: string) => Promise<void>, onDeleted: (note: string) => Promise<void>, note: string | null }} options
  */
-function botCard(bot, reload) {
+function botCard(bot, options) {
   const editBox = h('div')
   const healthBox = h('div', { class: 'health-box' }, healthLine(bot))
   const edit = h('button', { type: 'button', class: 'secondary small', 'aria-expanded': 'false' }, 'Edit')
@@ -508,15 +559,27 @@ function botCard(bot, reload) {
     if (open) return editBox.replaceChildren()
     replace(editBox, h('h4', {}, `Edit ${bot.name}`), botForm(bot, (saved) => {
       announce(`Bot ${saved.name} saved`)
-      reload()
+      void options.reload(`Saved ${saved.name}.`)
     }))
     editBox.querySelector('input')?.focus()
+  })
+  const remove = deleteInPlace({
+    question: `Delete bot ${bot.name}? Its settings and keys are deleted from the gateway. A bot that answers a channel cannot be deleted: give the channel another bot first.`,
+    confirm: 'Delete bot',
+    onDelete: async () => {
+      await api('DELETE', `/api/bots/${encodeURIComponent(bot.id)}`)
+      await options.onDeleted(`Deleted bot ${bot.name}.`)
+    },
+    explain: (error) =>
+      inUseExplanation(error, (c) => c.bot_id === bot.id, (one) => (one ? 'Choose another bot for it (Answered by), or delete it,' : 'Choose another bot for each (Answered by), or delete them,')),
   })
   return h(
     'li',
     { class: 'card', 'data-bot': bot.id },
-    h('div', { class: 'card-head' }, h('h3', {}, bot.name), edit),
+    h('div', { class: 'card-head' }, h('h3', {}, bot.name), h('div', { class: 'row' }, edit, remove.button)),
     h('p', { class: 'meta' }, TYPE_LABELS[bot.type] ?? bot.type, ' · ', h('code', {}, bot.id)),
+    remove.box,
+    options.note ? h('div', { role: 'status' }, h('div', { class: 'alert ok' }, options.note)) : null,
     healthBox,
     summaryOf(bot),
     testBox(bot, (fresh) => replace(healthBox, healthLine(fresh))),
@@ -528,10 +591,30 @@ function botCard(bot, reload) {
 export async function renderBots({ main }) {
   const listBox = h('ul', { class: 'list', 'aria-label': 'Bots' })
   const notice = h('div', { role: 'status' })
-  const load = async () => {
+  /** @param {{ id: string, note: string } | null} [flash]  a note for one card, after a change made on it */
+  const load = async (flash = null) => {
     const { items } = await listAll('/api/bots')
     if (items.length === 0) replace(listBox, h('li', { class: 'empty' }, 'No bots yet.'))
-    else replace(listBox, items.map((/** @type {BotDto} */ b) => botCard(b, () => void load())))
+    else {
+      replace(
+        listBox,
+        items.map((/** @type {BotDto} */ b) =>
+          botCard(b, {
+            note: flash?.id === b.id ? flash.note : null,
+            reload: async (note) => {
+              await load(note ? { id: b.id, note } : null)
+              focusCard(listBox, `[data-bot="${CSS.escape(b.id)}"]`)
+            },
+            onDeleted: async (note) => {
+              replace(notice, h('div', { class: 'alert ok' }, note))
+              announce(note)
+              await load()
+              notice.scrollIntoView({ block: 'nearest' })
+            },
+          }),
+        ),
+      )
+    }
   }
   // Health changes as messages flow: only the health lines are redrawn, so forms being typed in stay.
   const refreshHealth = async () => {

@@ -6,7 +6,7 @@
  * provider's errors grouped), cancel what is not sent yet, and find past broadcasts below.
  */
 import { api, listAll } from '../api.js'
-import { announce, busy, clearFormErrors, field, h, replace, showFormError, timeEl, uid } from '../dom.js'
+import { announce, busy, clearFormErrors, field, h, replace, showFieldErrors, showFormError, timeEl, uid } from '../dom.js'
 import { readRecipients } from '../csv.js'
 import { loadTemplates, paramExample, paramLabel, templateKey, templateTitle } from '../templates.js'
 
@@ -467,10 +467,13 @@ function newBroadcastForm(channel, approved, onSent) {
     preview()
     const template = chosen()
     const name = /** @type {HTMLInputElement} */ (form.elements.namedItem('name')).value.trim()
-    if (name === '') return showFormError(form, { message: 'Give the broadcast a name.', field: 'name' })
-    if (!template) return showFormError(form, { message: 'Choose a template.', field: 'template' })
-    if (!reading) return showFormError(form, { message: csvArea.value.trim() === '' ? 'Paste the recipients, or upload a CSV file.' : 'The recipients could not be read: see the note below the list.', field: 'csv' })
-    if (reading.total === 0) return showFormError(form, { message: 'The list has a header row but no recipients.', field: 'csv' })
+    /** @type {import('../dom.js').FieldProblem[]} */
+    const problems = []
+    if (name === '') problems.push({ message: 'Give the broadcast a name.', field: 'name' })
+    if (!template) problems.push({ message: 'Choose a template.', field: 'template' })
+    if (!reading) problems.push({ message: csvArea.value.trim() === '' ? 'Paste the recipients, or upload a CSV file.' : 'The recipients could not be read: see the note below the list.', field: 'csv' })
+    else if (reading.total === 0) problems.push({ message: 'The list has a header row but no recipients.', field: 'csv' })
+    if (showFieldErrors(form, problems) || !template || !reading) return
     const shared = defaults()
     const allShared = template.params.every((p) => shared[p])
     /** @type {Record<string, unknown>} */

@@ -6,7 +6,8 @@
  * only once a webhook with a message (or a message the team sent) was stored.
  */
 import { api, listAll } from '../api.js'
-import { announce, busy, clearFormErrors, copyButton, field, h, replace, showFormError, timeEl } from '../dom.js'
+import { announce, busy, clearFormErrors, copyButton, field, h, replace, showFieldErrors, showFormError, timeEl } from '../dom.js'
+import { deleteInPlace, focusCard, renameInPlace } from '../card-actions.js'
 import { loadTemplates, paramLabel, templateKey, templateTitle } from '../templates.js'
 import { PROVIDER_TYPES } from './providers.js'
 
@@ -150,9 +151,15 @@ function settingsForm(channel, templates, onSaved) {
     }
     const timeoutText = value('handover_timeout_minutes')
     const timeout = timeoutText === '' ? null : Number(timeoutText)
+    /** @type {import('../dom.js').FieldProblem[]} */
+    const problems = []
     if (timeout !== null && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= 10_080)) {
-      return showFormError(form, { message: 'A whole number of minutes from 1 to 10080, or empty for never.', field: 'handover_timeout_minutes' })
+      problems.push({ message: 'A whole number of minutes from 1 to 10080, or empty for never.', field: 'handover_timeout_minutes' })
     }
+    if (templates === null || templates.length === 0) {
+      if (value('oow.name') === '' && (value('oow.language') !== '' || value('oow.param') !== '')) problems.push({ message: 'Type the template’s name too, or empty the language and parameter.', field: 'oow.name' })
+    }
+    if (showFieldErrors(form, problems)) return
     if (timeout !== handoverTimeout(channel)) patch.handover_timeout_minutes = timeout
     const typingNow = /** @type {HTMLInputElement} */ (form.elements.namedItem('typing_indicator')).checked
     if (typingNow !== channel.typing_indicator) patch.typing_indicator = typingNow
@@ -177,6 +184,9 @@ function settingsForm(channel, templates, onSaved) {
   return form
 }
 
+/** Longest offline message the API takes: one WhatsApp text message. */
+const DISABLED_MESSAGE_MAX = 4096
+
 /** How often the page looks again for a first webhook on channels that have none. */
 const ARRIVAL_POLL_MS = 5000
 
@@ -186,7 +196,13 @@ const ARRIVAL_POLL_MS = 5000
  * @param {ProviderDto | undefined} provider
  */
 function connectSteps(channel, provider) {
-  const url = h('span', { class: 'copy-row' }, h('code', {}, channel.webhook_url), copyButton(channel.webhook_url, 'webhook URL'))
+  const problem = webhookUrlProblem(channel)
+  const url = h(
+    'span',
+    { class: 'webhook-url-box' },
+    h('span', { class: 'copy-row' }, h('code', {}, channel.webhook_url), copyButton(channel.webhook_url, 'webhook URL')),
+    problem ? h('span', { class: 'alert warn url-problem', 'data-webhook-url-problem': true }, h('strong', {}, 'This address may not work: '), problem) : null,
+  )
   const type = provider?.type
   if (type === 'meta_cloud_api') {
     const verify = provider?.config.verify_token ?? '(not set)'
@@ -225,6 +241,70 @@ function connectSteps(channel, provider) {
 }
 
 /**
+ * Why the provider cannot call the channel's webhook URL (a sentence saying what to set), or null. An
+ * answer without the field (a gateway from before it) counts as none known.
+ * @param {ChannelDto} channel
+ * @returns {string | null}
+ */
+function webhookUrlProblem(channel) {
+  return /** @type {string | null | undefined} */ (channel.webhook_url_problem) || null
+}
+
+/**
+ * What a disabled channel does with the messages that arrive, in words.
+ * @param {ChannelDto} channel
+ */
+function offlineWords(channel) {
+  return channel.disabled_message
+    ? h('p', { class: 'alert warn offline', 'data-offline': true }, h('strong', {}, 'Disabled: '), 'the bot is not asked. The gateway answers everyone who writes with ', h('q', { class: 'offline-message' }, channel.disabled_message))
+    : h('p', { class: 'alert warn offline', 'data-offline': true }, h('strong', {}, 'Disabled: '), 'messages that arrive are stored and nobody answers them.')
+}
+
+/**
+ * The form that turns a channel off (with the message the gateway answers meanwhile), or, for a channel
+ * already off, changes that message.
+ * @param {ChannelDto} channel
+ * @param {(patch: { enabled?: boolean, disabled_message: string | null }) => Promise<void>} onSave
+ * @param {() => void} onCancel
+ */
+function offlineForm(channel, onSave, onCancel) {
+  const form = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { class: 'stack offline-form', novalidate: true, hidden: true },
+      field({
+        label: 'Offline message (optional)',
+        name: 'disabled_message',
+        rows: 3,
+        value: channel.disabled_message ?? '',
+        hint: 'While the channel is off the bot is not asked: the gateway answers everyone who writes with this text. Empty: messages are stored and nobody answers.',
+      }),
+      h('div', { class: 'form-alert' }),
+      h(
+        'div',
+        { class: 'row' },
+        h('button', { type: 'submit' }, channel.enabled ? 'Disable channel' : 'Save offline message'),
+        h('button', { type: 'button', class: 'quiet', onclick: onCancel }, 'Cancel'),
+      ),
+    )
+  )
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    const text = /** @type {HTMLTextAreaElement} */ (form.elements.namedItem('disabled_message')).value.trim()
+    const problems = text.length > DISABLED_MESSAGE_MAX ? [{ field: 'disabled_message', message: `At most ${DISABLED_MESSAGE_MAX} characters (one WhatsApp message); this one has ${text.length}.` }] : []
+    if (showFieldErrors(form, problems)) return
+    await busy(form.querySelector('button[type=submit]'), async () => {
+      try {
+        await onSave({ ...(channel.enabled ? { enabled: false } : {}), disabled_message: text === '' ? null : text })
+      } catch (error) {
+        showFormError(form, error)
+      }
+    })
+  })
+  return form
+}
+
+/**
  * "Has a webhook arrived?", from the channel's first conversation.
  * @param {ChannelDto} channel
  */
@@ -249,10 +329,66 @@ async function arrival(channel) {
 /**
  * @param {ChannelDto} channel
  * @param {{ providers: Map<string, ProviderDto>, bots: BotDto[], open: boolean, watch: (channel: ChannelDto, slot: HTMLElement) => void,
- *   templates: (providerId: string) => Promise<TemplateDto[] | null> }} options
+ *   templates: (providerId: string) => Promise<TemplateDto[] | null>, note: string | null,
+ *   onChanged: (channelId: string, note: string) => Promise<void>, onDeleted: (note: string) => Promise<void> }} options
  */
 function channelCard(channel, options) {
   const provider = options.providers.get(channel.provider_id)
+  const path = `/api/channels/${encodeURIComponent(channel.id)}`
+  const note = h('div', { role: 'status' }, options.note ? h('div', { class: 'alert ok' }, options.note) : null)
+  const fail = (/** @type {unknown} */ error) => replace(note, h('div', { class: 'alert error', role: 'alert' }, /** @type {Error} */ (error).message))
+
+  const rename = renameInPlace({
+    current: channel.name,
+    what: 'the channel',
+    onSave: async (name) => {
+      await api('PATCH', path, { name })
+      await options.onChanged(channel.id, `Renamed to “${name}”.`)
+    },
+  })
+
+  // Off and on: turning off asks for the offline message first; turning on is one click.
+  const offButton = h('button', { type: 'button', class: 'secondary small', 'aria-expanded': 'false' }, channel.enabled ? 'Disable…' : 'Offline message…')
+  const showOffline = (/** @type {boolean} */ open) => {
+    offline.hidden = !open
+    offButton.setAttribute('aria-expanded', String(open))
+    if (open) /** @type {HTMLElement | null} */ (offline.querySelector('textarea'))?.focus()
+  }
+  const offline = offlineForm(
+    channel,
+    async (patch) => {
+      await api('PATCH', path, patch)
+      await options.onChanged(
+        channel.id,
+        patch.enabled === false ? `Disabled: the bot is no longer asked${patch.disabled_message ? '; the gateway answers with the offline message' : ''}.` : 'Offline message saved.',
+      )
+    },
+    () => {
+      showOffline(false)
+      offButton.focus()
+    },
+  )
+  offButton.addEventListener('click', () => showOffline(offline.hidden))
+  const onButton = channel.enabled ? null : h('button', { type: 'button', class: 'small' }, 'Enable')
+  onButton?.addEventListener('click', () =>
+    busy(onButton, async () => {
+      try {
+        await api('PATCH', path, { enabled: true })
+        await options.onChanged(channel.id, 'Enabled: the bot answers again.')
+      } catch (error) {
+        fail(error)
+      }
+    }),
+  )
+
+  const remove = deleteInPlace({
+    question: `Delete channel ${channel.name} (${channel.number})? Messages to ${channel.number} are no longer received, and its conversations and messages are deleted with it. The provider keeps the number: you can connect it again later.`,
+    confirm: 'Delete channel',
+    onDelete: async () => {
+      await api('DELETE', path)
+      await options.onDeleted(`Deleted channel ${channel.name} (${channel.number}).`)
+    },
+  })
   const arrivalSlot = h('div', {}, h('p', { class: 'meta' }, 'Checking for webhooks…'))
   options.watch(channel, arrivalSlot)
 
@@ -308,7 +444,7 @@ function channelCard(channel, options) {
   const headingId = `connect-${channel.id}`
   return h(
     'li',
-    { class: 'card', 'data-channel': channel.id },
+    { class: `card${channel.enabled ? '' : ' disabled'}`, 'data-channel': channel.id, 'data-enabled': String(channel.enabled) },
     h('div', { class: 'card-head' }, h('h3', {}, channel.name), h('span', { class: `badge ${channel.enabled ? 'ok' : 'warn'}` }, channel.enabled ? 'Enabled' : 'Disabled')),
     h(
       'p',
@@ -319,10 +455,17 @@ function channelCard(channel, options) {
       ' · ',
       h('code', {}, channel.id),
     ),
+    channel.enabled ? null : offlineWords(channel),
+    h('div', { class: 'row card-actions' }, onButton, offButton, rename.button, remove.button),
+    rename.form,
+    offline,
+    remove.box,
+    note,
     arrivalSlot,
     h(
       'details',
-      { open: options.open },
+      // A webhook URL that may not work opens the steps, so its warning is seen.
+      { open: options.open || webhookUrlProblem(channel) !== null },
       h('summary', { id: headingId }, `Connect ${channel.number} at ${provider ? (PROVIDER_TYPES[provider.type]?.label ?? provider.type) : 'the provider'}`),
       h('ol', { class: 'steps' }, connectSteps(channel, provider)),
     ),
@@ -363,7 +506,12 @@ function createForm(providers, bots, onCreated) {
     /** @type {Record<string, string>} */
     const body = { provider_id: value('provider_id'), bot_id: value('bot_id'), number: value('number') }
     if (value('name') !== '') body.name = value('name')
-    if (body.number === '') return showFormError(form, { message: 'Type the WhatsApp number to connect.', field: 'number' })
+    /** @type {import('../dom.js').FieldProblem[]} */
+    const problems = []
+    if (body.number === '') problems.push({ message: 'Type the WhatsApp number to connect.', field: 'number' })
+    if (!body.provider_id) problems.push({ message: 'Choose the provider that has this number.', field: 'provider_id' })
+    if (!body.bot_id) problems.push({ message: 'Choose the bot that answers.', field: 'bot_id' })
+    if (showFieldErrors(form, problems)) return
     await busy(form.querySelector('button[type=submit]'), async () => {
       try {
         onCreated(await api('POST', '/api/channels', body))
@@ -413,8 +561,24 @@ export async function renderChannels({ main }) {
     }
   }
 
-  /** @param {string | null} openId */
-  const load = async (openId) => {
+  /** A change made on a card: the card is drawn again with this note, and keeps the keyboard's place. */
+  const changed = async (/** @type {string} */ channelId, /** @type {string} */ note) => {
+    await load(null, { id: channelId, note })
+    announce(note)
+    focusCard(listBox, `[data-channel="${CSS.escape(channelId)}"]`)
+  }
+  const deleted = async (/** @type {string} */ note) => {
+    replace(notice, h('div', { class: 'alert ok' }, note))
+    announce(note)
+    await load(null)
+    notice.scrollIntoView({ block: 'nearest' })
+  }
+
+  /**
+   * @param {string | null} openId
+   * @param {{ id: string, note: string } | null} [flash]  a note for one card, after a change made on it
+   */
+  const load = async (openId, flash = null) => {
     waiting.clear()
     const { items } = await listAll('/api/channels')
     if (items.length === 0) replace(listBox, h('li', { class: 'empty' }, 'No channels yet.'))
@@ -422,7 +586,16 @@ export async function renderChannels({ main }) {
       replace(
         listBox,
         items.map((/** @type {ChannelDto} */ c) =>
-          channelCard(c, { providers: providerMap, bots: bots.items, open: c.id === openId || items.length === 1, watch, templates: templatesOf }),
+          channelCard(c, {
+            providers: providerMap,
+            bots: bots.items,
+            open: c.id === openId || items.length === 1,
+            watch,
+            templates: templatesOf,
+            note: flash?.id === c.id ? flash.note : null,
+            onChanged: changed,
+            onDeleted: deleted,
+          }),
         ),
       )
     }

@@ -5,6 +5,7 @@
  */
 import { api, listAll } from '../api.js'
 import { announce, busy, h, replace, timeEl } from '../dom.js'
+import { refreshFailedCount } from '../nav-count.js'
 
 /**
  * @typedef {import('../api.js').DeadJobDto} DeadJobDto
@@ -14,6 +15,7 @@ import { announce, busy, h, replace, timeEl } from '../dom.js'
 const TASK_WORDS = /** @type {Record<string, { what: string, retry: string }>} */ ({
   'inbound.handle': { what: 'Handing a message to the bot', retry: 'hands the message to the bot again' },
   'outbound.send': { what: 'Sending a reply', retry: 'sends the reply again' },
+  'event.deliver': { what: 'Delivering an event', retry: 'delivers the event to its webhook again' },
 })
 
 /**
@@ -51,7 +53,19 @@ function jobCard(job, channels, onRetried) {
           '. ',
           h('a', { href: `/console/conversations?channel=${message.channel_id}&conversation=${message.conversation_id}`, 'data-nav': true }, 'Open the conversation'),
         )
-      : h('p', { class: 'meta' }, 'The message this job was about no longer exists.'),
+      : job.event
+        ? h(
+            'p',
+            {},
+            'Event ',
+            h('code', {}, job.event.type),
+            ' (',
+            h('code', {}, job.event.id),
+            ') to ',
+            h('a', { href: '/console/webhooks', 'data-nav': true }, `event webhook ${job.event.webhook_id}`),
+            '.',
+          )
+        : h('p', { class: 'meta' }, 'The message this job was about no longer exists.'),
     h('p', { id: `why-${job.id}` }, h('strong', {}, 'Reason: '), job.last_error ?? message?.error?.message ?? 'unknown'),
     h('p', { class: 'meta' }, `Tried ${job.attempts} of ${job.max_attempts} times; gave up `, timeEl(job.died_at), '.'),
     h('div', { class: 'row' }, retry),
@@ -66,6 +80,8 @@ export async function renderFailed({ main }) {
   const notice = h('div', { role: 'status' })
   const load = async () => {
     const { items } = await listAll('/api/jobs/dead')
+    // The navigation's count follows what this page shows.
+    void refreshFailedCount()
     if (items.length === 0) {
       replace(listBox, h('li', { class: 'empty' }, 'Nothing has failed for good. Work that fails is retried with backoff first; it shows here only when the gateway gives up.'))
       return

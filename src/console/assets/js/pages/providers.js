@@ -4,7 +4,8 @@
  * back in full: the API answers them masked, edit fields start empty and are sent only when typed in.
  */
 import { api, listAll } from '../api.js'
-import { announce, busy, clearFormErrors, copyButton, field, h, replace, showFormError, timeEl } from '../dom.js'
+import { deleteInPlace, focusCard, inUseExplanation } from '../card-actions.js'
+import { announce, busy, copyButton, field, h, replace, showFieldErrors, showFormError, timeEl } from '../dom.js'
 
 /**
  * @typedef {import('../api.js').ProviderDto} ProviderDto
@@ -66,6 +67,126 @@ export function healthWords(provider) {
 }
 
 /**
+ * @typedef {import('../api.js').CredentialCheckDto} CredentialCheckDto
+ * @typedef {ProviderDto['health']['evidence']} HealthEvidence
+ */
+
+/**
+ * What the gateway has seen of a provider working: the last signed webhook, the last send it accepted,
+ * the last credential check. Null when the answer has none (a gateway from before it was kept), so the
+ * page still shows the health without it.
+ * @param {ProviderDto} provider
+ * @returns {HealthEvidence | null}
+ */
+function evidenceOf(provider) {
+  const evidence = /** @type {HealthEvidence | undefined} */ (provider.health.evidence)
+  return evidence ?? null
+}
+
+/** A connection check's outcome in words, with the badge it wears. */
+const CHECK_WORDS = /** @type {Record<string, { badge: string, words: string }>} */ ({
+  ok: { badge: 'ok', words: 'Connection works' },
+  refused: { badge: 'bad', words: 'Credentials refused' },
+  unreachable: { badge: 'warn', words: 'Could not be reached' },
+})
+
+/**
+ * The provider's health: the problem in words when there is one; otherwise what shows it works (the
+ * evidence), rather than a bare "Healthy" that nothing backs.
+ * @param {ProviderDto} provider
+ */
+function healthBlock(provider) {
+  const health = healthWords(provider)
+  const evidence = evidenceOf(provider)
+  const check = evidence?.last_check ?? null
+  const seenNothing = evidence !== null && !evidence.last_webhook_at && !evidence.last_send_ok_at && !check
+  const head = seenNothing && health.ok
+    ? h('p', { class: 'health', 'data-health': 'unknown' }, h('span', { class: 'badge' }, 'Not checked yet'), ' ', 'No problem seen, but nothing yet either: no webhook, no accepted send, no connection check. Use Test connection to check the credentials now.')
+    : h('p', { class: 'health', 'data-health': provider.health.status }, h('span', { class: `badge ${health.ok ? 'ok' : 'bad'}` }, health.ok ? 'Healthy' : 'Needs attention'), ' ', health.text)
+  return h(
+    'div',
+    {},
+    head,
+    !health.ok && provider.health.message ? h('p', { class: 'meta' }, 'What the gateway saw: ', provider.health.message, ' (', timeEl(provider.health.last_seen_at), ')') : null,
+    evidence && !seenNothing
+      ? h(
+          'ul',
+          { class: 'evidence', 'aria-label': `What shows ${provider.name} works` },
+          h('li', { 'data-evidence': 'webhook' }, h('span', { class: 'meta' }, 'Last webhook received: '), timeEl(evidence.last_webhook_at)),
+          h('li', { 'data-evidence': 'send' }, h('span', { class: 'meta' }, 'Last send it accepted: '), timeEl(evidence.last_send_ok_at)),
+          h(
+            'li',
+            { 'data-evidence': 'check' },
+            h('span', { class: 'meta' }, 'Last connection check: '),
+            check ? [CHECK_WORDS[check.status]?.words ?? check.status, ', ', timeEl(check.checked_at), h('span', { class: 'meta' }, `: ${check.message}`)] : h('span', { class: 'meta' }, 'never'),
+          ),
+        )
+      : null,
+  )
+}
+
+/**
+ * The Test connection button and where its answer shows: `POST /api/providers/{id}/test` asks the
+ * provider with the stored credentials (nothing is sent to anyone).
+ * @param {ProviderDto} provider
+ * @param {(fresh: ProviderDto) => void} onHealth  called with the provider read again after the check
+ */
+function connectionTest(provider, onHealth) {
+  const result = h('div', { class: 'check-result', 'aria-live': 'polite' })
+  const button = h('button', { type: 'button', class: 'small' }, 'Test connection')
+  button.addEventListener('click', () =>
+    busy(button, async () => {
+      replace(result, h('p', { class: 'meta' }, `Asking ${PROVIDER_TYPES[provider.type]?.label ?? 'the provider'}…`))
+      try {
+        /** @type {CredentialCheckDto} */
+        const answer = await api('POST', `/api/providers/${encodeURIComponent(provider.id)}/test`)
+        const words = CHECK_WORDS[answer.status] ?? { badge: 'warn', words: answer.status }
+        const todo = answer.status === 'refused' ? PROVIDER_TYPES[provider.type]?.health.token_invalid : undefined
+        replace(
+          result,
+          h(
+            'p',
+            { class: `alert ${answer.status === 'ok' ? 'ok' : answer.status === 'refused' ? 'error' : 'warn'}`, 'data-check-status': answer.status },
+            h('span', { class: `badge ${words.badge}` }, words.words),
+            ' ',
+            answer.message,
+            todo ? [' ', h('strong', {}, todo)] : null,
+            ' ',
+            h('span', { class: 'meta' }, 'Checked ', timeEl(answer.checked_at), '.'),
+          ),
+        )
+        announce(`${words.words}: ${answer.message}`)
+      } catch (error) {
+        replace(result, h('p', { class: 'alert error', role: 'alert', 'data-check-status': 'error' }, /** @type {Error} */ (error).message))
+        return
+      }
+      try {
+        onHealth(await api('GET', `/api/providers/${encodeURIComponent(provider.id)}`))
+      } catch {
+        // The health line shows the check on the next visit.
+      }
+    }),
+  )
+  return { button, result }
+}
+
+/** Client-side checks of the provider form: every empty required field and malformed value at once. */
+function providerProblems(/** @type {HTMLFormElement} */ form, /** @type {string} */ type, /** @type {ProviderDto | null} */ current) {
+  const value = (/** @type {string} */ name) => /** @type {HTMLInputElement | null} */ (form.elements.namedItem(name))?.value.trim() ?? ''
+  /** @type {import('../dom.js').FieldProblem[]} */
+  const problems = []
+  if (value('name') === '') problems.push({ field: 'name', message: 'Give the provider a name: it is how the console lists it.' })
+  for (const setting of PROVIDER_TYPES[type]?.settings ?? []) {
+    const name = `config.${setting.name}`
+    const typed = value(name)
+    const required = !setting.optional && !(setting.secret && current)
+    if (typed === '' && required) problems.push({ field: name, message: `Fill in the ${setting.label}.` })
+    else if (typed !== '' && setting.inputmode === 'numeric' && !/^\d+$/.test(typed)) problems.push({ field: name, message: `Digits only: the ${setting.label} is a number.` })
+  }
+  return problems
+}
+
+/**
  * The settings fields of a type; on edit, secrets start empty and say what is stored.
  * @param {string} type
  * @param {ProviderDto | null} current
@@ -117,8 +238,8 @@ function providerForm(current, onSaved) {
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
-    clearFormErrors(form)
     const type = typeOf()
+    if (showFieldErrors(form, providerProblems(form, type, current))) return
     const value = (/** @type {string} */ name) => /** @type {HTMLInputElement | null} */ (form.elements.namedItem(name))?.value.trim() ?? ''
     /** @type {Record<string, string | null>} */
     const config = {}
@@ -145,12 +266,12 @@ function providerForm(current, onSaved) {
 }
 
 /**
- * One provider: its health in words, its settings (secrets masked), and an edit form on demand.
+ * One provider: its health in words and what shows it works, a connection test, its settings (secrets
+ * masked), an edit form on demand, and deleting it (refused, with what to do, while channels use it).
  * @param {ProviderDto} provider
- * @param {() => void} reload
+ * @param {{ reload: (note?: string) => Promise<void>, onDeleted: (note: string) => Promise<void>, note: string | null }} options
  */
-function providerCard(provider, reload) {
-  const health = healthWords(provider)
+function providerCard(provider, options) {
   const editBox = h('div')
   const editButton = h('button', { type: 'button', class: 'secondary small', 'aria-expanded': 'false' }, 'Edit')
   editButton.addEventListener('click', () => {
@@ -162,25 +283,33 @@ function providerCard(provider, reload) {
       h('h4', {}, `Edit ${provider.name}`),
       providerForm(provider, (saved) => {
         announce(`Provider ${saved.name} saved`)
-        reload()
+        void options.reload(`Saved ${saved.name}.`)
       }),
     )
     editBox.querySelector('input')?.focus()
+  })
+  const healthBox = h('div', { class: 'health-box' }, healthBlock(provider))
+  const test = connectionTest(provider, (fresh) => replace(healthBox, healthBlock(fresh)))
+  const remove = deleteInPlace({
+    question: `Delete provider ${provider.name}? Its credentials are deleted from the gateway and its templates list goes with it. Your account at the provider is not touched.`,
+    confirm: 'Delete provider',
+    onDelete: async () => {
+      await api('DELETE', `/api/providers/${encodeURIComponent(provider.id)}`)
+      await options.onDeleted(`Deleted provider ${provider.name}.`)
+    },
+    explain: (error) => inUseExplanation(error, (c) => c.provider_id === provider.id, (one) => (one ? 'Delete that channel' : 'Delete those channels')),
   })
   const settings = Object.entries(provider.config).map(([key, value]) => h('li', {}, h('span', { class: 'meta' }, `${key}: `), h('code', {}, value)))
   return h(
     'li',
     { class: 'card', 'data-provider': provider.id },
-    h('div', { class: 'card-head' }, h('h3', {}, provider.name), editButton),
+    h('div', { class: 'card-head' }, h('h3', {}, provider.name)),
     h('p', { class: 'meta' }, PROVIDER_TYPES[provider.type]?.label ?? provider.type, ' · ', h('code', {}, provider.id)),
-    h(
-      'p',
-      { class: 'health' },
-      h('span', { class: `badge ${health.ok ? 'ok' : 'bad'}` }, health.ok ? 'Healthy' : 'Needs attention'),
-      ' ',
-      health.text,
-    ),
-    !health.ok && provider.health.message ? h('p', { class: 'meta' }, 'What the gateway saw: ', provider.health.message, ' (', timeEl(provider.health.last_seen_at), ')') : null,
+    healthBox,
+    h('div', { class: 'row card-actions' }, test.button, editButton, remove.button),
+    test.result,
+    remove.box,
+    options.note ? h('div', { role: 'status' }, h('div', { class: 'alert ok' }, options.note)) : null,
     provider.webhook_url
       ? h('div', { class: 'copy-row' }, h('span', { class: 'meta' }, 'Webhook URL for all its channels:'), h('code', {}, provider.webhook_url), copyButton(provider.webhook_url, 'webhook URL'))
       : null,
@@ -194,17 +323,43 @@ function providerCard(provider, reload) {
 export async function renderProviders({ main }) {
   const listBox = h('ul', { class: 'list', 'aria-label': 'Providers' })
   const notice = h('div', { role: 'status' })
-  const load = async () => {
+  /** @param {{ id: string, note: string } | null} [flash]  a note for one card, after a change made on it */
+  const load = async (flash = null) => {
     const { items } = await listAll('/api/providers')
     if (items.length === 0) replace(listBox, h('li', { class: 'empty' }, 'No providers yet. Add the account you send WhatsApp messages with below.'))
-    else replace(listBox, items.map((/** @type {ProviderDto} */ p) => providerCard(p, () => void load())))
+    else {
+      replace(
+        listBox,
+        items.map((/** @type {ProviderDto} */ p) =>
+          providerCard(p, {
+            note: flash?.id === p.id ? flash.note : null,
+            reload: async (note) => {
+              await load(note ? { id: p.id, note } : null)
+              focusCard(listBox, `[data-provider="${CSS.escape(p.id)}"]`)
+            },
+            onDeleted: async (note) => {
+              replace(notice, h('div', { class: 'alert ok' }, note))
+              announce(note)
+              await load()
+              notice.scrollIntoView({ block: 'nearest' })
+            },
+          }),
+        ),
+      )
+    }
   }
   const createBox = h('div', { class: 'card' })
   const resetCreate = () =>
     replace(
       createBox,
       providerForm(null, async (saved) => {
-        replace(notice, h('div', { class: 'alert ok' }, `Provider “${saved.name}” added. Next: connect a number on the `, h('a', { href: '/console/channels', 'data-nav': true }, 'Channels'), ' page.'))
+        // The creation's answer says how the credential check went (a provider that could not be asked is stored anyway).
+        const check = /** @type {{ credentials?: CredentialCheckDto }} */ (saved).credentials
+        replace(
+          notice,
+          h('div', { class: 'alert ok' }, `Provider “${saved.name}” added. Next: connect a number on the `, h('a', { href: '/console/channels', 'data-nav': true }, 'Channels'), ' page.', check?.status === 'ok' ? ` ${check.message}` : null),
+          check && check.status !== 'ok' ? h('div', { class: 'alert warn' }, `Its credentials were not checked: ${check.message} Use Test connection on its card once it can be reached.`) : null,
+        )
         announce(`Provider ${saved.name} added`)
         resetCreate()
         await load()

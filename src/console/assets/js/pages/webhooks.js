@@ -6,7 +6,7 @@
  * attempt, what the receiver answered and how long it took, or why nothing came back.
  */
 import { api, listAll } from '../api.js'
-import { announce, busy, clearFormErrors, copyButton, field, h, replace, showFormError, timeEl, uid } from '../dom.js'
+import { announce, busy, clearFormErrors, copyButton, field, h, replace, showFieldErrors, showFormError, timeEl, uid } from '../dom.js'
 
 /**
  * @typedef {import('../api.js').WebhookDto} WebhookDto
@@ -283,8 +283,11 @@ function newWebhookForm(onCreated) {
     const value = (/** @type {string} */ name) => /** @type {HTMLInputElement} */ (form.elements.namedItem(name)).value.trim()
     const url = value('url')
     const events = checkedEvents(form)
-    if (url === '') return showFormError(form, { message: 'Give the URL your system listens on.', field: 'url' })
-    if (events.length === 0) return showFormError(form, { message: 'Tick at least one event.', field: 'events' })
+    /** @type {import('../dom.js').FieldProblem[]} */
+    const problems = []
+    if (url === '') problems.push({ message: 'Give the URL your system listens on.', field: 'url' })
+    if (events.length === 0) problems.push({ message: 'Tick at least one event.', field: 'events' })
+    if (showFieldErrors(form, problems)) return
     const secret = /** @type {HTMLInputElement} */ (form.elements.namedItem('secret')).value
     const description = value('description')
     await busy(form.querySelector('button[type=submit]'), async () => {
