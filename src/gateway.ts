@@ -23,6 +23,7 @@ import { createMediaRoutes } from './api/media.js'
 import { createTemplateRoutes, createTemplateStatusApplier } from './api/templates.js'
 import { createMediaLibrary, createMediaLinkModule, type MediaLibrary } from './media/index.js'
 import { createConsoleModule } from './console/console-module.js'
+import { createApiDocsModule } from './api/openapi/docs-module.js'
 import type { ApiDeps } from './api/api-deps.js'
 import type { ProviderDeps } from './providers/provider.js'
 import { createHandOver, createJobQueue, createRunner, type JobQueue, type Runner } from './queue/index.js'
@@ -30,6 +31,7 @@ import { RoutingCache } from './routing/routing-cache.js'
 import { createStoreRoutingSource } from './routing/store-routing-source.js'
 import { createSignatureFailureReporter } from './routing/health-reporter.js'
 import { createBotHealthReporter } from './routing/bot-health-reporter.js'
+import { createProviderEvidenceReporter } from './routing/provider-evidence-reporter.js'
 import { createMetaWebhookModule, createTurnWebhookModule, createTwilioWebhookModule, markWindowClosures, type WebhookDeps } from './webhooks/index.js'
 import { isProviderType, providerKind } from './providers/index.js'
 import { EVENT_DELIVERY_TASK, EVENT_RETRY_WINDOW_MS, EVENTS_QUEUE } from './core/events.js'
@@ -85,6 +87,8 @@ export interface GatewayTuning {
   eventRetryWindowMs: number
   /** How often human conversations past their handover timeout go back to the bot. */
   handoverSweepMs: number
+  /** At most one write per provider in this interval of its health evidence (last verified webhook, last good send). */
+  evidenceWriteMs: number
 }
 
 const DEFAULT_TUNING: GatewayTuning = {
@@ -103,6 +107,7 @@ const DEFAULT_TUNING: GatewayTuning = {
   eventTimeoutMs: 10_000,
   eventRetryWindowMs: EVENT_RETRY_WINDOW_MS,
   handoverSweepMs: 30_000,
+  evidenceWriteMs: 60_000,
 }
 
 export interface GatewayOptions {
@@ -210,6 +215,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   if (backfilled > 0) logger.info({ providers: backfilled }, 'providers:account-id:backfilled')
   const bots = createBotsRepo({ store, secretBox, clock })
   const routing = new RoutingCache(createStoreRoutingSource({ channels, providers, bots, clock }), clock, tuning.routingTtlMs)
+  // Evidence of working setups, from the webhook and send paths: in memory, written on the cold path.
+  const evidence = createProviderEvidenceReporter((providerId, seen) => providers.recordEvidence(providerId, seen), clock, {
+    intervalMs: tuning.evidenceWriteMs,
+    onWriteFailed: (providerId, error) => logger.warn({ err: String(error), providerId }, 'provider:evidence:write-failed'),
+  })
 
   const botFor = createBotCache(routing, dispatcher, { clock, warn: (event, fields) => logger.warn(fields, event) })
 
@@ -238,6 +248,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     reportBotHealth: createBotHealthReporter((botId, status, message) => bots.recordHealth(botId, status, message), clock, (botId, error) =>
       logger.warn({ err: String(error), botId }, 'bot:health:write-failed'),
     ),
+    reportSendOk: (providerId) => evidence.sendSucceeded(providerId),
     publicUrl: config.publicUrl,
     // Bots get media URLs they can fetch: PUBLIC_URL, else this process's own address once it listens.
     mediaBaseUrl: () => config.publicUrl ?? localBaseUrl,
@@ -318,6 +329,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     onJobsEnqueued: wakeWorker,
     reportSignatureFailure,
+    reportWebhookVerified: (providerId) => evidence.webhookVerified(providerId),
     recordIngest: (_provider, result) => {
       if (result.stored > 0) metrics.messages.inc({ direction: 'in', status: 'received' }, result.stored)
       for (const status of result.appliedStatuses) metrics.messages.inc({ direction: 'out', status })
@@ -356,6 +368,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           onJobsEnqueued: wakeWorker,
         }),
       ]),
+      // The API reference (/api/openapi.json, /api/docs): beside the admin API, so no token is asked.
+      createApiDocsModule(),
       createConsoleModule(),
       createMediaLinkModule(media),
       createMetaWebhookModule(webhookDeps('meta_cloud_api'), { applyTemplateStatus: createTemplateStatusApplier(apiDeps) }),
@@ -419,6 +433,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         // wait for them up to the provider timeout (15 s), past the stop's bound. Cut them: a send cut
         // here is in doubt, which the next claim resolves by waiting for its status (SPEC §6).
         await dispatcher.destroy()
+        // The last minute's evidence, before the database closes.
+        await evidence.flush()
         await store.close()
       })()
       return stopped

@@ -3,6 +3,7 @@
  * full-featured one for tests; this one keeps no request objects, so it stays small and quick at
  * thousands of sends a second). Listens on 127.0.0.1:`PORT`.
  *
+ * - `GET /{version}/{businessId}?fields=id,name`: the WABA, readable (the credential check).
  * - `GET /{version}/{businessId}/phone_numbers`: the `NUMBERS` bench numbers, one page.
  * - `POST /{version}/{phoneNumberId}/messages`: counts the send by the tag `[n]` that starts its text
  *   (the benchmark's inbound texts and photo captions start with their unique tag and the echo bot sends
@@ -270,6 +271,9 @@ const server = createServer((req, res) => {
       perSecond = []
       return reply(res, 200, '{}')
     }
+    // The credential check at provider creation: the WABA read with the token.
+    const waba = req.method === 'GET' && new URLSearchParams(query).get('fields') === 'id,name' ? /^\/v[\d.]+\/(\d+)$/.exec(path) : null
+    if (waba) return reply(res, 200, JSON.stringify({ id: waba[1], name: 'Bench WABA' }))
     const info = req.method === 'GET' ? MEDIA_INFO.exec(path) : null
     if (info) return mediaInfo(req, res, info[1])
     reply(res, 400, `{"error":{"message":"Unknown path components: ${url.replace(/"/g, '')}","type":"OAuthException","code":2500}}`)

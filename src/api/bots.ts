@@ -25,7 +25,7 @@ const NESTED_FIELDS = ['transcription', 'speech']
 /** A config as stored: flat strings for `http`, nested values and numbers for `llm` (encrypted JSON either way). */
 type StoredConfig = Record<string, unknown>
 
-const httpConfigSchema = z.strictObject(
+export const httpConfigSchema = z.strictObject(
   {
     url: z
       .url({ protocol: /^https?$/, error: 'must be the http:// or https:// URL Switchboard POSTs each message to' })
@@ -40,20 +40,20 @@ const httpConfigSchema = z.strictObject(
 
 const configSchema = z.unknown()
 
-const createBotSchema = z.strictObject({
+export const createBotSchema = z.strictObject({
   name: z.string().trim().min(1).max(NAME_MAX),
   type: z.enum(['echo', 'http', 'llm']),
   config: configSchema.optional(),
 })
 
-const patchBotSchema = z.strictObject({
+export const patchBotSchema = z.strictObject({
   // Accepted only when it names the current type, so a GET → edit → PATCH round trip works.
   type: z.string().optional(),
   name: z.string().trim().min(1).max(NAME_MAX).optional(),
   config: configSchema.optional(),
 })
 
-const testBotSchema = z.strictObject({
+export const testBotSchema = z.strictObject({
   text: z.string().trim().min(1).max(4096),
 })
 

@@ -144,7 +144,7 @@ function readParams(value: unknown, field: string): RequestedRecipient['params']
 }
 
 /** The JSON form: `{name, message, recipients}`. */
-function readJsonRequest(body: unknown): BroadcastRequest {
+export function readJsonRequest(body: unknown): BroadcastRequest {
   const object = requireObjectBody(body)
   for (const key of Object.keys(object)) {
     if (key !== 'name' && key !== 'message' && key !== 'recipients') {

@@ -2,6 +2,8 @@
  * Channels (SPEC §4): one WhatsApp number of a provider, connected to one bot. Creation checks, in
  * order: the body, the bot and provider (in the caller's team), the number's form, that no channel has
  * it, and that the provider has it (Meta and Twilio list their numbers; Turn.io takes it as given).
+ * A channel whose webhook URL the provider could not call (http, or a local address) says so in
+ * `webhook_url_problem`, in a sentence naming what to set.
  */
 import { z } from 'zod'
 import type { FastifyRequest } from 'fastify'
@@ -14,7 +16,8 @@ import {
   isGatewayError,
 } from '../core/errors.js'
 import { toE164 } from '../core/phone.js'
-import { ProviderError, providerKind, type NumberMatch, type ProviderType } from '../providers/index.js'
+import { publicAddressProblem } from '../core/public-address.js'
+import { ProviderError, providerKind, type NumberMatch, type ProviderKind, type ProviderType } from '../providers/index.js'
 import type { Channel } from '../store/repos/channels.js'
 import type { ProviderWithConfig } from '../store/repos/providers.js'
 import { callerOf, type Caller } from './auth.js'
@@ -33,14 +36,14 @@ const THROUGHPUT_MAX = 1000
 
 const idSchema = z.string().trim().min(1).max(100)
 
-const createChannelSchema = z.strictObject({
+export const createChannelSchema = z.strictObject({
   bot_id: idSchema,
   provider_id: idSchema,
   number: z.string().min(1).max(64),
   name: z.string().trim().min(1).max(NAME_MAX).optional(),
 })
 
-const patchChannelSchema = z.strictObject({
+export const patchChannelSchema = z.strictObject({
   bot_id: idSchema.optional(),
   name: z.string().trim().min(1).max(NAME_MAX).optional(),
   enabled: z.boolean().optional(),
@@ -70,8 +73,21 @@ function settingsPatch(body: z.output<typeof patchChannelSchema>, current: Chann
   return { settingsJson: mergeChannelSettings(current.settingsJson, given) }
 }
 
+/**
+ * Why the provider cannot call `webhookUrl`, as a sentence saying what to set, or null. Every provider
+ * calls from the internet (Meta only over HTTPS), so an http:// or local address is a setup fault even
+ * before the first webhook fails to come.
+ */
+export function webhookUrlProblem(kind: ProviderKind, webhookUrl: string): string | null {
+  if (publicAddressProblem(webhookUrl) === null) return null
+  const shown = URL.canParse(webhookUrl) ? new URL(webhookUrl).origin : webhookUrl
+  return `${kind.label} must reach this webhook from the internet over HTTPS; ${shown} is not such an address. Set PUBLIC_URL to your public https:// address (see docs/deploy.md).`
+}
+
 /** A channel as the API shows it. */
 export function presentChannel(channel: Channel, publicUrl: string): ChannelDto {
+  const kind = providerKind(channel.providerType as ProviderType)
+  const webhookUrl = kind.webhookUrl(publicUrl, channel.id)
   return {
     id: channel.id,
     name: channel.name,
@@ -81,11 +97,12 @@ export function presentChannel(channel: Channel, publicUrl: string): ChannelDto 
     number: channel.number,
     extra_data: channel.extraData,
     from_identifier: channel.fromIdentifier,
-    webhook_url: providerKind(channel.providerType as ProviderType).webhookUrl(publicUrl, channel.id),
+    webhook_url: webhookUrl,
+    webhook_url_problem: webhookUrlProblem(kind, webhookUrl),
     enabled: channel.enabled,
     disabled_message: channel.disabledMessage,
     throughput_mps: channel.throughputMps,
-    typing_indicator: channel.typingIndicator ?? providerKind(channel.providerType as ProviderType).capabilities.typingIndicator,
+    typing_indicator: channel.typingIndicator ?? kind.capabilities.typingIndicator,
     ...(channelSettingsView(channel.settings) as Pick<ChannelDto, 'out_of_window_template' | 'opt_out_keywords' | 'opt_in_keywords' | 'opt_out_reply' | 'opt_in_reply' | 'handover_timeout_minutes'>),
     created_at: channel.createdAt,
     updated_at: channel.updatedAt,
@@ -116,8 +133,9 @@ function numberInUse(e164: string, holder: Channel | undefined, caller: Caller):
 }
 
 /**
- * Asks the provider whether it has the number. Catalogue errors pass through (422 not found, 502
- * unreachable); a token the provider refused is also recorded on the provider's health (SPEC §4).
+ * Asks the provider whether it has the number. Catalogue errors pass through (422 not found, 422
+ * provider_refused, 502 provider_unreachable); a token the provider refused is also recorded on the
+ * provider's health (SPEC §4).
  */
 async function lookUpNumber(context: ApiContext, request: FastifyRequest, provider: ProviderWithConfig, e164: string): Promise<NumberMatch> {
   const kind = providerKind(provider.type)

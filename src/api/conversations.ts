@@ -49,20 +49,20 @@ import type { ConversationDto, MessageDto } from './dto.js'
 
 export type { ConversationDto, MessageDto } from './dto.js'
 
-const channelSendSchema = z.strictObject({
+export const channelSendSchema = z.strictObject({
   to: z.string().trim().min(1).max(300),
   // The shorthand for a text message; exactly one of `text` and `message` (checked below).
   text: z.string().min(1).max(OUTBOUND_TEXT_MAX).optional(),
   message: z.unknown().optional(),
 })
 
-const conversationSendSchema = z.strictObject({ message: z.unknown() })
+export const conversationSendSchema = z.strictObject({ message: z.unknown() })
 
-const handoverSchema = z.strictObject({
+export const handoverSchema = z.strictObject({
   to: z.enum(['human', 'bot'], { error: 'must be "human" (a person answers; the bot gets nothing) or "bot" (back to the bot)' }),
 })
 
-const teamConversationsQuery = z.object({
+export const teamConversationsQuery = z.object({
   handled_by: z.enum(['human', 'bot'], { error: 'must be "human" or "bot"' }).optional(),
   channel_id: z.string().max(100).optional(),
 })

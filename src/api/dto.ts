@@ -28,6 +28,17 @@ export interface TokenDto {
   token?: string
 }
 
+/**
+ * A credential check of a provider (at creation, or `POST /api/providers/{id}/test`): `ok` with a sentence
+ * of evidence (`WABA 1234 "Acme" is readable with this token.`), `refused` with the provider's own words,
+ * or `unreachable` (it could not be asked). Never a secret.
+ */
+export interface CredentialCheckDto {
+  status: 'ok' | 'refused' | 'unreachable'
+  message: string
+  checked_at: string
+}
+
 /** A provider; secret config values are masked (`EAAB…Zq`). */
 export interface ProviderDto {
   id: string
@@ -35,7 +46,17 @@ export interface ProviderDto {
   name: string
   config: Record<string, string>
   extra_data: Record<string, unknown>
-  health: { status: string; message: string | null; last_seen_at: string | null }
+  /**
+   * What went wrong (`status`: `ok`, `token_invalid`, `signature_failures`, `unsigned_webhooks`), and
+   * `evidence` of what worked: when a signed webhook last verified, when a send last succeeded (each kept
+   * to within a minute), and the last credential check (null before any, or since the config changed).
+   */
+  health: {
+    status: string
+    message: string | null
+    last_seen_at: string | null
+    evidence: { last_webhook_at: string | null; last_send_ok_at: string | null; last_check: CredentialCheckDto | null }
+  }
   /** One URL for all of this provider's channels, or null when each channel has its own. */
   webhook_url: string | null
   created_at: string
@@ -66,6 +87,11 @@ export interface ChannelDto {
   extra_data: Record<string, unknown>
   from_identifier: string
   webhook_url: string
+  /**
+   * Why the provider cannot call `webhook_url` (it is `http://`, or a loopback or private address), as a
+   * sentence saying what to set; null when it is an https address on the internet.
+   */
+  webhook_url_problem: string | null
   enabled: boolean
   disabled_message: string | null
   /** Sends per second for this number (our extension, SPEC §6); null = the provider's default. */

@@ -20,6 +20,9 @@ import { webhookRoutes } from './webhooks.js'
 /** The route modules of the admin API, registered in this order behind the auth hook. */
 const routeModules: ApiRoutes[] = [teamRoutes, tokenRoutes, providerRoutes, botRoutes, channelRoutes, webhookRoutes]
 
+/** The name of the token stored from SWITCHBOARD_ADMIN_TOKEN (a changed value revokes the previous one). */
+const CONFIGURED_TOKEN_NAME = 'SWITCHBOARD_ADMIN_TOKEN'
+
 /** Fixed id of a generated bootstrap token: instances racing on one database insert it only once. */
 const GENERATED_TOKEN_ID = 'tok_bootstrap'
 
@@ -54,8 +57,14 @@ export async function bootstrapAdmin(deps: ApiDeps, configuredToken: string | un
     const known = await tokens.findByHash(tokenHash)
     if (!known) {
       // A concurrent instance inserting the same hash makes this a no-op, which is what we want.
-      await tokens.insertHashed({ teamId: DEFAULT_TEAM_ID, name: 'SWITCHBOARD_ADMIN_TOKEN', role: 'admin', tokenHash })
+      await tokens.insertHashed({ teamId: DEFAULT_TEAM_ID, name: CONFIGURED_TOKEN_NAME, role: 'admin', tokenHash })
       deps.logger.info({ teamId: DEFAULT_TEAM_ID }, 'api:bootstrap:token-stored')
+    }
+    if (!known || known.revokedAt === null) {
+      // A changed SWITCHBOARD_ADMIN_TOKEN replaces the one it was: the old value (perhaps the leaked one
+      // that made you change it) stops working now, not whenever someone remembers to revoke it.
+      const revoked = await tokens.revokeNamedExcept(DEFAULT_TEAM_ID, CONFIGURED_TOKEN_NAME, tokenHash)
+      if (revoked.length > 0) deps.logger.warn({ tokenIds: revoked }, 'api:bootstrap:previous-admin-token-revoked')
     } else if (known.revokedAt !== null) {
       // Revocation wins over configuration: a revoked (perhaps leaked) token must not come back on restart.
       deps.logger.warn(

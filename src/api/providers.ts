@@ -1,26 +1,42 @@
 /**
  * Providers (SPEC §4): a team's accounts at Meta, Twilio or Turn.io. Each type's config is validated,
  * masked and turned into `extra_data` by its `ProviderKind`; this file knows no provider by name.
- * A provider that lists its templates is synced once created; the creation answer says how that went
- * (`templates: {synced: n}` or `{error}`), and a failed sync never fails the creation.
+ * A new provider's credentials are checked before it is stored (`Provider.checkCredentials`): a
+ * provider that refuses them is not stored (422 `provider_refused`, in its own words), one that cannot be
+ * asked is stored anyway (a network blip must not block setup) and the answer's `credentials` says so;
+ * `POST /api/providers/{id}/test` checks again. A provider that lists its templates is synced once
+ * created; the creation answer says how that went (`templates: {synced: n}` or `{error}`), and a failed
+ * sync never fails the creation.
  */
 import { z } from 'zod'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import { isoNow } from '../core/clock.js'
 import {
   GW_ERR_API_CONFLICT,
   GW_ERR_API_INVALID_VALUE,
   GW_ERR_API_IN_USE,
   GW_ERR_API_MISSING_FIELD,
   GW_ERR_API_UNKNOWN_FIELD,
+  GW_ERR_PROVIDER_REFUSED,
+  GW_ERR_PROVIDER_UNREACHABLE,
   isGatewayError,
   type GatewayError,
 } from '../core/errors.js'
 import { isMaskOf, maskSecret } from '../core/secret-box.js'
-import { isProviderType, providerKind, providerKinds, type ProviderConfig, type ProviderKind, type ProviderType } from '../providers/index.js'
-import type { ProviderWithConfig } from '../store/repos/providers.js'
+import {
+  isProviderType,
+  ProviderError,
+  providerKind,
+  providerKinds,
+  type ProviderConfig,
+  type ProviderKind,
+  type ProviderType,
+} from '../providers/index.js'
+import type { ProviderCheck, ProviderWithConfig } from '../store/repos/providers.js'
+import type { ApiDeps } from './api-deps.js'
 import { callerOf } from './auth.js'
 import { idParam, notFound, publicUrlOf, type ApiContext, type ApiRoutes } from './api-context.js'
-import type { ProviderDto } from './dto.js'
+import type { CredentialCheckDto, ProviderDto } from './dto.js'
 import { parsePageQuery, probe, toPage } from './pagination.js'
 import { syncProviderTemplates } from './templates.js'
 import { NAME_MAX, parseBody } from './validation.js'
@@ -32,13 +48,13 @@ const PATCH_ATTEMPTS = 3
 const typeSchema = z.string().refine(isProviderType, { error: `must be one of ${TYPES}` })
 const configSchema = z.record(z.string(), z.unknown(), { error: 'must be a JSON object of settings' })
 
-const createProviderSchema = z.strictObject({
+export const createProviderSchema = z.strictObject({
   type: typeSchema,
   name: z.string().trim().min(1).max(NAME_MAX),
   config: configSchema,
 })
 
-const patchProviderSchema = z.strictObject({
+export const patchProviderSchema = z.strictObject({
   // Accepted only when it names the current type, so a GET → edit → PATCH round trip works.
   type: z.string().optional(),
   name: z.string().trim().min(1).max(NAME_MAX).optional(),
@@ -103,6 +119,59 @@ function sharedWebhookUrl(kind: ProviderKind, publicUrl: string): string | null 
   return one === kind.webhookUrl(publicUrl, 'chan_b') ? one : null
 }
 
+/** `text` with every secret of `config` (by the kind's `secretFields`) in its masked form. */
+function redactConfigSecrets(kind: ProviderKind, config: ProviderConfig, text: string): string {
+  let out = text
+  for (const field of kind.secretFields) {
+    const secret = config[field]
+    // Very short values would mask ordinary words; the providers mask their own quotes of tokens too.
+    if (secret !== undefined && secret.length >= 6) out = out.split(secret).join(maskSecret(secret))
+  }
+  return out
+}
+
+/** How a credential check ended: the check to record, and for a refusal the error to answer with. */
+interface CheckOutcome {
+  check: ProviderCheck
+  refusal: GatewayError | undefined
+}
+
+/**
+ * Asks the provider whether `config`'s credentials work (one cheap authenticated read). Never throws:
+ * `ok` with the evidence sentence, `refused` with the provider's words (and the error, whose cause says
+ * whether the token is invalid), `unreachable` when it could not be asked. No secret in any message.
+ */
+async function checkCredentials(deps: ApiDeps, kind: ProviderKind, config: ProviderConfig, log: FastifyBaseLogger): Promise<CheckOutcome> {
+  const checked = (status: ProviderCheck['status'], message: string): ProviderCheck => ({
+    status,
+    message: redactConfigSecrets(kind, config, message),
+    checkedAt: isoNow(deps.clock),
+  })
+  try {
+    const evidence = await kind.create(config, deps.providerDeps).checkCredentials()
+    return { check: checked('ok', evidence), refusal: undefined }
+  } catch (error) {
+    if (isGatewayError(error) && error.code === GW_ERR_PROVIDER_REFUSED.code) {
+      const check = checked('refused', error.message)
+      return { check, refusal: GW_ERR_PROVIDER_REFUSED(check.message, { field: 'config', cause: error.cause }) }
+    }
+    if (isGatewayError(error)) return { check: checked('unreachable', error.message), refusal: undefined }
+    // A stored config that no longer validates (the kind refuses to build a client) is the gateway's refusal.
+    if (error instanceof ProviderError && error.details.retry !== 'later') {
+      const check = checked('refused', error.message)
+      return { check, refusal: GW_ERR_PROVIDER_REFUSED(check.message, { field: 'config', cause: error }) }
+    }
+    // Not a catalogue error: log the class only (a provider's raw error could quote a request).
+    log.warn({ type: kind.type, error: error instanceof Error ? error.name : typeof error }, 'api:provider:check-failed')
+    return { check: checked('unreachable', GW_ERR_PROVIDER_UNREACHABLE().message), refusal: undefined }
+  }
+}
+
+/** A credential check as the API shows it. */
+function presentCheck(check: ProviderCheck): CredentialCheckDto {
+  return { status: check.status, message: check.message, checked_at: check.checkedAt }
+}
+
 /** A provider as the API shows it: secrets masked, plain settings shown. */
 export function presentProvider(provider: ProviderWithConfig, publicUrl: string): ProviderDto {
   const kind = providerKind(provider.type)
@@ -114,7 +183,16 @@ export function presentProvider(provider: ProviderWithConfig, publicUrl: string)
     name: provider.name,
     config,
     extra_data: provider.extraData,
-    health: { status: provider.health.status, message: provider.health.message, last_seen_at: provider.health.lastSeenAt },
+    health: {
+      status: provider.health.status,
+      message: provider.health.message,
+      last_seen_at: provider.health.lastSeenAt,
+      evidence: {
+        last_webhook_at: provider.evidence.lastWebhookAt,
+        last_send_ok_at: provider.evidence.lastSendOkAt,
+        last_check: provider.evidence.lastCheck === null ? null : presentCheck(provider.evidence.lastCheck),
+      },
+    },
     webhook_url: sharedWebhookUrl(kind, publicUrl),
     created_at: provider.createdAt,
     updated_at: provider.updatedAt,
@@ -163,15 +241,25 @@ export const providerRoutes: ApiRoutes = (server, context) => {
     const body = parseBody(createProviderSchema, request.body)
     const kind = providerKind(body.type as ProviderType)
     const config = validateConfig(kind, body.config)
+    // Checked before anything is stored: a refusal stores nothing; a provider that cannot be asked is stored.
+    const { check, refusal } = await checkCredentials(context.deps, kind, config, request.log)
+    if (refusal !== undefined) {
+      request.log.info({ teamId: caller.teamId, type: kind.type }, 'api:provider:credentials-refused')
+      throw refusal
+    }
     const provider = await context.providers.create({
       teamId: caller.teamId,
       type: kind.type,
       name: body.name,
       config,
       extraData: kind.extraData(config),
+      lastCheck: check,
     })
-    request.log.info({ teamId: caller.teamId, providerId: provider.id, type: provider.type }, 'api:provider:created')
-    const created: ProviderDto & { templates?: { synced: number } | { error: string } } = presentProvider(provider, publicUrlOf(context.deps, request))
+    request.log.info({ teamId: caller.teamId, providerId: provider.id, type: provider.type, credentials: check.status }, 'api:provider:created')
+    const created: ProviderDto & { credentials: CredentialCheckDto; templates?: { synced: number } | { error: string } } = {
+      ...presentProvider(provider, publicUrlOf(context.deps, request)),
+      credentials: presentCheck(check),
+    }
     if (kind.capabilities.templates === 'synced') {
       try {
         created.templates = { synced: await syncProviderTemplates(context.deps, provider) }
@@ -205,6 +293,23 @@ export const providerRoutes: ApiRoutes = (server, context) => {
     const id = idParam(request, 'provider')
     const provider = await patchProvider(context, request, caller.teamId, id)
     return presentProvider(provider, publicUrlOf(context.deps, request))
+  })
+
+  server.post('/api/providers/:id/test', async (request) => {
+    const caller = callerOf(request)
+    const id = idParam(request, 'provider')
+    const provider = await context.providers.get(caller.teamId, id)
+    if (!provider) throw notFound('provider', id)
+    const { check, refusal } = await checkCredentials(context.deps, providerKind(provider.type), provider.config, request.log)
+    // Only while the config is the one checked: a PATCH made meanwhile gets its own check.
+    await context.providers.recordCheck(provider.id, check, { configVersion: provider.configVersion })
+    const cause = refusal?.cause
+    if (cause instanceof ProviderError && cause.details.retry === 'stop-provider') {
+      // The token is refused, as a send would find: hold the provider's sends now (SPEC §6, error 190).
+      await context.providers.recordHealth(provider.id, 'token_invalid', check.message, check.checkedAt, { configVersion: provider.configVersion })
+    }
+    request.log.info({ teamId: caller.teamId, providerId: id, credentials: check.status }, 'api:provider:tested')
+    return presentCheck(check)
   })
 
   server.delete('/api/providers/:id', async (request, reply) => {

@@ -11,7 +11,7 @@ import type { TeamDto } from './dto.js'
 import { parsePageQuery, probe, toPage } from './pagination.js'
 import { NAME_MAX, parseBody } from './validation.js'
 
-const createTeamSchema = z.strictObject({
+export const createTeamSchema = z.strictObject({
   name: z.string().trim().min(1).max(NAME_MAX),
 })
 

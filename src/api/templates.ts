@@ -45,9 +45,9 @@ export function presentTemplate(template: StoredTemplate): TemplateDto {
 
 /**
  * Lists the provider's templates at the provider and replaces the stored list; returns how many.
- * Throws `unsupported_by_provider` for a provider that does not list templates, and
- * `provider_unreachable` (with the provider's words) when it refuses; a refused token is also recorded
- * on the provider's health, as channel creation does.
+ * Throws `unsupported_by_provider` for a provider that does not list templates, `provider_refused` (with
+ * the provider's words) when it refuses, and `provider_unreachable` when it cannot be asked; a refused
+ * token is also recorded on the provider's health, as channel creation does.
  */
 export async function syncProviderTemplates(deps: ApiDeps, provider: ProviderWithConfig): Promise<number> {
   const kind = providerKind(provider.type)

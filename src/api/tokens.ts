@@ -11,7 +11,7 @@ import type { TokenDto } from './dto.js'
 import { parsePageQuery, probe, toPage } from './pagination.js'
 import { NAME_MAX, parseBody } from './validation.js'
 
-const createTokenSchema = z.strictObject({
+export const createTokenSchema = z.strictObject({
   name: z.string().trim().min(1).max(NAME_MAX),
   role: z.enum(['admin', 'member']),
 })

@@ -37,7 +37,7 @@ const eventsSchema = z
 
 const descriptionSchema = z.string().trim().max(DESCRIPTION_MAX).nullable()
 
-const createWebhookSchema = z.strictObject({
+export const createWebhookSchema = z.strictObject({
   url: urlSchema,
   events: eventsSchema,
   secret: z
@@ -49,7 +49,7 @@ const createWebhookSchema = z.strictObject({
   enabled: z.boolean().optional(),
 })
 
-const patchWebhookSchema = z.strictObject({
+export const patchWebhookSchema = z.strictObject({
   url: urlSchema.optional(),
   events: eventsSchema.optional(),
   // Its length is checked once we know it is not the stored secret sent back masked.

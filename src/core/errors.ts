@@ -92,7 +92,11 @@ export const GW_ERR_MEDIA_SIGNATURE = defineError('GW_ERR_MEDIA_SIGNATURE', 'inv
 export const GW_ERR_MEDIA_STORE_FAILED = defineError('GW_ERR_MEDIA_STORE_FAILED', 'media_store_failed', 'The media store did not accept or return the bytes; check its settings and that it is reachable.', 503)
 
 // --- providers -----------------------------------------------------------------------------------
-export const GW_ERR_PROVIDER_UNREACHABLE = defineError('GW_ERR_PROVIDER_UNREACHABLE', 'provider_unreachable', 'The messaging provider could not be reached or refused the request.', 502)
+export const GW_ERR_STORE_SECRET_KEY_MISSING = defineError('GW_ERR_STORE_SECRET_KEY_MISSING', 'secret_key_missing', 'A stored secret is encrypted with a key that is not configured.', 500)
+// Unreachable: no answer, a timeout, a 5xx, a rate limit or an answer the gateway cannot read (try again).
+// Refused: the provider answered and said no (a bad token, an unknown account or id): fix the settings.
+export const GW_ERR_PROVIDER_UNREACHABLE = defineError('GW_ERR_PROVIDER_UNREACHABLE', 'provider_unreachable', 'The messaging provider could not be reached or did not answer in a way the gateway can read; try again in a moment.', 502)
+export const GW_ERR_PROVIDER_REFUSED = defineError('GW_ERR_PROVIDER_REFUSED', 'provider_refused', 'The messaging provider answered and refused the request; its own words say which setting to fix.', 422)
 export const GW_ERR_PROVIDER_NUMBER_NOT_FOUND = defineError('GW_ERR_PROVIDER_NUMBER_NOT_FOUND', 'phone_number_not_found', 'The number was not found at the provider.', 422)
 
 // --- webhooks ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  * characters of sha256(key), which names the key without revealing it.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { GW_ERR_STORE_SECRET_KEY_MISSING } from './errors.js'
 
 export interface SecretBox {
   encrypt(plaintext: string): string
@@ -17,6 +18,38 @@ export interface SecretBox {
 /** Thrown when a stored value cannot be decrypted with any configured key. */
 export class SecretBoxError extends Error {
   override readonly name = 'SecretBoxError'
+  constructor(
+    message: string,
+    options?: { cause?: unknown; missingKeyId?: string },
+  ) {
+    super(message, options)
+    this.missingKeyId = options?.missingKeyId
+  }
+  /** The key id a stored value names when that key is not configured (then a key was removed too early). */
+  readonly missingKeyId: string | undefined
+}
+
+/** The id of the key a sealed value was encrypted with, or undefined when it is not one of ours. */
+export function sealedKeyId(sealed: string): string | undefined {
+  const [version, keyId] = sealed.split('.')
+  return version === 'v1' && keyId ? keyId : undefined
+}
+
+/**
+ * Decrypts a stored secret of a named record, turning a missing key into a sentence an operator can act
+ * on (which record, which key id, what to do) instead of an opaque failure.
+ */
+export function openStoredSecret(box: SecretBox, sealed: string, what: string): string {
+  try {
+    return box.decrypt(sealed)
+  } catch (error) {
+    if (error instanceof SecretBoxError && error.missingKeyId !== undefined) {
+      throw GW_ERR_STORE_SECRET_KEY_MISSING(
+        `${what} is encrypted with key ${error.missingKeyId}, which is not among the configured keys (SWITCHBOARD_SECRET_KEYS, or the key file). Add that key back (after the current one), then run npm run rekey to re-encrypt everything with the current key.`,
+      )
+    }
+    throw error
+  }
 }
 
 export function keyIdOf(key: Buffer): string {
@@ -48,7 +81,7 @@ export function createSecretBox(keys: readonly Buffer[]): SecretBox {
       }
       const key = byId.get(keyId)
       if (!key) {
-        throw new SecretBoxError(`stored secret was encrypted with key ${keyId}, which is not in SWITCHBOARD_SECRET_KEYS`)
+        throw new SecretBoxError(`stored secret was encrypted with key ${keyId}, which is not in SWITCHBOARD_SECRET_KEYS`, { missingKeyId: keyId })
       }
       try {
         const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(nonce, 'base64url'))

@@ -2,9 +2,11 @@
  * Small HTTP facts every provider client needs, shared here because provider folders may not import
  * one another: one API call read to its end, the opening of a media download and its answer, a
  * person-readable reason for a failed call, `Retry-After` in milliseconds, the retry class of a bare
- * status, header reading, redirects, dropping an unwanted body, and defensive JSON parsing.
+ * status, whether a failed lookup was a refusal, header reading, redirects, dropping an unwanted body,
+ * and defensive JSON parsing.
  */
 import { request, type Dispatcher, type FormData } from 'undici'
+import { GW_ERR_PROVIDER_REFUSED, GW_ERR_PROVIDER_UNREACHABLE, type GatewayError } from '../core/errors.js'
 import { ProviderError, type MediaDownload, type ProviderDeps } from './provider.js'
 
 /** A provider as its errors name it: its type (`ProviderError.provider`) and its name in sentences (`Turn.io`). */
@@ -136,6 +138,30 @@ export function headerText(value: string | string[] | undefined): string | null 
 export function contentLengthOf(value: string | string[] | undefined): number | null {
   const text = headerText(value)
   return text !== null && /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : null
+}
+
+/**
+ * Whether a lookup's answer that was not a success is a refusal (the provider answered and said no: a
+ * bad token, an unknown account, a wrong id) rather than trouble on the way. 401 and 403 always refuse;
+ * another 4xx refuses when it carries the provider's own error (`classified` read a code) that is not
+ * worth another try. 5xx, rate limits and answers without a readable error are trouble on the way: a
+ * proxy or a wrong base URL answers like that, and trying again may help.
+ */
+export function isRefusal(statusCode: number, classified: ProviderError): boolean {
+  if (statusCode === 401 || statusCode === 403) return true
+  if (statusCode >= 500 || classified.details.retry === 'later') return false
+  return statusCode >= 400 && !classified.details.providerCode.startsWith('http_')
+}
+
+/**
+ * The catalogue error of a lookup (numbers, templates, a credential check) the provider answered without
+ * success: `provider_refused` (422) with `refused`, or `provider_unreachable` (502) with `failed`. The
+ * classified error rides along as the cause: a `stop-provider` there tells the admin API the token is invalid.
+ */
+export function lookupError(statusCode: number, classified: ProviderError, sentences: { refused: string; failed: string }): GatewayError {
+  return isRefusal(statusCode, classified)
+    ? GW_ERR_PROVIDER_REFUSED(sentences.refused, { cause: classified })
+    : GW_ERR_PROVIDER_UNREACHABLE(sentences.failed, { cause: classified })
 }
 
 /** Statuses that carry a `Location` to follow. */

@@ -197,9 +197,18 @@ export interface Provider {
   readonly capabilities: ProviderCapabilities
   /**
    * Looks up the E.164 `number` at the provider for channel creation. Throws
-   * `GW_ERR_PROVIDER_NUMBER_NOT_FOUND` or `GW_ERR_PROVIDER_UNREACHABLE` (with the provider's message).
+   * `GW_ERR_PROVIDER_NUMBER_NOT_FOUND`, `GW_ERR_PROVIDER_REFUSED` (the provider answered and said no) or
+   * `GW_ERR_PROVIDER_UNREACHABLE` (no usable answer), with the provider's message; a refusal's `cause` is
+   * the classified `ProviderError` (`stop-provider`: the token is invalid).
    */
   findNumber(number: string): Promise<NumberMatch>
+  /**
+   * Checks the credentials with one cheap authenticated read (Meta: the WhatsApp Business Account;
+   * Twilio: the account; Turn.io: the number's application settings) and resolves with a short sentence
+   * of evidence a person can read (`WABA 1234 "Acme" is readable with this token`), never a secret.
+   * Throws like `findNumber`: `GW_ERR_PROVIDER_REFUSED` or `GW_ERR_PROVIDER_UNREACHABLE`.
+   */
+  checkCredentials(): Promise<string>
   /**
    * Sends one message in the provider's wire shape, degraded as `capabilities` declare. Throws a
    * classified `ProviderError` (`unsupported_by_provider` / `public_url_required` with retry `never`).
@@ -215,7 +224,8 @@ export interface Provider {
   markRead(request: MarkReadRequest): Promise<void>
   /**
    * Every template of the account, all pages (only where `capabilities.templates` is `synced`; others
-   * answer []). Throws `GW_ERR_PROVIDER_UNREACHABLE` with the provider's own words when it refuses.
+   * answer []). Throws like `findNumber`: `GW_ERR_PROVIDER_REFUSED` with the provider's own words when it
+   * refuses, `GW_ERR_PROVIDER_UNREACHABLE` when it cannot be asked.
    */
   listTemplates(): Promise<ProviderTemplate[]>
 }
@@ -232,6 +242,8 @@ export type ProviderConfig = Record<string, string>
  */
 export interface ProviderKind {
   readonly type: ProviderType
+  /** The provider's name in sentences a person reads (`Meta`, `Twilio`, `Turn.io`). */
+  readonly label: string
   /** Validates a full config on create (unknown keys rejected, defaults applied). */
   parseConfig(input: unknown): { ok: true; config: ProviderConfig } | { ok: false; field: string; message: string }
   /** Config keys whose values are secrets: encrypted, masked in responses, never logged. */

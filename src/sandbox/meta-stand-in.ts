@@ -4,6 +4,8 @@
  * does. It is the product version of the tests' `FakeGraphApi` (test helpers do not ship), without
  * the fault injection tests need.
  *
+ * - `GET /{version}/{business_id}`: the business as Graph describes a WhatsApp Business Account
+ *   (`{id, name}`), which the gateway reads to check a new provider's token.
  * - `GET /{version}/{business_id}/phone_numbers`: the business's numbers, two a page, with `paging.next`
  *   as an absolute URL back here (as Graph pages), so the gateway's paging is exercised.
  * - `GET /{version}/{business_id}/message_templates`: the business's templates (stand-in-templates.ts),
@@ -310,6 +312,9 @@ export class MetaStandIn {
       return this.#send(node, body)
     }
     if (req.method === 'POST' && edge === 'media') return this.#upload(node, req.headers['content-type'], body)
+    if (req.method === 'GET' && edge === undefined && node === this.#options.businessId) {
+      return { status: 200, body: { id: node, name: this.#options.numbers[0]?.verified_name ?? 'Sandbox business' } }
+    }
     if (req.method === 'GET' && edge === undefined) return this.#mediaInfo(node, url)
     return unknown
   }

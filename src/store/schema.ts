@@ -40,6 +40,14 @@ export interface ProvidersTable {
   config_version: number
   /** The account at the provider (Meta's WABA id): routes template webhooks without decrypting. */
   account_id: string | null
+  /** When a signed webhook for it last verified (written at most once a minute). */
+  last_webhook_at: string | null
+  /** When a send through it last succeeded (written at most once a minute). */
+  last_send_ok_at: string | null
+  /** The last credential check: `ok`, `refused` or `unreachable`, its sentence and time; null before any. */
+  last_check_status: string | null
+  last_check_message: string | null
+  last_check_at: string | null
   created_at: string
   updated_at: string
 }

@@ -146,6 +146,7 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache,
         })
         metrics.sendDuration.observe({ provider: providerRow.type, outcome: 'ok' }, (clock.now() - started) / 1000)
         await store.flow.markSent(message.id, receipt.providerMessageId, clock.now())
+        deps.reportSendOk(providerRow.id)
         if (media !== undefined && receipt.uploadedMediaId !== undefined) {
           // Remembered after the send: losing it costs one more upload, never a message.
           await deps.media.recordUpload(media.id, providerRow.id, receipt.uploadedMediaId).catch((error: unknown) =>

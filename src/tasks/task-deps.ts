@@ -44,6 +44,8 @@ export interface TaskDeps {
   typingRefreshMs: number
   /** Records what a bot call showed in the bot's health (throttled; never awaited). */
   reportBotHealth(botId: string, status: string, message: string | null): void
+  /** Notes that a send through a provider succeeded: evidence for its health (kept in memory, written at most once a minute). */
+  reportSendOk(providerId: string): void
 }
 
 /** Builds (and caches per config version) the provider client for a provider row. */

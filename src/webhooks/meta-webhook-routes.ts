@@ -140,6 +140,7 @@ export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhook
             .send(errorBody(GW_ERR_WEBHOOK_SIGNATURE('The X-Hub-Signature-256 header is missing or does not match the App Secret.')))
         }
       }
+      for (const providerId of providerIds) deps.reportWebhookVerified(providerId)
 
       for (const { providerId, update } of templateTargets) {
         await options?.applyTemplateStatus(providerId, update)

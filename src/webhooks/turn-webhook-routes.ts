@@ -93,6 +93,8 @@ export function createTurnWebhookModule(deps: WebhookDeps): FastifyPluginAsync {
             .code(401)
             .send(errorBody(GW_ERR_WEBHOOK_SIGNATURE("The X-Turn-Hook-Signature header is missing or does not match the provider's hmac_secret.")))
         }
+        // Only a verified signature is evidence: an unsigned webhook could come from anyone.
+        deps.reportWebhookVerified(provider.id)
       }
       noteSigning(provider, secret !== '')
 

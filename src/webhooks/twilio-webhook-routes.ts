@@ -105,6 +105,7 @@ export function createTwilioWebhookModule(deps: WebhookDeps, options: TwilioWebh
           )
       }
 
+      deps.reportWebhookVerified(channel.providerId)
       if (parsed.skipped > 0) request.log.info({ messageSid: form.fields.get('MessageSid'), status: form.fields.get('MessageStatus') }, 'webhook:twilio:status:untracked')
       const nowMs = deps.clock.now()
       const result = await deps.ingest([{ channel, events: parsed.events }], nowMs)

@@ -21,6 +21,8 @@ export interface WebhookDeps {
   onJobsEnqueued(): void
   /** Marks a provider's health after a failed signature (throttled by the receiver). */
   reportSignatureFailure(providerId: string, message: string): void
+  /** Notes that a signed webhook for a provider verified: evidence its setup works (kept in memory, written at most once a minute). */
+  reportWebhookVerified(providerId: string): void
   /** Counts what a webhook stored, for metrics. */
   recordIngest(provider: string, result: IngestResult): void
 }

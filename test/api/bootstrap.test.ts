@@ -84,6 +84,32 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    it('revokes the previous SWITCHBOARD_ADMIN_TOKEN when the variable changes, and keeps other tokens', async () => {
+      const before = `configured-${randomBytes(16).toString('hex')}`
+      const after = `configured-${randomBytes(16).toString('hex')}`
+      const first = await startTestGateway({ dialect, env: { adminToken: before } })
+      const { database } = first
+      try {
+        const spare = await first.request('POST', '/api/teams/team_default/tokens', { body: { name: 'spare', role: 'admin' } })
+        assert.equal(spare.status, 201, spare.text)
+        await first.close({ keepDatabase: true })
+        const second = await startTestGateway({ dialect, database, env: { adminToken: after, secretKeys: first.config.secretKeys } })
+        try {
+          assert.equal((await second.request('GET', '/api/teams', { token: after })).status, 200)
+          assert.equal((await second.request('GET', '/api/teams', { token: before })).status, 401, 'the replaced value must stop working')
+          assert.equal((await second.request('GET', '/api/teams', { token: spare.body.token })).status, 200, 'other tokens stay')
+          const list = await second.request('GET', '/api/teams/team_default/tokens', { token: after })
+          const configured = list.body.data.filter((t: { name: string }) => t.name === 'SWITCHBOARD_ADMIN_TOKEN')
+          assert.equal(configured.length, 2)
+          assert.equal(configured.filter((t: { revoked_at: string | null }) => t.revoked_at === null).length, 1)
+        } finally {
+          await second.close({ keepDatabase: true })
+        }
+      } finally {
+        await database.drop()
+      }
+    })
+
     it('does not bring a revoked SWITCHBOARD_ADMIN_TOKEN back on restart', async () => {
       const configured = `configured-${randomBytes(16).toString('hex')}`
       const first = await startTestGateway({ dialect, env: { adminToken: configured } })

@@ -1,7 +1,8 @@
 /**
  * Channels: creation through a fake Graph API (the number on page 2, in every SPEC format), through a
- * fake Twilio, and Turn.io as given; every refusal with its code and field; PATCH; DELETE cascading
- * to conversations and messages.
+ * fake Twilio, and Turn.io as given; every refusal with its code and field (the provider refusing: 422
+ * provider_refused; the provider down: 502 provider_unreachable); `webhook_url_problem` for http and
+ * local addresses; PATCH; DELETE cascading to conversations and messages.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -70,8 +71,9 @@ for (const dialect of DIALECTS) {
         assert.equal(res.status, 201, `${given}: ${res.text}`)
         assert.deepEqual(Object.keys(res.body).sort(), [
           'bot_id', 'created_at', 'disabled_message', 'enabled', 'extra_data', 'from_identifier', 'id', 'name',
-          'number', 'opt_in_keywords', 'opt_in_reply', 'opt_out_keywords', 'opt_out_reply', 'out_of_window_template', 'platform', 'provider_id', 'throughput_mps', 'typing_indicator', 'updated_at', 'webhook_url',
-        ])
+          'handover_timeout_minutes', 'number', 'opt_in_keywords', 'opt_in_reply', 'opt_out_keywords', 'opt_out_reply', 'out_of_window_template',
+          'platform', 'provider_id', 'throughput_mps', 'typing_indicator', 'updated_at', 'webhook_url', 'webhook_url_problem',
+        ].sort())
         assert.equal(res.body.number, e164)
         assert.equal(res.body.name, e164, 'the name defaults to the number')
         assert.equal(res.body.platform, 'whatsapp')
@@ -149,12 +151,15 @@ for (const dialect of DIALECTS) {
       await gw.request('DELETE', `/api/channels/${created.body.id}`)
     })
 
-    it('answers 502 provider_unreachable with Graph\'s own message, and marks an invalid token', async () => {
-      const expired = await createProvider(gw, 'meta_cloud_api', metaConfig({ access_token: 'EAABexpiredTOKEN000000000000zz' }))
+    it('answers 422 provider_refused with Graph\'s own message and marks an invalid token; 502 provider_unreachable when Graph is down', async () => {
+      // A token that worked when the provider was created, and expired since.
+      const expired = await createProvider(gw, 'meta_cloud_api', metaConfig())
+      const patched = await gw.request('PATCH', `/api/providers/${expired}`, { body: { config: { access_token: 'EAABexpiredTOKEN000000000000zz' } } })
+      assert.equal(patched.status, 200, patched.text)
       const res = await gw.request('POST', '/api/channels', { body: { bot_id: bot, provider_id: expired, number: '+27812345678' } })
-      assert.equal(res.status, 502)
-      assert.equal(res.body.error.code, 'provider_unreachable')
-      assert.match(res.body.error.message, /Error validating access token: Session has expired/)
+      assert.equal(res.status, 422, res.text)
+      assert.equal(res.body.error.code, 'provider_refused')
+      assert.match(res.body.error.message, /^Meta's Graph API refused to list the numbers: Error validating access token: Session has expired.* \(code 190\)/)
       assert.equal(res.text.includes('EAABexpiredTOKEN000000000000zz'), false)
       const provider = await gw.request('GET', `/api/providers/${expired}`)
       assert.equal(provider.body.health.status, 'token_invalid')
@@ -165,6 +170,24 @@ for (const dialect of DIALECTS) {
       const down = await gw.request('POST', '/api/channels', { body: { bot_id: bot, provider_id: meta, number: '+27812345678' } })
       assert.equal(down.status, 502)
       assert.equal(down.body.error.code, 'provider_unreachable')
+      assert.match(down.body.error.message, /could not list the numbers .*\(code 2\)\); try again in a moment/)
+      // An error page that is not Graph's (a proxy in between): not a refusal, whatever its status.
+      graph.failNext(1, { status: 404, body: 'Not Found' })
+      const proxied = await gw.request('POST', '/api/channels', { body: { bot_id: bot, provider_id: meta, number: '+27812345678' } })
+      assert.equal(proxied.status, 502, proxied.text)
+      assert.equal(proxied.body.error.code, 'provider_unreachable')
+      assert.match(proxied.body.error.message, /\(HTTP 404\)/)
+      // An unknown id (Graph code 100) is a refusal.
+      graph.failNext(1, {
+        status: 400,
+        body: { error: { message: '(#100) Tried accessing nonexisting field (phone_numbers)', type: 'OAuthException', code: 100, fbtrace_id: 'x' } },
+      })
+      const unknown = await gw.request('POST', '/api/channels', { body: { bot_id: bot, provider_id: meta, number: '+27812345678' } })
+      assert.equal(unknown.status, 422, unknown.text)
+      assert.equal(unknown.body.error.code, 'provider_refused')
+      assert.match(unknown.body.error.message, /nonexisting field \(phone_numbers\) \(code 100\)/)
+      const untouched = await gw.request('GET', `/api/providers/${meta}`)
+      assert.equal(untouched.body.health.status, 'ok', 'a refusal that is not about the token leaves the health alone')
       graph.failNext(1, { destroy: true })
       const cut = await gw.request('POST', '/api/channels', { body: { bot_id: bot, provider_id: meta, number: '+27812345678' } })
       assert.equal(cut.status, 502)
@@ -184,10 +207,18 @@ for (const dialect of DIALECTS) {
       const missing = await gw.request('POST', '/api/channels', { body: { bot_id: bot, provider_id: provider, number: '+27 82 000 0000' } })
       assert.equal(missing.status, 422)
       assert.equal(missing.body.error.code, 'phone_number_not_found')
-      const wrongToken = await createProvider(gw, 'twilio', twilioConfig({ auth_token: 'not-the-right-token-123' }))
+      // A token changed since the creation (PATCH does not check it) and refused at the lookup.
+      const wrongToken = await createProvider(gw, 'twilio', twilioConfig())
+      await gw.request('PATCH', `/api/providers/${wrongToken}`, { body: { config: { auth_token: 'not-the-right-token-123' } } })
       const refused = await gw.request('POST', '/api/channels', { body: { bot_id: bot, provider_id: wrongToken, number: '+27812340001' } })
-      assert.equal(refused.status, 502, refused.text)
-      assert.equal(refused.body.error.code, 'provider_unreachable')
+      assert.equal(refused.status, 422, refused.text)
+      assert.equal(refused.body.error.code, 'provider_refused')
+      assert.match(refused.body.error.message, /^Twilio refused to list the numbers: Authenticate \(code 20003\)\. Check the account_sid and auth_token\.$/)
+      assert.equal((await gw.request('GET', `/api/providers/${wrongToken}`)).body.health.status, 'token_invalid')
+      twilio.failNext(1, { status: 503 })
+      const down = await gw.request('POST', '/api/channels', { body: { bot_id: bot, provider_id: provider, number: '+27812340001' } })
+      assert.equal(down.status, 502, down.text)
+      assert.equal(down.body.error.code, 'provider_unreachable')
       await gw.request('DELETE', `/api/channels/${res.body.id}`)
     })
 
@@ -200,6 +231,56 @@ for (const dialect of DIALECTS) {
       const shown = await gw.request('GET', `/api/channels/${res.body.id}`)
       assert.deepEqual(shown.body, res.body)
       await gw.request('DELETE', `/api/channels/${res.body.id}`)
+    })
+
+    it('names the webhook URL problem of an http or local address, for every provider', async () => {
+      // No PUBLIC_URL here: the webhook URL is derived from the request, http://127.0.0.1:<port>.
+      const twilioProvider = await createProvider(gw, 'twilio', twilioConfig())
+      const turnProvider = await createProvider(gw, 'turnio', turnConfig())
+      const made: [string, string, string][] = [
+        [meta, '+27812345678', 'Meta'],
+        [twilioProvider, '+15550100002', 'Twilio'],
+        [turnProvider, '+27830004444', 'Turn.io'],
+      ]
+      for (const [providerId, number, label] of made) {
+        const res = await gw.request('POST', '/api/channels', { body: { bot_id: bot, provider_id: providerId, number } })
+        assert.equal(res.status, 201, res.text)
+        assert.equal(
+          res.body.webhook_url_problem,
+          `${label} must reach this webhook from the internet over HTTPS; ${gw.baseUrl} is not such an address. Set PUBLIC_URL to your public https:// address (see docs/deploy.md).`,
+        )
+        const shown = await gw.request('GET', `/api/channels/${res.body.id}`)
+        assert.equal(shown.body.webhook_url_problem, res.body.webhook_url_problem)
+        const listed = await gw.request('GET', '/api/channels?limit=100')
+        assert.equal(listed.body.data.find((c: { id: string }) => c.id === res.body.id).webhook_url_problem, res.body.webhook_url_problem)
+        assert.equal((await gw.request('DELETE', `/api/channels/${res.body.id}`)).status, 204)
+      }
+
+      // PUBLIC_URL decides: an https address on the internet has no problem; http or a private one has.
+      const cases: [string, string | null][] = [
+        ['https://switchboard.example.org', null],
+        ['http://switchboard.example.org', 'http://switchboard.example.org'],
+        ['https://10.1.2.3:8443', 'https://10.1.2.3:8443'],
+      ]
+      for (const [publicUrl, shownOrigin] of cases) {
+        const other = await startTestGateway({ dialect, env: { publicUrl, metaGraphUrl: graph.baseUrl } })
+        try {
+          const otherBot = await createEchoBot(other)
+          const otherMeta = await createProvider(other, 'meta_cloud_api', metaConfig())
+          const res = await other.request('POST', '/api/channels', { body: { bot_id: otherBot, provider_id: otherMeta, number: '+27812345678' } })
+          assert.equal(res.status, 201, res.text)
+          assert.equal(res.body.webhook_url, `${publicUrl}/channels/whatsapp/meta/incoming_message`)
+          assert.equal(
+            res.body.webhook_url_problem,
+            shownOrigin === null
+              ? null
+              : `Meta must reach this webhook from the internet over HTTPS; ${shownOrigin} is not such an address. Set PUBLIC_URL to your public https:// address (see docs/deploy.md).`,
+            publicUrl,
+          )
+        } finally {
+          await other.close()
+        }
+      }
     })
 
     it('validates creation in order: body, bot and provider, then the number', async () => {

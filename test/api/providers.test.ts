@@ -1,14 +1,29 @@
 /**
  * Providers of all three types: validation (code and field of each problem), masking, PATCH semantics
- * (masked values keep secrets, config_version, health reset), the verify token hash, deletion.
+ * (masked values keep secrets, config_version, health reset), the verify token hash, deletion; the
+ * credential check at creation and on demand (`POST /api/providers/{id}/test`) against the fake Graph
+ * API, Twilio and Turn.io (ok, refused with the provider's words and nothing stored, unreachable and
+ * stored anyway), and its place in `health.evidence`.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { maskSecret } from '../../src/core/secret-box.js'
 import { DIALECTS, skipReason } from '../helpers/dialects.js'
+import { FakeGraphApi } from '../helpers/fake-graph.js'
+import { FakeTurnApi } from '../helpers/fake-turn.js'
+import { FakeTwilioApi } from '../helpers/fake-twilio.js'
 import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js'
-import { createEchoBot, createProvider, metaConfig, storedRepos, turnConfig, twilioConfig } from './api-test-kit.js'
+import { createEchoBot, createProvider, createTeam, metaConfig, storedRepos, turnConfig, twilioConfig } from './api-test-kit.js'
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
+/** The health of a provider nothing has happened to yet, apart from its credential check. */
+const freshHealth = (lastCheck: unknown) => ({
+  status: 'ok',
+  message: null,
+  last_seen_at: null,
+  evidence: { last_webhook_at: null, last_send_ok_at: null, last_check: lastCheck },
+})
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
@@ -82,9 +97,14 @@ for (const dialect of DIALECTS) {
       const meta = await gw.request('POST', '/api/providers', { body: { type: 'meta_cloud_api', name: 'Meta', config: metaConfig() } })
       assert.equal(meta.status, 201)
       assert.deepEqual(Object.keys(meta.body).sort(), [
-        'config', 'created_at', 'extra_data', 'health', 'id', 'name', 'templates', 'type', 'updated_at', 'webhook_url',
+        'config', 'created_at', 'credentials', 'extra_data', 'health', 'id', 'name', 'templates', 'type', 'updated_at', 'webhook_url',
       ])
-      // The creation answer alone says how the first template sync went (no Graph API answers here).
+      // No Graph API answers here: the credentials could not be checked, and the provider is stored anyway.
+      assert.deepEqual(Object.keys(meta.body.credentials).sort(), ['checked_at', 'message', 'status'])
+      assert.equal(meta.body.credentials.status, 'unreachable')
+      assert.match(meta.body.credentials.message, /^Meta's Graph API at http:\/\/127\.0\.0\.1:9 could not be reached: /)
+      assert.match(meta.body.credentials.checked_at, ISO)
+      // The creation answer alone says how the first template sync went.
       assert.match(meta.body.templates.error, /could not be reached/)
       const given = metaConfig()
       assert.deepEqual(meta.body.config, {
@@ -95,7 +115,7 @@ for (const dialect of DIALECTS) {
         template_language_code: 'en',
       })
       assert.equal(meta.body.config.access_token, 'EAAB…Zq')
-      assert.deepEqual(meta.body.health, { status: 'ok', message: null, last_seen_at: null })
+      assert.deepEqual(meta.body.health, freshHealth(meta.body.credentials))
       assert.equal(meta.body.webhook_url, `${gw.baseUrl}/channels/whatsapp/meta/incoming_message`)
       for (const secret of [given.access_token, given.app_secret, given.verify_token] as string[]) {
         assert.equal(meta.text.includes(secret), false)
@@ -107,11 +127,15 @@ for (const dialect of DIALECTS) {
       assert.equal(twilio.body.config.auth_token, maskSecret(twilioConfig().auth_token as string))
       assert.equal(twilio.body.webhook_url, `${gw.baseUrl}/channels/whatsapp/twilio/incoming_message`)
       assert.deepEqual(twilio.body.extra_data, { account_id: twilioConfig().account_sid })
+      assert.equal(twilio.body.credentials.status, 'unreachable')
+      assert.match(twilio.body.credentials.message, /^Twilio's API at http:\/\/127\.0\.0\.1:9 could not be reached/)
 
       const turn = await gw.request('POST', '/api/providers', { body: { type: 'turnio', name: 'Turn', config: turnConfig() } })
       assert.equal(turn.status, 201)
       assert.equal(turn.body.config.hmac_secret, maskSecret(turnConfig().hmac_secret as string))
       assert.equal(turn.body.webhook_url, null, 'Turn.io has one webhook URL per channel')
+      assert.equal(turn.body.credentials.status, 'unreachable')
+      assert.match(turn.body.credentials.message, /^Turn\.io's API at http:\/\/127\.0\.0\.1:9 could not be reached/)
       const unsigned = await gw.request('POST', '/api/providers', { body: { type: 'turnio', name: 'Turn', config: { auth_token: 'turnAUTHtoken0123456789' } } })
       assert.equal(unsigned.status, 201)
 
@@ -119,7 +143,7 @@ for (const dialect of DIALECTS) {
       assert.equal(list.body.data.length, 4)
       assert.equal(list.text.includes(given.access_token as string), false)
       const one = await gw.request('GET', `/api/providers/${meta.body.id}`)
-      const { templates: _sync, ...shown } = meta.body
+      const { templates: _sync, credentials: _check, ...shown } = meta.body
       assert.deepEqual(one.body, shown)
     })
 
@@ -206,13 +230,16 @@ for (const dialect of DIALECTS) {
       const at = '2026-01-15T10:30:12.000Z'
       await repos.providers.recordHealth(id, 'token_invalid', 'Error validating access token: Session has expired.', at)
       const shown = await gw.request('GET', `/api/providers/${id}`)
-      assert.deepEqual(shown.body.health, { status: 'token_invalid', message: 'Error validating access token: Session has expired.', last_seen_at: at })
+      const { evidence, ...health } = shown.body.health
+      assert.deepEqual(health, { status: 'token_invalid', message: 'Error validating access token: Session has expired.', last_seen_at: at })
+      assert.equal(evidence.last_check.status, 'unreachable')
 
       // A name change is not a config change: the provider stays held.
       const renamed = await gw.request('PATCH', `/api/providers/${id}`, { body: { name: 'renamed' } })
       assert.equal(renamed.body.health.status, 'token_invalid')
       const fixed = await gw.request('PATCH', `/api/providers/${id}`, { body: { config: { access_token: 'EAABfreshTOKEN0123456789zz' } } })
-      assert.deepEqual(fixed.body.health, { status: 'ok', message: null, last_seen_at: null })
+      // The last credential check was of the old token: a new config forgets it.
+      assert.deepEqual(fixed.body.health, freshHealth(null))
 
       // A failure seen with an old config version does not mark the fixed provider.
       const version = (await repos.providers.findByIdWithConfig(id))!.configVersion
@@ -248,6 +275,210 @@ for (const dialect of DIALECTS) {
       } finally {
         await other.close()
       }
+    })
+  })
+
+  describe(`${dialect}: provider credential checks`, { skip }, () => {
+    const BUSINESS_ID = metaConfig().business_id as string
+    const META_TOKEN = metaConfig().access_token as string
+    const TWILIO_SID = twilioConfig().account_sid as string
+    const TURN_TOKEN = turnConfig().auth_token as string
+    let gw: TestGateway
+    let graph: FakeGraphApi
+    let twilio: FakeTwilioApi
+    let turn: FakeTurnApi
+
+    before(async () => {
+      graph = await FakeGraphApi.start()
+      graph.addBusiness(BUSINESS_ID, [], { name: 'Acme Support' })
+      graph.validTokens.add(META_TOKEN)
+      twilio = await FakeTwilioApi.start()
+      twilio.addAccount(TWILIO_SID, twilioConfig().auth_token as string, [], { friendlyName: 'Acme Twilio' })
+      turn = await FakeTurnApi.start()
+      turn.validTokens.add(TURN_TOKEN)
+      gw = await startTestGateway({
+        dialect,
+        env: { metaGraphUrl: graph.baseUrl, twilioApiUrl: twilio.baseUrl, twilioContentUrl: twilio.baseUrl, turnApiUrl: turn.baseUrl },
+      })
+    })
+    after(async () => {
+      await gw?.close()
+      await graph?.close()
+      await twilio?.close()
+      await turn?.close()
+    })
+
+    const providerCount = async () => (await gw.request('GET', '/api/providers?limit=100')).body.data.length as number
+
+    it('checks the credentials of each type before storing it, with one authenticated read, and shows the evidence', async () => {
+      graph.reset()
+      const meta = await gw.request('POST', '/api/providers', { body: { type: 'meta_cloud_api', name: 'Meta', config: metaConfig() } })
+      assert.equal(meta.status, 201, meta.text)
+      assert.equal(meta.body.credentials.status, 'ok')
+      assert.equal(meta.body.credentials.message, `WABA ${BUSINESS_ID} "Acme Support" is readable with this token.`)
+      assert.match(meta.body.credentials.checked_at, ISO)
+      assert.deepEqual(meta.body.health, freshHealth(meta.body.credentials))
+      const read = graph.requests.find((r) => r.path === `/v25.0/${BUSINESS_ID}`)
+      assert.ok(read, 'Graph was asked for the WABA')
+      assert.equal(read.method, 'GET')
+      assert.equal(read.query.fields, 'id,name')
+      assert.equal(read.headers.authorization, `Bearer ${META_TOKEN}`)
+      assert.ok(graph.requests.indexOf(read) === 0, 'checked before the template sync')
+      assert.deepEqual((await gw.request('GET', `/api/providers/${meta.body.id}`)).body.health.evidence.last_check, meta.body.credentials)
+
+      const twilioRes = await gw.request('POST', '/api/providers', { body: { type: 'twilio', name: 'Twilio', config: twilioConfig() } })
+      assert.equal(twilioRes.status, 201, twilioRes.text)
+      assert.equal(twilioRes.body.credentials.status, 'ok')
+      assert.equal(twilioRes.body.credentials.message, `Twilio account ${TWILIO_SID} "Acme Twilio" answers to these credentials (active, Full).`)
+      const account = twilio.requests.find((r) => r.path === `/2010-04-01/Accounts/${TWILIO_SID}.json`)
+      assert.equal(account?.method, 'GET')
+      assert.equal(account?.headers.authorization, `Basic ${Buffer.from(`${TWILIO_SID}:${twilioConfig().auth_token}`).toString('base64')}`)
+
+      const turnRes = await gw.request('POST', '/api/providers', { body: { type: 'turnio', name: 'Turn', config: turnConfig() } })
+      assert.equal(turnRes.status, 201, turnRes.text)
+      assert.equal(turnRes.body.credentials.status, 'ok')
+      assert.equal(turnRes.body.credentials.message, "Turn.io accepts this token: the number's application settings are readable with it.")
+      const settings = turn.requests.find((r) => r.path === '/v1/settings/application')
+      assert.equal(settings?.method, 'GET')
+      assert.equal(settings?.headers.authorization, `Bearer ${TURN_TOKEN}`)
+    })
+
+    it('refuses credentials the provider refuses with 422 provider_refused in its own words, storing nothing', async () => {
+      const before = await providerCount()
+      const cases: [string, string, Record<string, unknown>, RegExp, string][] = [
+        [
+          'Meta 190',
+          'meta_cloud_api',
+          metaConfig({ access_token: 'EAABexpiredTOKEN000000000000zz' }),
+          /^Meta's Graph API refused to show WhatsApp Business Account 104857600321987 to this token: Error validating access token: Session has expired.* \(code 190\)$/,
+          'EAABexpiredTOKEN000000000000zz',
+        ],
+        [
+          'Meta 100',
+          'meta_cloud_api',
+          metaConfig({ business_id: '999000999000' }),
+          /^Meta's Graph API refused to show WhatsApp Business Account 999000999000 to this token: Unsupported get request\. Object with ID '999000999000' does not exist.* \(code 100\)$/,
+          META_TOKEN,
+        ],
+        [
+          'Twilio 20003',
+          'twilio',
+          twilioConfig({ auth_token: 'twilioWRONGtoken0123456789abcdef' }),
+          new RegExp(`^Twilio refused to show account ${TWILIO_SID} to these credentials: Authenticate \\(code 20003\\)\\. Check the account_sid and auth_token\\.$`),
+          'twilioWRONGtoken0123456789abcdef',
+        ],
+        [
+          'Turn.io 401',
+          'turnio',
+          turnConfig({ auth_token: 'turnREVOKEDtoken0123456789abcdef' }),
+          /^Turn\.io refused this token: Access denied: Invalid or expired token \(code 1005\)\. Create a new token in Turn's Settings > API & Webhooks and put it in auth_token\.$/,
+          'turnREVOKEDtoken0123456789abcdef',
+        ],
+      ]
+      for (const [what, type, config, words, secret] of cases) {
+        const res = await gw.request('POST', '/api/providers', { body: { type, name: what, config } })
+        assert.equal(res.status, 422, `${what}: ${res.text}`)
+        assert.equal(res.body.error.code, 'provider_refused', what)
+        assert.equal(res.body.error.field, 'config', what)
+        assert.match(res.body.error.message, words, what)
+        assert.equal(res.text.includes(secret.slice(4, -2)), false, `${what}: no secret in the answer`)
+      }
+      // A suspended Twilio account answers, but cannot send: refused too.
+      const suspendedSid = `AC${'fedcba9876543210'.repeat(2)}`
+      twilio.addAccount(suspendedSid, 'suspendedTOKEN0123456789', [], { friendlyName: 'Old account', status: 'suspended' })
+      const suspended = await gw.request('POST', '/api/providers', {
+        body: { type: 'twilio', name: 'Old', config: { account_sid: suspendedSid, auth_token: 'suspendedTOKEN0123456789' } },
+      })
+      assert.equal(suspended.status, 422, suspended.text)
+      assert.match(suspended.body.error.message, new RegExp(`^Twilio account ${suspendedSid} "Old account" answers, but its status is "suspended"`))
+      assert.equal(await providerCount(), before, 'nothing was stored')
+    })
+
+    it('stores a provider it could not ask, saying so in credentials (down, cut, not its API)', async () => {
+      const faults: [() => void, RegExp][] = [
+        [() => graph.failNext(1, { status: 503, path: `/v25.0/${BUSINESS_ID}` }), /^Meta's Graph API could not show WhatsApp Business Account 104857600321987 \(\(#2\) Service temporarily unavailable \(code 2\)\); try again in a moment\.$/],
+        [() => graph.failNext(1, { destroy: true, path: `/v25.0/${BUSINESS_ID}` }), /^Meta's Graph API at http:\/\/127\.0\.0\.1:\d+ could not be reached: /],
+        [() => graph.failNext(1, { status: 404, body: 'Not Found', path: `/v25.0/${BUSINESS_ID}` }), /\(HTTP 404\); try again in a moment\.$/],
+        [() => graph.failNext(1, { status: 429, body: { error: { message: '(#4) Application request limit reached', type: 'OAuthException', code: 4 } }, path: `/v25.0/${BUSINESS_ID}` }), /Application request limit reached \(code 4\)\); try again/],
+      ]
+      for (const [fault, words] of faults) {
+        fault()
+        const res = await gw.request('POST', '/api/providers', { body: { type: 'meta_cloud_api', name: 'Blip', config: metaConfig() } })
+        assert.equal(res.status, 201, res.text)
+        assert.equal(res.body.credentials.status, 'unreachable', res.text)
+        assert.match(res.body.credentials.message, words)
+        const stored = await gw.request('GET', `/api/providers/${res.body.id}`)
+        assert.deepEqual(stored.body.health.evidence.last_check, res.body.credentials)
+        assert.equal(stored.body.health.status, 'ok')
+      }
+      twilio.failNext(1, { status: 500 })
+      const twilioRes = await gw.request('POST', '/api/providers', { body: { type: 'twilio', name: 'Twilio blip', config: twilioConfig() } })
+      assert.equal(twilioRes.status, 201, twilioRes.text)
+      assert.equal(twilioRes.body.credentials.status, 'unreachable')
+      assert.match(twilioRes.body.credentials.message, /^Twilio could not show account AC\w+ \(Internal Server Error \(code 20500\)\); try again in a moment\.$/)
+    })
+
+    it('POST /api/providers/{id}/test checks again: ok, refused (marking a refused token), unreachable', async () => {
+      const id = await createProvider(gw, 'meta_cloud_api', metaConfig())
+      const ok = await gw.request('POST', `/api/providers/${id}/test`)
+      assert.equal(ok.status, 200, ok.text)
+      assert.deepEqual(Object.keys(ok.body).sort(), ['checked_at', 'message', 'status'])
+      assert.equal(ok.body.status, 'ok')
+      assert.equal(ok.body.message, `WABA ${BUSINESS_ID} "Acme Support" is readable with this token.`)
+      assert.deepEqual((await gw.request('GET', `/api/providers/${id}`)).body.health.evidence.last_check, ok.body)
+
+      graph.failNext(1, { status: 502, path: `/v25.0/${BUSINESS_ID}` })
+      const down = await gw.request('POST', `/api/providers/${id}/test`)
+      assert.equal(down.status, 200, down.text)
+      assert.equal(down.body.status, 'unreachable')
+      assert.match(down.body.message, /could not show WhatsApp Business Account .*try again in a moment/)
+      const afterDown = (await gw.request('GET', `/api/providers/${id}`)).body.health
+      assert.deepEqual(afterDown.evidence.last_check, down.body)
+      assert.equal(afterDown.status, 'ok', 'a provider that cannot be asked is not marked')
+
+      // The token expires (a PATCH does not check): the check says so in Graph's words and holds the provider.
+      const patched = await gw.request('PATCH', `/api/providers/${id}`, { body: { config: { access_token: 'EAABexpiredTOKEN000000000000zz' } } })
+      assert.equal(patched.body.health.evidence.last_check, null, 'the last check was of the old token')
+      const refused = await gw.request('POST', `/api/providers/${id}/test`)
+      assert.equal(refused.status, 200, refused.text)
+      assert.equal(refused.body.status, 'refused')
+      assert.match(refused.body.message, /Error validating access token: Session has expired.* \(code 190\)/)
+      assert.equal(refused.text.includes('expiredTOKEN000000000'), false, 'no secret in the answer')
+      const held = (await gw.request('GET', `/api/providers/${id}`)).body.health
+      assert.equal(held.status, 'token_invalid')
+      assert.equal(held.message, refused.body.message)
+      assert.deepEqual(held.evidence.last_check, refused.body)
+
+      // Twilio and Turn.io refusals mark a refused token too; a check that passes changes no health.
+      const twilioId = await createProvider(gw, 'twilio', twilioConfig())
+      await gw.request('PATCH', `/api/providers/${twilioId}`, { body: { config: { auth_token: 'twilioROTATEDaway0123456789' } } })
+      assert.equal((await gw.request('POST', `/api/providers/${twilioId}/test`)).body.status, 'refused')
+      assert.equal((await gw.request('GET', `/api/providers/${twilioId}`)).body.health.status, 'token_invalid')
+      const turnId = await createProvider(gw, 'turnio', turnConfig())
+      assert.equal((await gw.request('POST', `/api/providers/${turnId}/test`)).body.status, 'ok')
+      turn.validTokens.clear()
+      turn.validTokens.add('turnSOMEotherTOKEN0123456789')
+      try {
+        const turnRefused = await gw.request('POST', `/api/providers/${turnId}/test`)
+        assert.equal(turnRefused.body.status, 'refused')
+        assert.match(turnRefused.body.message, /^Turn\.io refused this token: Access denied/)
+        assert.equal((await gw.request('GET', `/api/providers/${turnId}`)).body.health.status, 'token_invalid')
+      } finally {
+        turn.validTokens.clear()
+        turn.validTokens.add(TURN_TOKEN)
+      }
+    })
+
+    it('lets a member test a provider of its team, and no other team', async () => {
+      const id = await createProvider(gw, 'meta_cloud_api', metaConfig())
+      const team = await createTeam(gw, `testers-${dialect}`)
+      const mine = await gw.request('POST', '/api/teams/team_default/tokens', { body: { name: 'member', role: 'member' } })
+      const member = await gw.request('POST', `/api/providers/${id}/test`, { token: mine.body.token })
+      assert.equal(member.status, 200, member.text)
+      assert.equal(member.body.status, 'ok')
+      const foreign = await gw.request('POST', `/api/providers/${id}/test`, { token: team.admin })
+      assert.equal(foreign.status, 404, foreign.text)
+      assert.equal((await gw.request('POST', '/api/providers/prov_missing/test')).status, 404)
     })
   })
 }

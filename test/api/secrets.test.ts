@@ -1,7 +1,8 @@
 /**
  * No secret in any response, error or log line (SPEC §3): every log line at level trace is captured
  * while providers and bots are created and patched with distinctive secrets and requests fail in every
- * way we can provoke, including Graph's 190 during channel creation. Neither a secret nor the part of
+ * way we can provoke, including Graph's 190 to a new provider's credential check, during channel creation
+ * and to `POST /api/providers/{id}/test`. Neither a secret nor the part of
  * it a mask hides may appear anywhere. (Field names are echoed in errors by design, so secrets are only
  * ever sent as values here.)
  */
@@ -93,14 +94,27 @@ for (const dialect of DIALECTS) {
         assert.ok(res.status >= 400 && res.status < 500, `${what}: ${res.status} ${res.text}`)
       }
 
-      // Graph answers 190 during channel creation.
-      const expired = await call('expired create', 'POST', '/api/providers', {
+      // Graph answers 190 to the credential check of a new provider: refused, nothing stored.
+      const refusedCreate = await call('expired create', 'POST', '/api/providers', {
         body: { type: 'meta_cloud_api', name: 'm', config: { business_id: '104857600321987', access_token: S.metaExpired, app_secret: S.metaApp, verify_token: S.metaVerify } },
       })
+      assert.equal(refusedCreate.status, 422, refusedCreate.text)
+      assert.equal(refusedCreate.body.error.code, 'provider_refused')
+      assert.match(refusedCreate.body.error.message, /Error validating access token/)
+      // A token that expires later: during channel creation and the credential check on demand.
+      const expired = await call('expiring create', 'POST', '/api/providers', {
+        body: { type: 'meta_cloud_api', name: 'm', config: { business_id: '104857600321987', access_token: S.metaAccess, app_secret: S.metaApp, verify_token: S.metaVerify } },
+      })
+      assert.equal(expired.body.credentials.status, 'ok', expired.text)
+      await call('expired patch', 'PATCH', `/api/providers/${expired.body.id}`, { body: { config: { access_token: S.metaExpired } } })
       const echo = await call('echo bot', 'POST', '/api/bots', { body: { name: 'e', type: 'echo' } })
       const refused = await call('channel with 190', 'POST', '/api/channels', { body: { bot_id: echo.body.id, provider_id: expired.body.id, number: '+27812345678' } })
-      assert.equal(refused.status, 502)
+      assert.equal(refused.status, 422)
+      assert.equal(refused.body.error.code, 'provider_refused')
       assert.match(refused.body.error.message, /Error validating access token/)
+      const tested = await call('test with 190', 'POST', `/api/providers/${expired.body.id}/test`)
+      assert.equal(tested.body.status, 'refused', tested.text)
+      assert.equal((await call('test ok', 'POST', `/api/providers/${meta.body.id}/test`)).body.status, 'ok')
       await call('expired provider health', 'GET', `/api/providers/${expired.body.id}`)
       const created = await call('channel', 'POST', '/api/channels', { body: { bot_id: echo.body.id, provider_id: meta.body.id, number: '+27812345678' } })
       assert.equal(created.status, 201)

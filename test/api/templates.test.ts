@@ -1,7 +1,8 @@
 /**
  * Templates through the admin API on each database, against the fake Graph API and fake Twilio over
  * real HTTP: synced when a provider is created (and a failed sync not failing the creation), on demand,
- * listed with pages; Graph's refusal as 502 in its own words; Turn.io refusing to sync; the check every
+ * listed with pages; Graph's refusal as 422 provider_refused in its own words (502 when Graph is down);
+ * Turn.io refusing to sync; the check every
  * template send passes (`checkTemplateSend`) with its three codes; and the start-up backfill of
  * `providers.account_id`.
  */
@@ -112,28 +113,48 @@ for (const dialect of DIALECTS) {
       )
     })
 
-    it('answers 502 provider_unreachable with Graph words when Meta refuses, keeping the stored list', async () => {
+    it('answers 422 provider_refused with Graph words when Meta refuses, 502 when Graph is down, keeping the stored list', async () => {
       graph.failNext(1, {
         status: 400,
         body: { error: { message: '(#200) Requires whatsapp_business_management permission', type: 'OAuthException', code: 200, fbtrace_id: 'x' } },
         path: 'message_templates',
       })
       const res = await gw.request('POST', `/api/providers/${meta}/templates/sync`)
-      assert.equal(res.status, 502, res.text)
-      assert.equal(res.body.error.code, 'provider_unreachable')
-      assert.match(res.body.error.message, /Requires whatsapp_business_management permission \(code 200\)/)
+      assert.equal(res.status, 422, res.text)
+      assert.equal(res.body.error.code, 'provider_refused')
+      assert.match(res.body.error.message, /refused to list the message templates: \(#200\) Requires whatsapp_business_management permission \(code 200\)/)
+
+      graph.failNext(1, { status: 503, path: 'message_templates' })
+      const down = await gw.request('POST', `/api/providers/${meta}/templates/sync`)
+      assert.equal(down.status, 502, down.text)
+      assert.equal(down.body.error.code, 'provider_unreachable')
+      assert.match(down.body.error.message, /could not list the message templates \(\(#2\) Service temporarily unavailable \(code 2\)\); try again/)
       const list = await gw.request('GET', `/api/providers/${meta}/templates`)
       assert.equal(list.body.data.length, 2)
     })
 
-    it('creates a provider whose sync fails, and says why in the answer', async () => {
-      const res = await gw.request('POST', '/api/providers', {
-        body: { type: 'meta_cloud_api', name: 'Unknown WABA', config: metaConfig({ business_id: '999000999000' }) },
+    it('creates a provider whose sync fails, and says why in the answer; an unknown WABA is refused before', async () => {
+      graph.failNext(1, {
+        status: 400,
+        body: { error: { message: '(#200) Requires whatsapp_business_management permission', type: 'OAuthException', code: 200, fbtrace_id: 'x' } },
+        path: 'message_templates',
       })
+      const res = await gw.request('POST', '/api/providers', { body: { type: 'meta_cloud_api', name: 'No templates', config: metaConfig() } })
       assert.equal(res.status, 201, res.text)
-      assert.match(res.body.templates.error, /refused to list the message templates: Unsupported get request\. Object with ID '999000999000' does not exist/)
+      assert.equal(res.body.credentials.status, 'ok')
+      assert.match(res.body.templates.error, /refused to list the message templates: \(#200\) Requires whatsapp_business_management permission/)
       const list = await gw.request('GET', `/api/providers/${res.body.id}/templates`)
       assert.deepEqual(list.body, { data: [], next_cursor: null })
+
+      // A WABA the token cannot read fails the credential check: nothing is stored, nothing synced.
+      const before = (await gw.request('GET', '/api/providers?limit=100')).body.data.length
+      const unknown = await gw.request('POST', '/api/providers', {
+        body: { type: 'meta_cloud_api', name: 'Unknown WABA', config: metaConfig({ business_id: '999000999000' }) },
+      })
+      assert.equal(unknown.status, 422, unknown.text)
+      assert.equal(unknown.body.error.code, 'provider_refused')
+      assert.match(unknown.body.error.message, /Object with ID '999000999000' does not exist.*\(code 100\)/)
+      assert.equal((await gw.request('GET', '/api/providers?limit=100')).body.data.length, before)
     })
 
     it('syncs Twilio content with its approvals; Turn.io does not sync', async () => {

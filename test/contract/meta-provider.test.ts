@@ -1,6 +1,7 @@
 /**
  * The Meta Cloud API provider against `FakeGraphApi` over real HTTP: number lookup with paging, the
- * errors channel creation shows, and sends with their error classes.
+ * errors channel creation shows (Graph refusing: 422 provider_refused; Graph down: 502
+ * provider_unreachable), the credential check, and sends with their error classes.
  */
 import { after, before, beforeEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -171,6 +172,54 @@ describe('metaKind', () => {
   })
 })
 
+describe('MetaProvider.checkCredentials', () => {
+  it('reads the WABA with the bearer token and answers a sentence of evidence', async () => {
+    graph.addBusiness(BUSINESS_ID, [], { name: 'Northwind Outfitters' })
+    assert.equal(await meta.checkCredentials(), `WABA ${BUSINESS_ID} "Northwind Outfitters" is readable with this token.`)
+    assert.equal(graph.requests.length, 1)
+    const [read] = graph.requests
+    assert.equal(read?.method, 'GET')
+    assert.equal(read?.path, `/v25.0/${BUSINESS_ID}`)
+    assert.deepEqual(read?.query, { fields: 'id,name' })
+    assert.equal(read?.headers.authorization, `Bearer ${TOKEN}`)
+  })
+
+  it('leaves the name out when Graph gives none', async () => {
+    graph.setHandler((request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: BUSINESS_ID }))
+      return true
+    })
+    assert.equal(await meta.checkCredentials(), `WABA ${BUSINESS_ID} is readable with this token.`)
+  })
+
+  it('refuses an expired token (190, cause stop-provider) and an unknown WABA (100), in Graph\'s words, never the token', async () => {
+    const expired = createProvider('meta_cloud_api', { ...config, access_token: EXPIRED_TOKEN }, deps)
+    const error = await gatewayError(expired.checkCredentials(), { apiCode: 'provider_refused', httpStatus: 422 })
+    assert.match(error.message, new RegExp(`^Meta's Graph API refused to show WhatsApp Business Account ${BUSINESS_ID} to this token: Error validating access token: .* \\(code 190\\)$`))
+    assert.equal(error.message.includes(EXPIRED_TOKEN), false)
+    assert.ok(error.cause instanceof ProviderError)
+    assert.equal(error.cause.details.retry, 'stop-provider')
+
+    const other = createProvider('meta_cloud_api', { ...config, business_id: '999' }, deps)
+    const unknown = await gatewayError(other.checkCredentials(), { apiCode: 'provider_refused', httpStatus: 422 })
+    assert.match(unknown.message, /Object with ID '999' does not exist.*\(code 100\)$/)
+  })
+
+  it('answers 502 provider_unreachable when Graph is down, fails, or answers what is not JSON', async () => {
+    const down = createProvider('meta_cloud_api', config, depsFor(await closedPortUrl()))
+    const refused = await gatewayError(down.checkCredentials(), { apiCode: 'provider_unreachable', httpStatus: 502 })
+    assert.match(refused.message, /could not be reached: .*ECONNREFUSED/)
+    graph.failNext(1, { status: 500 })
+    await gatewayError(meta.checkCredentials(), { apiCode: 'provider_unreachable', httpStatus: 502 })
+    graph.setHandler((request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html' }).end('<html>captive portal</html>')
+      return true
+    })
+    const html = await gatewayError(meta.checkCredentials(), { apiCode: 'provider_unreachable', httpStatus: 502 })
+    assert.match(html.message, /a body that is not JSON/)
+  })
+})
+
 describe('MetaProvider.findNumber', () => {
   it('finds a number on page 2 by following paging.next', async () => {
     const match = await meta.findNumber('+27812345678')
@@ -217,9 +266,9 @@ describe('MetaProvider.findNumber', () => {
     assert.match(error.message, /lists no numbers\./)
   })
 
-  it("answers 502 provider_unreachable with Graph's message and code for an expired token, never the token", async () => {
+  it("answers 422 provider_refused with Graph's message and code for an expired token, never the token", async () => {
     const expired = createProvider('meta_cloud_api', { ...config, access_token: EXPIRED_TOKEN }, deps)
-    const error = await gatewayError(expired.findNumber('+27812345678'), { apiCode: 'provider_unreachable', httpStatus: 502 })
+    const error = await gatewayError(expired.findNumber('+27812345678'), { apiCode: 'provider_refused', httpStatus: 422 })
     assert.match(error.message, /^Meta's Graph API refused to list the numbers: Error validating access token: Session has expired .* \(code 190\)$/)
     assert.equal(error.message.includes(EXPIRED_TOKEN), false)
     // The classified cause tells the caller the token is invalid (provider health).
@@ -228,10 +277,20 @@ describe('MetaProvider.findNumber', () => {
     assert.equal(error.cause.details.providerCode, '190')
   })
 
-  it('answers 502 for an unknown business id, with Graph\'s message', async () => {
+  it('answers 422 provider_refused for an unknown business id, with Graph\'s message', async () => {
     const other = createProvider('meta_cloud_api', { ...config, business_id: '999' }, deps)
-    const error = await gatewayError(other.findNumber('+27812345678'), { apiCode: 'provider_unreachable', httpStatus: 502 })
+    const error = await gatewayError(other.findNumber('+27812345678'), { apiCode: 'provider_refused', httpStatus: 422 })
     assert.match(error.message, /Object with ID '999' does not exist.*\(code 100\)$/)
+    assert.ok(error.cause instanceof ProviderError)
+    assert.equal(error.cause.details.retry, 'never', 'not a token problem')
+  })
+
+  it('answers 502 for a throttled lookup (Graph code 4, or 80007 with HTTP 400): worth another try', async () => {
+    for (const [status, code] of [[429, 4], [400, 80007]] as const) {
+      graph.failNext(1, { status, body: { error: { message: `(#${code}) Rate limit`, type: 'OAuthException', code, fbtrace_id: 'x' } } })
+      const error = await gatewayError(meta.findNumber('+27812345678'), { apiCode: 'provider_unreachable', httpStatus: 502 })
+      assert.match(error.message, new RegExp(`could not list the numbers \\(\\(#${code}\\) Rate limit \\(code ${code}\\)\\); try again in a moment\\.$`))
+    }
   })
 
   it('answers 502 when Graph is down', async () => {
@@ -252,7 +311,10 @@ describe('MetaProvider.findNumber', () => {
   it('answers 502 with the HTTP status when Graph fails without an envelope', async () => {
     graph.failNext(1, { status: 503, body: 'oops' })
     const error = await gatewayError(meta.findNumber('+27812345678'), { apiCode: 'provider_unreachable', httpStatus: 502 })
-    assert.match(error.message, /refused to list the numbers: HTTP 503$/)
+    assert.match(error.message, /could not list the numbers \(HTTP 503\); try again in a moment\.$/)
+    // A 4xx page that is not Graph's (a proxy, a wrong META_GRAPH_URL) is no refusal either.
+    graph.failNext(1, { status: 404, body: 'Not Found' })
+    await gatewayError(meta.findNumber('+27812345678'), { apiCode: 'provider_unreachable', httpStatus: 502 })
   })
 
   it('never sends the token to another host: a foreign paging.next is re-based onto the configured URL', async () => {

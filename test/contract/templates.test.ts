@@ -117,12 +117,12 @@ describe('Meta listTemplates', () => {
     assert.equal(only?.category, null)
   })
 
-  it('refuses with provider_unreachable carrying Graph own message, the token never shown', async () => {
+  it('refuses with provider_refused carrying Graph own message, the token never shown; provider_unreachable when Graph fails', async () => {
     const refused = { ...META_CONFIG, access_token: 'EAABwrongTOKENabcdefghijkl0123' }
     await assert.rejects(createProvider('meta_cloud_api', refused, deps).listTemplates(), (error) => {
       assert.ok(error instanceof GatewayError)
-      assert.equal(error.apiCode, 'provider_unreachable')
-      assert.equal(error.httpStatus, 502)
+      assert.equal(error.apiCode, 'provider_refused')
+      assert.equal(error.httpStatus, 422)
       assert.match(error.message, /refused to list the message templates: .*Session has expired.*\(code 190\)/)
       assert.equal(error.message.includes(refused.access_token), false)
       return true
@@ -133,6 +133,14 @@ describe('Meta listTemplates', () => {
       path: 'message_templates',
     })
     await assert.rejects(createProvider('meta_cloud_api', META_CONFIG, deps).listTemplates(), /Tried accessing nonexisting field \(message_templates\) \(code 100\)/)
+    graph.failNext(1, { status: 500, path: 'message_templates' })
+    await assert.rejects(createProvider('meta_cloud_api', META_CONFIG, deps).listTemplates(), (error) => {
+      assert.ok(error instanceof GatewayError)
+      assert.equal(error.apiCode, 'provider_unreachable')
+      assert.equal(error.httpStatus, 502)
+      assert.match(error.message, /could not list the message templates \(.*\(code 2\)\); try again in a moment\./)
+      return true
+    })
   })
 
   it('names the default template language of each kind', () => {
@@ -180,10 +188,11 @@ describe('Twilio listTemplates', () => {
     assert.equal(templates[0]!.providerTemplateId, `HX${'1'.repeat(32)}`)
   })
 
-  it('refuses with provider_unreachable and Twilio words on bad credentials', async () => {
+  it('refuses with provider_refused and Twilio words on bad credentials', async () => {
     await assert.rejects(createProvider('twilio', { ...TWILIO_CONFIG, auth_token: 'wrong-token' }, deps).listTemplates(), (error) => {
       assert.ok(error instanceof GatewayError)
-      assert.equal(error.apiCode, 'provider_unreachable')
+      assert.equal(error.apiCode, 'provider_refused')
+      assert.equal(error.httpStatus, 422)
       assert.match(error.message, /Twilio refused to list the content templates: Authenticate \(code 20003\)\. Check the account_sid and auth_token\./)
       return true
     })

@@ -1,6 +1,6 @@
 /**
  * The Turn.io provider over real HTTP, against a small stand-in for `POST /v1/messages` that answers
- * like `turn_send_response.json`.
+ * like `turn_send_response.json` (and any other authorised call with it): sends, and the credential check.
  */
 import { after, before, beforeEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Agent } from 'undici'
+import { GatewayError } from '../../src/core/errors.js'
 import { createProvider, providerKind, ProviderError, type Provider, type ProviderDeps, type SendRequest } from '../../src/providers/index.js'
 
 const TOKEN = 'turn-token-0123456789abcdef'
@@ -136,6 +137,58 @@ describe('turnKind', () => {
       outsideWindowCodes: ['131047'],
     })
     assert.equal(kind.webhookUrl('https://gw.example.com', 'ch_9'), 'https://gw.example.com/channels/whatsapp/turn/ch_9/incoming_message')
+  })
+})
+
+describe('TurnProvider.checkCredentials', () => {
+  const gatewayError = async (promise: Promise<unknown>): Promise<GatewayError> => {
+    let caught: unknown
+    await assert.rejects(promise, (error) => {
+      caught = error
+      return true
+    })
+    assert.ok(caught instanceof GatewayError, `expected a GatewayError, got ${String(caught)}`)
+    return caught
+  }
+
+  it('reads the application settings with the bearer token', async () => {
+    assert.equal(await provider.checkCredentials(), "Turn.io accepts this token: the number's application settings are readable with it.")
+    assert.equal(received.length, 1)
+    assert.equal(received[0]?.method, 'GET')
+    assert.equal(received[0]?.path, '/v1/settings/application')
+    assert.equal(received[0]?.headers.authorization, `Bearer ${TOKEN}`)
+  })
+
+  it('refuses a token Turn refuses (401 with its errors, or 403 with any body), as stop-provider', async () => {
+    const wrong = createProvider('turnio', { ...config, auth_token: 'turn-revoked-0000000000' }, deps)
+    const error = await gatewayError(wrong.checkCredentials())
+    assert.equal(error.apiCode, 'provider_refused')
+    assert.equal(error.httpStatus, 422)
+    assert.match(error.message, /^Turn\.io refused this token: Access denied: Invalid or expired token \(code 1005\)\. Create a new token/)
+    assert.equal(error.message.includes('turn-revoked-0000000000'), false)
+    assert.ok(error.cause instanceof ProviderError)
+    assert.equal(error.cause.details.retry, 'stop-provider')
+    faults.push({ status: 403, body: '<html>Forbidden</html>' })
+    const forbidden = await gatewayError(provider.checkCredentials())
+    assert.equal(forbidden.apiCode, 'provider_refused')
+    assert.match(forbidden.message, /^Turn\.io refused this token: HTTP 403\./)
+  })
+
+  it('answers provider_unreachable when Turn fails, answers what is not JSON, or cannot be reached', async () => {
+    faults.push({ status: 502, body: '<html>bad gateway</html>' })
+    const failed = await gatewayError(provider.checkCredentials())
+    assert.equal(failed.apiCode, 'provider_unreachable')
+    assert.equal(failed.httpStatus, 502)
+    assert.match(failed.message, /^Turn\.io could not be asked about this token \(HTTP 502\); try again in a moment\.$/)
+    faults.push({ status: 200, body: 'not json' })
+    assert.equal((await gatewayError(provider.checkCredentials())).apiCode, 'provider_unreachable')
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const down = await gatewayError(createProvider('turnio', config, depsFor(`http://127.0.0.1:${port}`)).checkCredentials())
+    assert.equal(down.apiCode, 'provider_unreachable')
+    assert.match(down.message, /could not be reached: .*ECONNREFUSED/)
   })
 })
 

@@ -1,5 +1,5 @@
 /**
- * The Twilio provider against `FakeTwilioApi` over real HTTP: number lookup and sends.
+ * The Twilio provider against `FakeTwilioApi` over real HTTP: number lookup, the credential check and sends.
  */
 import { after, before, beforeEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -139,11 +139,11 @@ describe('TwilioProvider.findNumber', () => {
     assert.match(error.message, /^\+27829999999 was not found at the provider: it is not an incoming number of Twilio account AC3f9e/)
   })
 
-  it("answers 502 with Twilio's message when the credentials are refused, never the token", async () => {
+  it("answers 422 provider_refused with Twilio's message when the credentials are refused, never the token", async () => {
     const wrong = createProvider('twilio', { ...config, auth_token: 'not-the-token-00000000' }, deps)
     const error = await rejection(wrong.findNumber('+27812345678'), GatewayError)
-    assert.equal(error.apiCode, 'provider_unreachable')
-    assert.equal(error.httpStatus, 502)
+    assert.equal(error.apiCode, 'provider_refused')
+    assert.equal(error.httpStatus, 422)
     assert.equal(error.message, 'Twilio refused to list the numbers: Authenticate (code 20003). Check the account_sid and auth_token.')
     assert.ok(error.cause instanceof ProviderError)
     assert.equal(error.cause.details.retry, 'stop-provider')
@@ -154,6 +154,32 @@ describe('TwilioProvider.findNumber', () => {
     const error = await rejection(down.findNumber('+27812345678'), GatewayError)
     assert.equal(error.apiCode, 'provider_unreachable')
     assert.match(error.message, /^Twilio's API at http:\/\/127\.0\.0\.1:\d+ could not be reached: .*ECONNREFUSED/)
+  })
+})
+
+describe('TwilioProvider.checkCredentials', () => {
+  it('fetches the account with Basic auth and answers a sentence of evidence', async () => {
+    twilio.requests.length = 0
+    assert.match(await provider.checkCredentials(), new RegExp(`^Twilio account ${ACCOUNT_SID} "[^"]+" answers to these credentials \\(active, Full\\)\\.$`))
+    const [request] = twilio.requests
+    assert.equal(request?.method, 'GET')
+    assert.equal(request?.path, `/2010-04-01/Accounts/${ACCOUNT_SID}.json`)
+    assert.equal(request?.headers.authorization, `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`)
+  })
+
+  it('refuses a wrong token (20003, stop-provider) in Twilio\'s words; 502 when Twilio is down or fails', async () => {
+    const wrong = createProvider('twilio', { ...config, auth_token: 'not-the-token-00000000' }, deps)
+    const error = await rejection(wrong.checkCredentials(), GatewayError)
+    assert.equal(error.apiCode, 'provider_refused')
+    assert.equal(error.message, `Twilio refused to show account ${ACCOUNT_SID} to these credentials: Authenticate (code 20003). Check the account_sid and auth_token.`)
+    assert.ok(error.cause instanceof ProviderError)
+    assert.equal(error.cause.details.retry, 'stop-provider')
+    const down = await rejection(createProvider('twilio', config, depsFor(await closedPortUrl())).checkCredentials(), GatewayError)
+    assert.equal(down.apiCode, 'provider_unreachable')
+    twilio.failNext(1, { status: 503, body: { code: 20503, message: 'Service Unavailable', status: 503 } })
+    const failed = await rejection(provider.checkCredentials(), GatewayError)
+    assert.equal(failed.apiCode, 'provider_unreachable')
+    assert.match(failed.message, /\(Service Unavailable \(code 20503\)\); try again in a moment\.$/)
   })
 })
 

@@ -3,6 +3,10 @@
  * that talks to Meta (provider contract tests, webhook-to-reply end-to-end tests, the benchmark).
  *
  * What it serves:
+ * - `GET /{version}/{businessId}[?fields=id,name]`: a business given to `addBusiness` (or `addTemplates`),
+ *   as Graph describes a WhatsApp Business Account: `{id, name}` (the credential check). An id it does not
+ *   know gets Graph's code 100 error ("does not exist, cannot be loaded due to missing permissions"), an
+ *   invalid token the 190 below; `failNext(n, {status, body, path: '/v25.0/<id>'})` refuses otherwise.
  * - `GET /{version}/{businessId}/phone_numbers`: the numbers given to `addBusiness`, paged like Graph
  *   (`data`, `paging.cursors`, `paging.next` as an absolute URL back to this server, absent on the last
  *   page). `limit` is honoured, but pages never exceed the business's `pageSize`, so paging is exercised.
@@ -182,6 +186,8 @@ export interface WebhookDelivery {
 
 interface Business {
   id: string
+  /** The account's name, as `GET /{businessId}?fields=name` shows it. */
+  name: string
   numbers: FakePhoneNumber[]
   pageSize: number
 }
@@ -276,9 +282,17 @@ export class FakeGraphApi {
     await this.#agent.close()
   }
 
-  /** Serves `numbers` as the WhatsApp Business Account `businessId`, `pageSize` to a page (default 2). */
-  addBusiness(businessId: string, numbers: FakePhoneNumber[], options: { pageSize?: number } = {}): void {
-    this.#businesses.set(businessId, { id: businessId, numbers: [...numbers], pageSize: Math.max(1, options.pageSize ?? 2) })
+  /**
+   * Serves `numbers` as the WhatsApp Business Account `businessId`, `pageSize` to a page (default 2), and
+   * the account itself (named `name`, default `Test WABA <id>`).
+   */
+  addBusiness(businessId: string, numbers: FakePhoneNumber[], options: { pageSize?: number; name?: string } = {}): void {
+    this.#businesses.set(businessId, {
+      id: businessId,
+      name: options.name ?? `Test WABA ${businessId}`,
+      numbers: [...numbers],
+      pageSize: Math.max(1, options.pageSize ?? 2),
+    })
   }
 
   /**
@@ -411,12 +425,21 @@ export class FakeGraphApi {
   async #route(recorded: FakeGraphRequest): Promise<Answer> {
     const [version, node, edge, ...rest] = recorded.path.split('/').slice(1)
     if (version === undefined || !/^v\d+\.\d+$/.test(version) || node === undefined || node === '' || rest.length > 0) return unknownPath(recorded.path)
-    if (recorded.method === 'GET' && edge === undefined) return this.#mediaInfo(node)
+    if (recorded.method === 'GET' && edge === undefined) return this.#businessOrMedia(recorded, node)
     if (recorded.method === 'GET' && edge === 'phone_numbers') return this.#listNumbers(recorded, version, node)
     if (recorded.method === 'GET' && edge === 'message_templates') return this.#listTemplates(recorded, version, node)
     if (recorded.method === 'POST' && edge === 'messages') return this.#send(recorded, node)
     if (recorded.method === 'POST' && edge === 'media') return this.#upload(recorded, node)
     return unknownPath(recorded.path)
+  }
+
+  /** `GET /{id}`: a known business (`addBusiness`, or one with templates), else media, else Graph's code 100. */
+  #businessOrMedia(recorded: FakeGraphRequest, id: string): Answer {
+    const business = this.#businesses.get(id)
+    if (business === undefined && !this.#templates.has(id)) return this.#mediaInfo(id)
+    const account: Record<string, unknown> = { id, name: business?.name ?? `Test WABA ${id}` }
+    const fields = recorded.query.fields?.split(',').map((f) => f.trim()).filter((f) => f !== '')
+    return { status: 200, body: fields === undefined ? account : Object.fromEntries(Object.entries(account).filter(([k]) => k === 'id' || fields.includes(k))) }
   }
 
   #mediaInfo(id: string): Answer {

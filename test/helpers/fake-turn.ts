@@ -8,6 +8,8 @@
  *   `turn_media_upload_response.json` with a fresh UUID, and then downloadable;
  * - `GET /v1/media/{id}`: the bytes of media given to `addMedia` (or uploaded), with their Content-Type;
  *   404 for an unknown id. Downloads are recorded in `downloads`.
+ * - `GET /v1/settings/application`: the number's application settings (`{settings: {application:
+ *   {webhooks: {url}}}}`), the credential check; a token not in `validTokens` gets the 401 below.
  * Any other path gets 404.
  *
  * Controls: `validTokens` (when non-empty, any other bearer gets 401 with WhatsApp's `errors[]`),
@@ -95,6 +97,8 @@ export class FakeTurnApi {
   readonly uploads: FakeTurnUpload[] = []
   /** Every media download: the id and the Authorization header it came with. */
   readonly downloads: { id: string; authorization: string | undefined }[] = []
+  /** The primary webhook `GET /v1/settings/application` shows (Turn's UI sets it). */
+  primaryWebhookUrl = 'https://bot.example.org/turn'
 
   readonly #server: Server
   readonly #clock: Clock
@@ -212,7 +216,8 @@ export class FakeTurnApi {
     }
     const mediaId = recorded.method === 'GET' ? /^\/v1\/media\/([^/]+)$/.exec(url.pathname)?.[1] : undefined
     const isUpload = recorded.method === 'POST' && url.pathname === '/v1/media'
-    if ((url.pathname !== '/v1/messages' || recorded.method !== 'POST') && mediaId === undefined && !isUpload) {
+    const isSettings = recorded.method === 'GET' && url.pathname === '/v1/settings/application'
+    if ((url.pathname !== '/v1/messages' || recorded.method !== 'POST') && mediaId === undefined && !isUpload && !isSettings) {
       return json(res, 404, { errors: [{ code: 404, title: 'Not found', details: `${recorded.method} ${url.pathname}` }] })
     }
     if (mediaId !== undefined) this.downloads.push({ id: decodeURIComponent(mediaId), authorization: req.headers.authorization })
@@ -220,6 +225,7 @@ export class FakeTurnApi {
     if (token === undefined || (this.validTokens.size > 0 && !this.validTokens.has(token))) {
       return json(res, 401, { errors: [{ code: 1005, title: 'Access denied', details: 'Invalid or expired token' }] })
     }
+    if (isSettings) return json(res, 200, { settings: { application: { webhooks: { url: this.primaryWebhookUrl } } } })
     if (mediaId !== undefined) {
       const media = this.#media.get(decodeURIComponent(mediaId))
       if (media === undefined) return json(res, 404, { errors: [{ code: 1006, title: 'Resource not found', details: `unknown media ${mediaId}` }] })

@@ -1,6 +1,9 @@
 /**
  * `FakeTwilioApi`: a small real HTTP server on 127.0.0.1 that answers like Twilio's REST API for the two
  * calls the gateway makes, with HTTP Basic auth checked against the accounts given to `addAccount`:
+ * - `GET /2010-04-01/Accounts/{sid}.json`: the account resource (`sid`, `friendly_name`, `status`,
+ *   `type`), the credential check; an unknown account or a wrong token gets 401 with code 20003, as
+ *   Twilio answers, and `addAccount(…, {status: 'suspended'})` makes it answer with that status;
  * - `GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json[?PhoneNumber=…]`: the account's numbers,
  *   paged with `next_page_uri` (a path from the API root, as Twilio sends it);
  * - `POST /2010-04-01/Accounts/{sid}/Messages.json` (form-encoded): recorded in `sends`, answered 201
@@ -88,6 +91,8 @@ export interface FakeTwilioContent {
 interface Account {
   authToken: string
   numbers: string[]
+  friendlyName: string
+  status: string
 }
 
 /** Statuses Twilio posts to a `StatusCallback`. */
@@ -227,9 +232,14 @@ export class FakeTwilioApi {
     return delivery.statusCode
   }
 
-  /** Adds an account with its auth token and incoming numbers (E.164). */
-  addAccount(accountSid: string, authToken: string, numbers: string[]): void {
-    this.#accounts.set(accountSid, { authToken, numbers: [...numbers] })
+  /** Adds an account with its auth token and incoming numbers (E.164); `status` is what its resource says (default `active`). */
+  addAccount(accountSid: string, authToken: string, numbers: string[], options: { friendlyName?: string; status?: string } = {}): void {
+    this.#accounts.set(accountSid, {
+      authToken,
+      numbers: [...numbers],
+      friendlyName: options.friendlyName ?? `Test account ${accountSid.slice(-4)}`,
+      status: options.status ?? 'active',
+    })
   }
 
   /** Serves `contents` (replacing earlier ones) as the Content API templates of `accountSid`. */
@@ -272,6 +282,8 @@ export class FakeTwilioApi {
     const media = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\/MM[0-9a-f]{32}\/Media\/(ME[0-9a-f]{32})$/.exec(url.pathname)
     if (media !== null && recorded.method === 'GET') return this.#serveMedia(res, url, media[1] ?? '', media[2] ?? '')
     if (url.pathname === '/v1/ContentAndApprovals' && recorded.method === 'GET') return this.#listContent(res, url, req.headers.authorization)
+    const accountPath = /^\/2010-04-01\/Accounts\/([^/]+)\.json$/.exec(url.pathname)
+    if (accountPath !== null && recorded.method === 'GET') return this.#showAccount(res, accountPath[1] ?? '', req.headers.authorization)
     const match = /^\/2010-04-01\/Accounts\/([^/]+)\/(IncomingPhoneNumbers|Messages)\.json$/.exec(url.pathname)
     if (match === null) return json(res, 404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, more_info: 'https://www.twilio.com/docs/errors/20404', status: 404 })
     const [, accountSid = '', resource] = match
@@ -282,6 +294,22 @@ export class FakeTwilioApi {
     if (resource === 'IncomingPhoneNumbers' && recorded.method === 'GET') return this.#listNumbers(res, url, accountSid, account)
     if (resource === 'Messages' && recorded.method === 'POST') return this.#send(res, recorded, accountSid)
     json(res, 405, { code: 20004, message: 'Method not allowed', status: 405 })
+  }
+
+  /** The account resource, to its own credentials only. */
+  #showAccount(res: ServerResponse, accountSid: string, authorization: string | undefined): void {
+    const account = this.#accounts.get(accountSid)
+    if (account === undefined || !authorised(authorization, accountSid, account.authToken)) {
+      return json(res, 401, { code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 })
+    }
+    json(res, 200, {
+      sid: accountSid,
+      friendly_name: account.friendlyName,
+      status: account.status,
+      type: 'Full',
+      owner_account_sid: accountSid,
+      uri: `/2010-04-01/Accounts/${accountSid}.json`,
+    })
   }
 
   /** The Content API list: the Basic auth user names the account; pages by `Page` with `next_page_url`. */

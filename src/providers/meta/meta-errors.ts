@@ -120,6 +120,15 @@ export function classifyGraphError(httpStatus: number, body: unknown): ProviderE
   })
 }
 
+/**
+ * Graph's reason for a failed lookup, for a sentence: its message and code with the token masked, or the
+ * HTTP status when the answer carries no Graph error.
+ */
+export function graphReason(statusCode: number, text: string, config: { access_token: string }): string {
+  const graph = readGraphError(text)
+  return graph === null ? `HTTP ${statusCode}` : `${redactSecrets(graph.message, [config.access_token])} (code ${graph.code})`
+}
+
 /** A call that got no answer (refused, reset, timed out): always worth another try. */
 export function metaNetworkError(origin: string, error: unknown): ProviderError {
   return networkError(PROVIDER, `Meta's Graph API at ${origin} could not be reached`, error)

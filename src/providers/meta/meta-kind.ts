@@ -8,6 +8,7 @@ import { MetaProvider, metaCapabilities } from './meta-provider.js'
 /** Static facts and factories of Meta Cloud API providers. */
 export const metaKind: ProviderKind = {
   type: 'meta_cloud_api',
+  label: 'Meta',
   parseConfig: parseMetaConfig,
   secretFields: metaSecretFields,
   extraData: metaExtraData,

@@ -7,8 +7,8 @@ import { GW_ERR_PROVIDER_NUMBER_NOT_FOUND, GW_ERR_PROVIDER_UNREACHABLE } from '.
 import { toE164 } from '../../core/phone.js'
 import type { NumberMatch, ProviderDeps } from '../provider.js'
 import type { MetaConfig } from './meta-config.js'
-import { classifyGraphError, readGraphError, redactProviderError, redactSecrets } from './meta-errors.js'
-import { callApi, describeNetworkError } from '../provider-http.js'
+import { classifyGraphError, graphReason, redactProviderError } from './meta-errors.js'
+import { callApi, describeNetworkError, lookupError } from '../provider-http.js'
 import type { GraphPhoneNumber, GraphPhoneNumbersPage } from './meta-wire.js'
 
 /** Enough for 10,000 numbers at 100 a page; a bound so a paging loop at Meta cannot hold a request forever. */
@@ -70,11 +70,13 @@ async function fetchPage(url: URL, config: MetaConfig, deps: ProviderDeps): Prom
     GW_ERR_PROVIDER_UNREACHABLE(`Meta's Graph API at ${url.origin} could not be reached: ${describeNetworkError(error)}`, { cause: error }),
   )
   if (statusCode !== 200) {
-    const graph = readGraphError(text)
-    const reason = graph === null ? `HTTP ${statusCode}` : `${redactSecrets(graph.message, [config.access_token])} (code ${graph.code})`
+    const reason = graphReason(statusCode, text, config)
     // The classified error rides along as the cause: a 190 there tells the caller the token is invalid.
     const cause = redactProviderError(classifyGraphError(statusCode, text), [config.access_token])
-    throw GW_ERR_PROVIDER_UNREACHABLE(`Meta's Graph API refused to list the numbers: ${reason}`, { cause })
+    throw lookupError(statusCode, cause, {
+      refused: `Meta's Graph API refused to list the numbers: ${reason}`,
+      failed: `Meta's Graph API could not list the numbers (${reason}); try again in a moment.`,
+    })
   }
   try {
     const body: unknown = JSON.parse(text)

@@ -15,6 +15,7 @@ import type {
   SendRequest,
 } from '../provider.js'
 import type { MetaConfig } from './meta-config.js'
+import { checkMetaCredentials } from './meta-credentials.js'
 import { downloadMetaMedia } from './meta-media.js'
 import { findMetaNumber } from './meta-numbers.js'
 import { markMetaRead, sendMeta } from './meta-send.js'
@@ -51,6 +52,11 @@ export class MetaProvider implements Provider {
   /** Looks the number up among the WhatsApp Business Account's numbers. */
   findNumber(number: string): Promise<NumberMatch> {
     return findMetaNumber(this.#config, number, this.#deps)
+  }
+
+  /** Reads the WhatsApp Business Account with the token. */
+  checkCredentials(): Promise<string> {
+    return checkMetaCredentials(this.#config, this.#deps)
   }
 
   /** Sends one message of any type through the Graph API. */

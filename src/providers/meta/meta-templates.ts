@@ -5,10 +5,10 @@
  * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/reference/whatsapp-business-account/template-api
  */
 import { GW_ERR_PROVIDER_UNREACHABLE } from '../../core/errors.js'
-import { callApi, describeNetworkError } from '../provider-http.js'
+import { callApi, describeNetworkError, lookupError } from '../provider-http.js'
 import type { ProviderDeps, ProviderTemplate } from '../provider.js'
 import type { MetaConfig } from './meta-config.js'
-import { classifyGraphError, readGraphError, redactProviderError, redactSecrets } from './meta-errors.js'
+import { classifyGraphError, graphReason, redactProviderError } from './meta-errors.js'
 import { nextPageUrl } from './meta-numbers.js'
 
 /** `GET /{waba-id}/message_templates` as Meta answers it, read defensively. */
@@ -37,7 +37,10 @@ interface GraphTemplateComponent {
 const MAX_PAGES = 100
 const FIELDS = 'name,language,status,category,parameter_format,components,id'
 
-/** Every template of the account, all pages. Throws `GW_ERR_PROVIDER_UNREACHABLE` with Graph's words. */
+/**
+ * Every template of the account, all pages. Throws `GW_ERR_PROVIDER_REFUSED` (Graph said no) or
+ * `GW_ERR_PROVIDER_UNREACHABLE`, with Graph's words.
+ */
 export async function listMetaTemplates(config: MetaConfig, deps: ProviderDeps): Promise<ProviderTemplate[]> {
   const base = new URL(deps.urls.metaGraphUrl.replace(/\/+$/, ''))
   const baseText = base.href.replace(/\/+$/, '')
@@ -62,10 +65,12 @@ async function fetchPage(url: URL, config: MetaConfig, deps: ProviderDeps): Prom
     GW_ERR_PROVIDER_UNREACHABLE(`Meta's Graph API at ${url.origin} could not be reached: ${describeNetworkError(error)}`, { cause: error }),
   )
   if (statusCode !== 200) {
-    const graph = readGraphError(text)
-    const reason = graph === null ? `HTTP ${statusCode}` : `${redactSecrets(graph.message, [config.access_token])} (code ${graph.code})`
+    const reason = graphReason(statusCode, text, config)
     const cause = redactProviderError(classifyGraphError(statusCode, text), [config.access_token])
-    throw GW_ERR_PROVIDER_UNREACHABLE(`Meta's Graph API refused to list the message templates: ${reason}`, { cause })
+    throw lookupError(statusCode, cause, {
+      refused: `Meta's Graph API refused to list the message templates: ${reason}`,
+      failed: `Meta's Graph API could not list the message templates (${reason}); try again in a moment.`,
+    })
   }
   try {
     const body: unknown = JSON.parse(text)

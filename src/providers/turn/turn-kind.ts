@@ -8,6 +8,7 @@ import { TurnProvider, turnCapabilities } from './turn-provider.js'
 /** Static facts and factories of Turn.io providers. */
 export const turnKind: ProviderKind = {
   type: 'turnio',
+  label: 'Turn.io',
   parseConfig: parseTurnConfig,
   secretFields: turnSecretFields,
   extraData: () => ({}),

@@ -14,6 +14,7 @@ import {
   type SendRequest,
 } from '../provider.js'
 import type { TurnConfig } from './turn-config.js'
+import { checkTurnCredentials } from './turn-credentials.js'
 import { downloadTurnMedia } from './turn-media.js'
 import { sendTurn } from './turn-send.js'
 
@@ -53,6 +54,11 @@ export class TurnProvider implements Provider {
    */
   findNumber(number: string): Promise<NumberMatch> {
     return Promise.resolve({ fromIdentifier: number, extraData: {} })
+  }
+
+  /** Reads the number's application settings with the token. */
+  checkCredentials(): Promise<string> {
+    return checkTurnCredentials(this.#config, this.#deps)
   }
 
   /** Sends one message of any type through Turn's messages API. */

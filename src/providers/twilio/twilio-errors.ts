@@ -64,6 +64,17 @@ export function readTwilioError(body: unknown): { code: number; message: string 
   return { code, message: typeof message === 'string' && message !== '' ? message : `Twilio error ${code}` }
 }
 
+/**
+ * Twilio's reason for a failed lookup, for a sentence: its message and code (with a hint when the
+ * credentials were refused), or the HTTP status when the answer carries no Twilio error.
+ */
+export function twilioReason(statusCode: number, text: string): string {
+  const twilio = readTwilioError(text)
+  const reason = twilio === null ? `HTTP ${statusCode}` : `${twilio.message} (code ${twilio.code})`
+  const hint = statusCode === 401 || twilio?.code === 20003 ? '. Check the account_sid and auth_token' : ''
+  return `${reason}${hint}`
+}
+
 /** A call that got no answer: always worth another try. */
 export function twilioNetworkError(origin: string, error: unknown): ProviderError {
   return networkError(PROVIDER, `Twilio's API at ${origin} could not be reached`, error)

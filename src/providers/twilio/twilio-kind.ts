@@ -9,6 +9,7 @@ import { TWILIO_WEBHOOK_PATH } from './twilio-wire.js'
 /** Static facts and factories of Twilio providers. */
 export const twilioKind: ProviderKind = {
   type: 'twilio',
+  label: 'Twilio',
   parseConfig: parseTwilioConfig,
   secretFields: twilioSecretFields,
   // The account SID is no secret (it names the account in every URL) and keys the Content API.

@@ -7,8 +7,8 @@ import { GW_ERR_PROVIDER_NUMBER_NOT_FOUND, GW_ERR_PROVIDER_UNREACHABLE } from '.
 import { toE164 } from '../../core/phone.js'
 import type { NumberMatch, ProviderDeps } from '../provider.js'
 import type { TwilioConfig } from './twilio-config.js'
-import { classifyTwilioError, readTwilioError } from './twilio-errors.js'
-import { callApi, describeNetworkError } from '../provider-http.js'
+import { classifyTwilioError, twilioReason } from './twilio-errors.js'
+import { callApi, describeNetworkError, lookupError } from '../provider-http.js'
 import type { TwilioIncomingNumbersPage } from './twilio-wire.js'
 
 /** A bound on paging; the `PhoneNumber` filter normally leaves one short page. */
@@ -58,10 +58,11 @@ async function fetchPage(url: URL, config: TwilioConfig, deps: ProviderDeps): Pr
     GW_ERR_PROVIDER_UNREACHABLE(`Twilio's API at ${url.origin} could not be reached: ${describeNetworkError(error)}`, { cause: error }),
   )
   if (statusCode !== 200) {
-    const twilio = readTwilioError(text)
-    const reason = twilio === null ? `HTTP ${statusCode}` : `${twilio.message} (code ${twilio.code})`
-    const hint = statusCode === 401 || twilio?.code === 20003 ? ' Check the account_sid and auth_token.' : ''
-    throw GW_ERR_PROVIDER_UNREACHABLE(`Twilio refused to list the numbers: ${reason}.${hint}`, { cause: classifyTwilioError(statusCode, text) })
+    const reason = twilioReason(statusCode, text)
+    throw lookupError(statusCode, classifyTwilioError(statusCode, text), {
+      refused: `Twilio refused to list the numbers: ${reason}.`,
+      failed: `Twilio could not list the numbers (${reason}); try again in a moment.`,
+    })
   }
   try {
     const body: unknown = JSON.parse(text)

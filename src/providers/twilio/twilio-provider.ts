@@ -14,6 +14,7 @@ import {
   type SendRequest,
 } from '../provider.js'
 import type { TwilioConfig } from './twilio-config.js'
+import { checkTwilioCredentials } from './twilio-credentials.js'
 import { downloadTwilioMedia } from './twilio-media.js'
 import { findTwilioNumber } from './twilio-numbers.js'
 import { sendTwilio } from './twilio-send.js'
@@ -56,6 +57,11 @@ export class TwilioProvider implements Provider {
   /** Checks the number is one of the account's incoming numbers. */
   findNumber(number: string): Promise<NumberMatch> {
     return findTwilioNumber(this.#config, number, this.#deps)
+  }
+
+  /** Fetches the account with its SID and auth token. */
+  checkCredentials(): Promise<string> {
+    return checkTwilioCredentials(this.#config, this.#deps)
   }
 
   /** Sends one message through the Messages API, degraded as the capabilities declare. */

@@ -5,10 +5,10 @@
  * @see https://www.twilio.com/docs/content/content-api-resources
  */
 import { GW_ERR_PROVIDER_UNREACHABLE } from '../../core/errors.js'
-import { callApi, describeNetworkError } from '../provider-http.js'
+import { callApi, describeNetworkError, lookupError } from '../provider-http.js'
 import type { ProviderDeps, ProviderTemplate } from '../provider.js'
 import type { TwilioConfig } from './twilio-config.js'
-import { classifyTwilioError, readTwilioError } from './twilio-errors.js'
+import { classifyTwilioError, twilioReason } from './twilio-errors.js'
 import { basicAuth } from './twilio-numbers.js'
 
 /** Twilio's own Content API, when the composition root names none. */
@@ -40,7 +40,10 @@ interface TwilioContent {
   approval_requests?: (TwilioApproval & { whatsapp?: TwilioApproval }) | null
 }
 
-/** Every content template of the account, all pages. Throws `GW_ERR_PROVIDER_UNREACHABLE` with Twilio's words. */
+/**
+ * Every content template of the account, all pages. Throws `GW_ERR_PROVIDER_REFUSED` (Twilio said no) or
+ * `GW_ERR_PROVIDER_UNREACHABLE`, with Twilio's words.
+ */
 export async function listTwilioTemplates(config: TwilioConfig, deps: ProviderDeps): Promise<ProviderTemplate[]> {
   const base = new URL((deps.urls.twilioContentUrl ?? DEFAULT_CONTENT_URL).replace(/\/+$/, ''))
   const baseText = base.href.replace(/\/+$/, '')
@@ -74,10 +77,11 @@ async function fetchPage(url: URL, config: TwilioConfig, deps: ProviderDeps): Pr
     GW_ERR_PROVIDER_UNREACHABLE(`Twilio's Content API at ${url.origin} could not be reached: ${describeNetworkError(error)}`, { cause: error }),
   )
   if (statusCode !== 200) {
-    const twilio = readTwilioError(text)
-    const reason = twilio === null ? `HTTP ${statusCode}` : `${twilio.message} (code ${twilio.code})`
-    const hint = statusCode === 401 || twilio?.code === 20003 ? ' Check the account_sid and auth_token.' : ''
-    throw GW_ERR_PROVIDER_UNREACHABLE(`Twilio refused to list the content templates: ${reason}.${hint}`, { cause: classifyTwilioError(statusCode, text) })
+    const reason = twilioReason(statusCode, text)
+    throw lookupError(statusCode, classifyTwilioError(statusCode, text), {
+      refused: `Twilio refused to list the content templates: ${reason}.`,
+      failed: `Twilio could not list the content templates (${reason}); try again in a moment.`,
+    })
   }
   try {
     const body: unknown = JSON.parse(text)

@@ -28,6 +28,16 @@ export interface TwilioIncomingNumber {
   friendly_name?: string
 }
 
+/** The answer to `GET /2010-04-01/Accounts/{sid}.json`: the account resource. */
+export interface TwilioAccountResource {
+  sid?: string
+  friendly_name?: string
+  /** `active`, `suspended` or `closed`. */
+  status?: string
+  /** `Trial` or `Full`. */
+  type?: string
+}
+
 /** The 201 answer to `POST /2010-04-01/Accounts/{sid}/Messages.json`. */
 export interface TwilioMessageResource {
   sid?: string

@@ -26,7 +26,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('conversations').addColumn('handled_by', 'text', (col) => col.notNull().defaultTo('bot')).execute()
   await db.schema.alterTable('conversations').addColumn('handed_over_at', 'text').execute()
   await db.schema.alterTable('conversations').addColumn('handover_expires_at', 'text').execute()
-  await db.schema.createIndex('conversations_handled_by_idx').on('conversations').columns(['team_id', 'handled_by', 'last_inbound_at']).execute()
+  await db.schema.createIndex('conversations_handled_by_idx').on('conversations').columns(['team_id', 'handled_by', 'updated_at']).execute()
   await db.schema.createIndex('conversations_handover_expiry_idx').on('conversations').columns(['handover_expires_at']).execute()
 
   await db.schema

@@ -6,6 +6,7 @@ import * as richMessages from './0003-rich-messages.js'
 import * as templatesBroadcasts from './0004-templates-broadcasts.js'
 import * as botHealthHistory from './0005-bot-health-history.js'
 import * as eventsHandover from './0006-events-handover.js'
+import * as providerEvidence from './0007-provider-evidence.js'
 
 const migrations: Record<string, Migration> = {
   '0001-init': init,
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0004-templates-broadcasts': templatesBroadcasts,
   '0005-bot-health-history': botHealthHistory,
   '0006-events-handover': eventsHandover,
+  '0007-provider-evidence': providerEvidence,
 }
 
 /** Static provider, so migrations work the same from `src/` under tsx and from `dist/`. */

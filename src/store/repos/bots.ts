@@ -4,7 +4,7 @@
  */
 import { isoNow, type Clock } from '../../core/clock.js'
 import { newId } from '../../core/ids.js'
-import type { SecretBox } from '../../core/secret-box.js'
+import { openStoredSecret, type SecretBox } from '../../core/secret-box.js'
 import type { Store } from '../db.js'
 import type { BotsTable } from '../schema.js'
 import { newEvent } from '../../core/events.js'
@@ -58,7 +58,7 @@ export function createBotsRepo(deps: { store: Store; secretBox: SecretBox; clock
       teamId: row.team_id,
       name: row.name,
       type: row.type,
-      config: row.config_ciphertext === null ? {} : (JSON.parse(deps.secretBox.decrypt(row.config_ciphertext)) as Record<string, string>),
+      config: row.config_ciphertext === null ? {} : (JSON.parse(openStoredSecret(deps.secretBox, row.config_ciphertext, `Bot ${row.id} ("${row.name}")`)) as Record<string, string>),
       health: { status: row.health ?? 'ok', message: row.health_detail ?? null, lastSeenAt: row.health_seen_at ?? null },
       createdAt: row.created_at,
       updatedAt: row.updated_at,

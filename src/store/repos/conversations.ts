@@ -91,15 +91,16 @@ export async function findConversationByParticipant(
 }
 
 /**
- * The team's conversations with the newest activity first (the participant's last message, else when the
- * conversation began), optionally by who handles them and channel. `afterId` continues a walk after that
+ * The team's conversations with the newest activity first (`updated_at`: the participant's last message,
+ * a handover, an opt-out; in the gateway's milliseconds, where a provider's message time has whole
+ * seconds), optionally by who handles them and channel. `afterId` continues a walk after that
  * conversation's place (a conversation that became active meanwhile moves to the top, like an inbox).
  */
 export async function listTeamConversations(
   executor: Executor,
   input: { teamId: string; handledBy: 'bot' | 'human' | null; channelId: string | null; limit: number; afterId: string | null },
 ): Promise<Conversation[]> {
-  const activity = sql<string>`coalesce(last_inbound_at, created_at)`
+  const activity = sql<string>`updated_at`
   let query = executor.selectFrom('conversations').selectAll().where('team_id', '=', input.teamId)
   if (input.handledBy !== null) query = query.where('handled_by', '=', input.handledBy)
   if (input.channelId !== null) query = query.where('channel_id', '=', input.channelId)

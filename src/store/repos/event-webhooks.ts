@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely'
 import { isoNow, type Clock } from '../../core/clock.js'
 import type { EventType } from '../../core/events.js'
 import { newId } from '../../core/ids.js'
-import type { SecretBox } from '../../core/secret-box.js'
+import { openStoredSecret, type SecretBox } from '../../core/secret-box.js'
 import type { Store } from '../db.js'
 import type { Database, EventDeliveriesTable, EventWebhooksTable } from '../schema.js'
 
@@ -65,7 +65,7 @@ function toWebhook(row: EventWebhooksTable, box: SecretBox): EventWebhook {
     events: JSON.parse(row.events) as EventType[],
     enabled: row.enabled === 1,
     description: row.description,
-    secret: box.decrypt(row.secret_ciphertext),
+    secret: openStoredSecret(box, row.secret_ciphertext, `Event webhook ${row.id}`),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }

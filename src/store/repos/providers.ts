@@ -4,9 +4,10 @@
  * `verify_token_hash` is copied into an indexed column so Meta's GET handshake finds the provider
  * without decrypting anything. This repo knows no provider: the caller computes `extraData`.
  */
+import { sql } from 'kysely'
 import { isoNow, type Clock } from '../../core/clock.js'
 import { newId } from '../../core/ids.js'
-import type { SecretBox } from '../../core/secret-box.js'
+import { openStoredSecret, type SecretBox } from '../../core/secret-box.js'
 import type { Store } from '../db.js'
 import type { ProvidersTable } from '../schema.js'
 import { newEvent } from '../../core/events.js'
@@ -27,6 +28,24 @@ export interface ProviderHealth {
   lastSeenAt: string | null
 }
 
+/** How a credential check went: the provider accepted, refused, or could not be asked. */
+export type ProviderCheckStatus = 'ok' | 'refused' | 'unreachable'
+
+/** One credential check (at creation, or on demand). */
+export interface ProviderCheck {
+  status: ProviderCheckStatus
+  /** The evidence sentence, or the provider's words (never a secret). */
+  message: string
+  checkedAt: string
+}
+
+/** What the gateway last saw work: a verified webhook, a successful send, a credential check. */
+export interface ProviderEvidence {
+  lastWebhookAt: string | null
+  lastSendOkAt: string | null
+  lastCheck: ProviderCheck | null
+}
+
 /** A provider with its decrypted config. Keep the config inside the process: never log or return it. */
 export interface ProviderWithConfig {
   id: string
@@ -36,6 +55,7 @@ export interface ProviderWithConfig {
   config: Record<string, string>
   extraData: Record<string, unknown>
   health: ProviderHealth
+  evidence: ProviderEvidence
   /** Bumped on every config change; sends held for a bad token wait for a newer version. */
   configVersion: number
   createdAt: string
@@ -50,13 +70,15 @@ export interface ProviderConfigUpdate {
 
 /** Provider storage. */
 export interface ProvidersRepo {
-  create(input: { teamId: string; type: StoredProviderType; name: string } & ProviderConfigUpdate): Promise<ProviderWithConfig>
+  /** Stores a new provider, with the credential check made before (when there was one). */
+  create(input: { teamId: string; type: StoredProviderType; name: string; lastCheck?: ProviderCheck } & ProviderConfigUpdate): Promise<ProviderWithConfig>
   get(teamId: string, id: string): Promise<ProviderWithConfig | undefined>
   /** A page of the team's providers, by id. */
   list(teamId: string, page: { afterId?: string | undefined; limit: number }): Promise<ProviderWithConfig[]>
   /**
-   * Changes name and/or config. A config change bumps `configVersion` and, when the health was
-   * `token_invalid`, resets it to `ok` (which releases held sends). With `expectedConfigVersion`, the
+   * Changes name and/or config. A config change bumps `configVersion`, forgets the last credential check
+   * (it was about the old config) and, when the health was `token_invalid`, resets it to `ok` (which
+   * releases held sends). With `expectedConfigVersion`, the
    * update applies only if nobody changed the config meanwhile: `stale` tells the caller to re-read.
    */
   update(
@@ -91,6 +113,16 @@ export interface ProvidersRepo {
     atIso: string,
     options?: { configVersion?: number },
   ): Promise<boolean>
+  /**
+   * Records a credential check; with `configVersion`, only while the config is still that version (a
+   * check of an old token must not speak for a new one). Returns whether a row changed.
+   */
+  recordCheck(id: string, check: ProviderCheck, options?: { configVersion?: number }): Promise<boolean>
+  /**
+   * Moves the evidence times forward (never back: instances write in any order). A cold-path write the
+   * evidence reporter makes at most once a minute per provider.
+   */
+  recordEvidence(id: string, seen: { lastWebhookAt?: string; lastSendOkAt?: string }): Promise<void>
 }
 
 /** The providers repo over a store; configs are sealed and opened with `secretBox`. */
@@ -103,12 +135,20 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
       teamId: row.team_id,
       type: row.type,
       name: row.name,
-      config: JSON.parse(deps.secretBox.decrypt(row.config_ciphertext)) as Record<string, string>,
+      config: JSON.parse(openStoredSecret(deps.secretBox, row.config_ciphertext, `Provider ${row.id} ("${row.name}")`)) as Record<string, string>,
       extraData: JSON.parse(row.extra_data) as Record<string, unknown>,
       health: {
         status: row.health as ProviderHealthStatus,
         message: row.health_detail,
         lastSeenAt: row.health_seen_at,
+      },
+      evidence: {
+        lastWebhookAt: row.last_webhook_at ?? null,
+        lastSendOkAt: row.last_send_ok_at ?? null,
+        lastCheck:
+          row.last_check_status === null || row.last_check_status === undefined || row.last_check_at === null || row.last_check_at === undefined
+            ? null
+            : { status: row.last_check_status as ProviderCheckStatus, message: row.last_check_message ?? '', checkedAt: row.last_check_at },
       },
       configVersion: Number(row.config_version),
       createdAt: row.created_at,
@@ -153,6 +193,11 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
         health: 'ok',
         health_detail: null,
         health_seen_at: null,
+        last_webhook_at: null,
+        last_send_ok_at: null,
+        last_check_status: input.lastCheck?.status ?? null,
+        last_check_message: input.lastCheck?.message ?? null,
+        last_check_at: input.lastCheck?.checkedAt ?? null,
         config_version: 1,
         created_at: nowIso,
         updated_at: nowIso,
@@ -183,6 +228,10 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
         if (patch.config !== undefined) {
           Object.assign(set, sealed(patch.config))
           set.config_version = Number(current.config_version) + 1
+          // The last check was of the old config: it says nothing about the new one.
+          set.last_check_status = null
+          set.last_check_message = null
+          set.last_check_at = null
           // A new config may carry the fixed token: let the held sends try it (SPEC §6, error 190).
           if (current.health === 'token_invalid') {
             set.health = 'ok'
@@ -293,6 +342,27 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
         }
         return changed
       })
+    },
+
+    async recordCheck(id, check, options = {}) {
+      let query = db
+        .updateTable('providers')
+        .set({ last_check_status: check.status, last_check_message: check.message, last_check_at: check.checkedAt })
+        .where('id', '=', id)
+      if (options.configVersion !== undefined) query = query.where('config_version', '=', options.configVersion)
+      const result = await query.executeTakeFirst()
+      return Number(result.numUpdatedRows) > 0
+    },
+
+    async recordEvidence(id, seen) {
+      // ISO-8601 UTC text sorts as time, on both dialects.
+      const later = (column: 'last_webhook_at' | 'last_send_ok_at', at: string) =>
+        sql<string>`case when ${sql.ref(column)} is null or ${sql.ref(column)} < ${at} then ${at} else ${sql.ref(column)} end`
+      const set: { last_webhook_at?: ReturnType<typeof later>; last_send_ok_at?: ReturnType<typeof later> } = {}
+      if (seen.lastWebhookAt !== undefined) set.last_webhook_at = later('last_webhook_at', seen.lastWebhookAt)
+      if (seen.lastSendOkAt !== undefined) set.last_send_ok_at = later('last_send_ok_at', seen.lastSendOkAt)
+      if (Object.keys(set).length === 0) return
+      await db.updateTable('providers').set(set).where('id', '=', id).execute()
     },
   }
 }

@@ -50,6 +50,8 @@ export interface TokensRepo {
   countForTeam(teamId: string): Promise<number>
   /** Marks the token revoked; revoking twice keeps the first time. */
   revoke(id: string): Promise<ApiToken | undefined>
+  /** Revokes the team's live tokens of this name except the one with `keepHash`; returns their ids. */
+  revokeNamedExcept(teamId: string, name: string, keepHash: string): Promise<string[]>
 }
 
 function toToken(row: ApiTokensTable): ApiToken {
@@ -116,6 +118,19 @@ export function createTokensRepo(deps: { store: Store; clock: Clock }): TokensRe
         .where('team_id', '=', teamId)
         .executeTakeFirstOrThrow()
       return Number(row.n)
+    },
+
+    async revokeNamedExcept(teamId, name, keepHash) {
+      const rows = await db
+        .updateTable('api_tokens')
+        .set({ revoked_at: isoNow(deps.clock) })
+        .where('team_id', '=', teamId)
+        .where('name', '=', name)
+        .where('token_hash', '<>', keepHash)
+        .where('revoked_at', 'is', null)
+        .returning('id')
+        .execute()
+      return rows.map((row) => row.id)
     },
 
     async revoke(id) {
