@@ -20,6 +20,11 @@ export interface Config {
    * default), true (any), a hop count, or addresses/CIDRs of the proxies. Fastify's `trustProxy` values.
    */
   trustProxy?: boolean | number | string[]
+  /**
+   * `SWITCHBOARD_ALLOW_PRIVATE_URLS`: whether a team's URLs (bots, language models, event webhooks) may
+   * name loopback, private or link-local addresses. Off by default: several teams share a gateway.
+   */
+  allowPrivateUrls?: boolean
   metaGraphUrl: string
   metaGraphVersion: string
   twilioApiUrl: string
@@ -153,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken,
     publicUrl: publicUrlRaw ? read(env, 'PUBLIC_URL', url('PUBLIC_URL'), '') : undefined,
     trustProxy: readTrustProxy(env.SWITCHBOARD_TRUST_PROXY),
+    allowPrivateUrls: readBoolean(env, 'SWITCHBOARD_ALLOW_PRIVATE_URLS'),
     metaGraphUrl: read(env, 'META_GRAPH_URL', url('META_GRAPH_URL'), 'https://graph.facebook.com'),
     metaGraphVersion: read(
       env,
@@ -211,6 +217,14 @@ function readMedia(env: NodeJS.ProcessEnv, dataDir: string): MediaConfig {
 }
 
 /** The optional timing variables; only those set appear in the result. */
+/** A true/false variable: unset, `false` or `0` is false; `true` or `1` is true; anything else stops start-up. */
+function readBoolean(env: NodeJS.ProcessEnv, variable: string): boolean {
+  const value = (env[variable]?.trim() ?? '').toLowerCase()
+  if (value === '' || value === 'false' || value === '0') return false
+  if (value === 'true' || value === '1') return true
+  throw new ConfigError(variable, `must be true or false (got "${env[variable]}")`)
+}
+
 /** `SWITCHBOARD_TRUST_PROXY`: `false`/unset, `true`, a hop count (`1`), or comma-separated proxy addresses or CIDRs. */
 function readTrustProxy(raw: string | undefined): boolean | number | string[] {
   const value = raw?.trim() ?? ''

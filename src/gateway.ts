@@ -41,6 +41,7 @@ import { expireHandovers } from './store/repos/conversations.js'
 import { findEventWebhookForDelivery, pruneEventDeliveries } from './store/repos/event-webhooks.js'
 import { createDeliverEventTask } from './tasks/deliver-event.js'
 import { createEventWebhookCache } from './tasks/event-webhook-cache.js'
+import { createOutboundAgent } from './http/outbound-agent.js'
 import {
   BROADCAST_SEND_TASK,
   broadcastDispatchJob,
@@ -221,7 +222,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     onWriteFailed: (providerId, error) => logger.warn({ err: String(error), providerId }, 'provider:evidence:write-failed'),
   })
 
-  const botFor = createBotCache(routing, dispatcher, { clock, warn: (event, fields) => logger.warn(fields, event) })
+  // URLs a team gives (bots, language models): refused at connect time when they reach a private
+  // address, unless the operator allows it (SPEC §13).
+  const allowPrivateUrls = config.allowPrivateUrls ?? false
+  const teamDispatcher = createOutboundAgent({ allowPrivate: allowPrivateUrls, connections: 128 })
+  const botFor = createBotCache(routing, teamDispatcher, { clock, warn: (event, fields) => logger.warn(fields, event) })
 
   /** This process's own address, known once it listens (signed media URLs for bots without PUBLIC_URL). */
   let localBaseUrl = `http://127.0.0.1:${config.port}`
@@ -275,10 +280,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     runner.events.on('runner:error', ({ error, during }) => logger.error({ err: error.message, during }, 'runner:error'))
   }
 
-  const apiDeps: ApiDeps = { store, secretBox, clock, logger, publicUrl: config.publicUrl, providerDeps }
+  const apiDeps: ApiDeps = { store, secretBox, clock, logger, publicUrl: config.publicUrl, providerDeps, teamDispatcher, allowPrivateUrls }
 
   // Event deliveries: a pool of their own, so slow receivers never take the connections sends use.
-  const eventDispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 32 })
+  const eventDispatcher = createOutboundAgent({ allowPrivate: allowPrivateUrls, connections: 32 })
   const eventTask = createDeliverEventTask(
     { store, clock, logger, metrics },
     {
@@ -433,6 +438,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         // wait for them up to the provider timeout (15 s), past the stop's bound. Cut them: a send cut
         // here is in doubt, which the next claim resolves by waiting for its status (SPEC §6).
         await dispatcher.destroy()
+        await teamDispatcher.destroy()
         // The last minute's evidence, before the database closes.
         await evidence.flush()
         await store.close()

@@ -1,4 +1,5 @@
 /** What the admin API receives from the composition root. */
+import type { Dispatcher } from 'undici'
 import type { Clock } from '../core/clock.js'
 import type { SecretBox } from '../core/secret-box.js'
 import type { Logger } from '../logger.js'
@@ -15,6 +16,10 @@ export interface ApiDeps {
   publicUrl: string | undefined
   /** For calls to providers (channel creation looks numbers up). */
   providerDeps: ProviderDeps
+  /** The client for URLs a team gives (a bot's test call): refuses private addresses unless allowed. */
+  teamDispatcher: Dispatcher
+  /** SWITCHBOARD_ALLOW_PRIVATE_URLS: whether a team may give loopback or private addresses. */
+  allowPrivateUrls: boolean
 }
 
 export type { EnqueueSpec }

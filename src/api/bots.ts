@@ -8,6 +8,7 @@ import { z } from 'zod'
 import { botHealthOf, createBot, LLM_SECRET_FIELDS, llmConfigSchema, type BotRequest } from '../bots/index.js'
 import { GW_ERR_API_INVALID_VALUE, GW_ERR_API_IN_USE, GW_ERR_BOT_FAILED, isGatewayError } from '../core/errors.js'
 import { isMaskOf, maskSecret } from '../core/secret-box.js'
+import { checkBotUrls } from './url-policy.js'
 import type { BotWithConfig, StoredBotType } from '../store/repos/bots.js'
 import { callerOf } from './auth.js'
 import { idParam, notFound, type ApiContext, type ApiRoutes } from './api-context.js'
@@ -177,7 +178,8 @@ function testRequest(botId: string, text: string): BotRequest {
 
 /** Calls the bot once; its replies, or its error as the body of a 502. */
 async function testBot(context: ApiContext, bot: BotWithConfig, text: string): Promise<{ status: number; body: unknown }> {
-  const { dispatcher, clock } = context.deps.providerDeps
+  const { clock } = context.deps.providerDeps
+  const dispatcher = context.deps.teamDispatcher
   try {
     const client = createBot(bot.type, bot.config, { dispatcher, clock })
     const replies = await client.respond(testRequest(bot.id, text))
@@ -201,6 +203,7 @@ export const botRoutes: ApiRoutes = (server, context) => {
     const caller = callerOf(request)
     const body = parseBody(createBotSchema, request.body)
     const config = validateBotConfig(body.type, body.config)
+    checkBotUrls(context.deps, config as Record<string, unknown>)
     // The repo's type says flat strings (the http bot); nested llm values round-trip through its JSON.
     const bot = await context.bots.create({ teamId: caller.teamId, name: body.name, type: body.type, config: config as Record<string, string> })
     request.log.info({ teamId: caller.teamId, botId: bot.id, type: bot.type }, 'api:bot:created')
@@ -231,6 +234,7 @@ export const botRoutes: ApiRoutes = (server, context) => {
       throw GW_ERR_API_INVALID_VALUE(`A bot's type cannot change (this one is ${current.type}); create a new bot instead.`, { field: 'type' })
     }
     const config = body.config === undefined ? undefined : validateBotConfig(current.type, body.config, current.config)
+    if (config !== undefined) checkBotUrls(context.deps, config as Record<string, unknown>)
     const bot = await context.bots.update(caller.teamId, id, {
       ...(body.name !== undefined ? { name: body.name } : {}),
       ...(config !== undefined ? { config: config as Record<string, string> } : {}),

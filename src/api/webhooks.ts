@@ -10,6 +10,7 @@ import { GW_ERR_API_INVALID_VALUE } from '../core/errors.js'
 import { EVENT_TYPES, isEventType, type EventType } from '../core/events.js'
 import { isMaskOf, maskSecret } from '../core/secret-box.js'
 import { createEventWebhooksRepo, listEventDeliveries, type EventDelivery, type EventWebhook } from '../store/repos/event-webhooks.js'
+import { checkTeamUrl } from './url-policy.js'
 import { callerOf } from './auth.js'
 import { idParam, notFound, type ApiRoutes } from './api-context.js'
 import type { WebhookDeliveryDto, WebhookDto } from './dto.js'
@@ -126,6 +127,7 @@ export const webhookRoutes: ApiRoutes = (server, context) => {
   server.post('/api/webhooks', async (request, reply) => {
     const caller = callerOf(request)
     const body = parseBody(createWebhookSchema, request.body)
+    checkTeamUrl(context.deps, body.url, 'url')
     const events = checkEvents(body.events)
     const webhook = await webhooks.create({
       teamId: caller.teamId,
@@ -158,6 +160,7 @@ export const webhookRoutes: ApiRoutes = (server, context) => {
     const caller = callerOf(request)
     const id = idParam(request, 'webhook')
     const body = parseBody(patchWebhookSchema, request.body)
+    checkTeamUrl(context.deps, body.url, 'url')
     const events = body.events === undefined ? undefined : checkEvents(body.events)
     const current = await webhooks.get(caller.teamId, id)
     if (!current) throw notFound('webhook', id)

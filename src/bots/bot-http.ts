@@ -39,6 +39,8 @@ export const NETWORK_REASONS: Readonly<Record<string, string>> = {
   EHOSTUNREACH: 'its host is unreachable',
   ENETUNREACH: 'its network is unreachable',
   UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
+  // core/url-guard.ts: refused after DNS (SPEC §13); the operator may allow private addresses.
+  ERR_URL_NOT_ALLOWED: 'its address is private, loopback or link-local, which the gateway does not call for a team (an operator can allow it with SWITCHBOARD_ALLOW_PRIVATE_URLS=true)',
 }
 
 /** `15 s`, `1.5 s`, `300 ms`: as a person would write a timeout. */

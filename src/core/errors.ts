@@ -68,6 +68,7 @@ export const GW_ERR_API_UNKNOWN_FIELD = defineError('GW_ERR_API_UNKNOWN_FIELD', 
 export const GW_ERR_API_MISSING_FIELD = defineError('GW_ERR_API_MISSING_FIELD', 'missing_field', 'A required field is missing.', 422)
 export const GW_ERR_API_INVALID_VALUE = defineError('GW_ERR_API_INVALID_VALUE', 'invalid_value', 'A value in the request is not valid.', 422)
 export const GW_ERR_API_INVALID_CURSOR = defineError('GW_ERR_API_INVALID_CURSOR', 'invalid_cursor', 'The cursor is not one this list gave out; start again without it.', 400)
+export const GW_ERR_API_URL_NOT_ALLOWED = defineError('GW_ERR_API_URL_NOT_ALLOWED', 'url_not_allowed', 'The URL points at a private, loopback or link-local address, which the gateway does not call for a team.', 422)
 export const GW_ERR_API_CONFLICT = defineError('GW_ERR_API_CONFLICT', 'conflict', 'The request conflicts with the current state.', 409)
 export const GW_ERR_API_IN_USE = defineError('GW_ERR_API_IN_USE', 'in_use', 'This resource is still used by a channel; delete or move those channels first.', 409)
 export const GW_ERR_API_NUMBER_IN_USE = defineError('GW_ERR_API_NUMBER_IN_USE', 'number_in_use', 'This number is already connected to another channel.', 409)

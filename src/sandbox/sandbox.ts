@@ -194,6 +194,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     META_GRAPH_URL: standIn!.baseUrl,
     SWITCHBOARD_ADMIN_TOKEN: secrets.adminToken,
     LOG_LEVEL: options.logLevel ?? 'warn',
+    // The demo bot, a local model and your own bots run on this machine.
+    SWITCHBOARD_ALLOW_PRIVATE_URLS: 'true',
   })
   let started: { gateway: Gateway; port: number }
   try {

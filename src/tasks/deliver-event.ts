@@ -135,6 +135,7 @@ function describeFailure(error: unknown, timeoutMs: number): string {
     return `no answer within ${timeoutMs / 1000} s`
   }
   if (code === 'ECONNREFUSED') return 'the connection was refused (is the receiver running?)'
+  if (code === 'ERR_URL_NOT_ALLOWED') return 'its address is private, loopback or link-local, which the gateway does not call for a team (an operator can allow it with SWITCHBOARD_ALLOW_PRIVATE_URLS=true)'
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'its host name did not resolve'
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'the connection was closed before an answer'
   return `a network error (${code ?? err.name ?? 'unknown'})`

@@ -5,6 +5,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { Agent } from 'undici'
 import { bootstrapAdmin } from '../../src/api/index.js'
 import type { ApiDeps } from '../../src/api/api-deps.js'
 import { systemClock } from '../../src/core/clock.js'
@@ -143,6 +144,8 @@ for (const dialect of DIALECTS) {
           secretBox,
           clock: systemClock,
           logger: createLogger('silent'),
+          teamDispatcher: new Agent(),
+          allowPrivateUrls: true,
           publicUrl: undefined,
           providerDeps: {} as ProviderDeps,
         })

@@ -87,6 +87,8 @@ export async function startRig(dialect: DialectName, options: { numbers?: number
         HOST: '127.0.0.1',
         PORT: '0',
         LOG_LEVEL: 'info',
+        // The fake bot and event receivers run on 127.0.0.1.
+        SWITCHBOARD_ALLOW_PRIVATE_URLS: 'true',
         ...CRASH_TIMINGS,
         ...extra,
       }

@@ -86,6 +86,8 @@ export function testConfig(database: TestDatabase, overrides: Partial<Config> = 
     secretKeys: [randomBytes(32)],
     adminToken: `sb_test_${randomBytes(24).toString('base64url')}`,
     publicUrl: undefined,
+    // Every fake bot, model and receiver runs on 127.0.0.1; test/api/url-guard.test.ts turns this off.
+    allowPrivateUrls: true,
     metaGraphUrl: 'http://127.0.0.1:9',
     metaGraphVersion: 'v25.0',
     twilioApiUrl: 'http://127.0.0.1:9',
