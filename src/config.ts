@@ -25,6 +25,8 @@ export interface Config {
    * name loopback, private or link-local addresses. Off by default: several teams share a gateway.
    */
   allowPrivateUrls?: boolean
+  /** `SWITCHBOARD_METRICS_TOKEN`: when set, `/metrics` answers only with this bearer token. */
+  metricsToken?: string | undefined
   metaGraphUrl: string
   metaGraphVersion: string
   twilioApiUrl: string
@@ -159,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: publicUrlRaw ? read(env, 'PUBLIC_URL', url('PUBLIC_URL'), '') : undefined,
     trustProxy: readTrustProxy(env.SWITCHBOARD_TRUST_PROXY),
     allowPrivateUrls: readBoolean(env, 'SWITCHBOARD_ALLOW_PRIVATE_URLS'),
+    metricsToken: readMetricsToken(env.SWITCHBOARD_METRICS_TOKEN),
     metaGraphUrl: read(env, 'META_GRAPH_URL', url('META_GRAPH_URL'), 'https://graph.facebook.com'),
     metaGraphVersion: read(
       env,
@@ -217,6 +220,13 @@ function readMedia(env: NodeJS.ProcessEnv, dataDir: string): MediaConfig {
 }
 
 /** The optional timing variables; only those set appear in the result. */
+function readMetricsToken(raw: string | undefined): string | undefined {
+  const value = raw?.trim() ?? ''
+  if (value === '') return undefined
+  if (value.length < 16) throw new ConfigError('SWITCHBOARD_METRICS_TOKEN', 'must be at least 16 characters long (e.g. openssl rand -hex 24)')
+  return value
+}
+
 /** A true/false variable: unset, `false` or `0` is false; `true` or `1` is true; anything else stops start-up. */
 function readBoolean(env: NodeJS.ProcessEnv, variable: string): boolean {
   const value = (env[variable]?.trim() ?? '').toLowerCase()

@@ -90,6 +90,8 @@ export interface GatewayTuning {
   handoverSweepMs: number
   /** At most one write per provider in this interval of its health evidence (last verified webhook, last good send). */
   evidenceWriteMs: number
+  /** Failed authentications from one address within a minute before its /api requests get 429. */
+  authFailuresPerMinute: number
 }
 
 const DEFAULT_TUNING: GatewayTuning = {
@@ -108,6 +110,7 @@ const DEFAULT_TUNING: GatewayTuning = {
   eventTimeoutMs: 10_000,
   eventRetryWindowMs: EVENT_RETRY_WINDOW_MS,
   handoverSweepMs: 30_000,
+  authFailuresPerMinute: 20,
   evidenceWriteMs: 60_000,
 }
 
@@ -280,7 +283,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     runner.events.on('runner:error', ({ error, during }) => logger.error({ err: error.message, during }, 'runner:error'))
   }
 
-  const apiDeps: ApiDeps = { store, secretBox, clock, logger, publicUrl: config.publicUrl, providerDeps, teamDispatcher, allowPrivateUrls }
+  const apiDeps: ApiDeps = { store, secretBox, clock, logger, publicUrl: config.publicUrl, providerDeps, teamDispatcher, allowPrivateUrls,
+    authLimits: { maxFailures: tuning.authFailuresPerMinute, windowMs: 60_000 } }
 
   // Event deliveries: a pool of their own, so slow receivers never take the connections sends use.
   const eventDispatcher = createOutboundAgent({ allowPrivate: allowPrivateUrls, connections: 32 })
@@ -346,6 +350,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     isReady: () => store.isReady(),
     trustProxy: config.trustProxy ?? false,
+    metricsToken: config.metricsToken,
     isStoreUnavailable: (error) => store.isUnavailable(error),
     modules: [
       forgetRoutesOnChange(routing),

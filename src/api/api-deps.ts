@@ -20,6 +20,8 @@ export interface ApiDeps {
   teamDispatcher: Dispatcher
   /** SWITCHBOARD_ALLOW_PRIVATE_URLS: whether a team may give loopback or private addresses. */
   allowPrivateUrls: boolean
+  /** Failed authentications per address before 429 (default 20 a minute); tests lower them. */
+  authLimits?: { maxFailures?: number; windowMs?: number }
 }
 
 export type { EnqueueSpec }

@@ -15,7 +15,8 @@
  *   gets its first token). It still sees only team `default`'s providers, bots and channels (SPEC §3).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { GW_ERR_API_FORBIDDEN, GW_ERR_API_UNAUTHENTICATED } from '../core/errors.js'
+import { GW_ERR_API_FORBIDDEN, GW_ERR_API_TOO_MANY_FAILURES, GW_ERR_API_UNAUTHENTICATED } from '../core/errors.js'
+import type { AuthLimiter } from './auth-limiter.js'
 import { DEFAULT_TEAM_ID } from '../store/repos/teams.js'
 import { hashToken, type TokenRole, type TokensRepo } from '../store/repos/tokens.js'
 
@@ -36,22 +37,33 @@ declare module 'fastify' {
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
 
 /** The onRequest hook of every /api route: resolves the bearer token to a caller, or answers 401. */
-export function createAuthHook(tokens: TokensRepo): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  return async (request) => {
+export function createAuthHook(tokens: TokensRepo, limiter: AuthLimiter): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  return async (request, reply) => {
+    const waitSeconds = limiter.blockedFor(request.ip)
+    if (waitSeconds > 0) {
+      reply.header('retry-after', String(waitSeconds))
+      throw GW_ERR_API_TOO_MANY_FAILURES(
+        `Too many requests from this address failed authentication; try again in ${waitSeconds} s with a valid API token.`,
+      )
+    }
+    const refuse = (error: Error): never => {
+      limiter.failed(request.ip)
+      throw error
+    }
     const header = request.headers.authorization
     if (header === undefined || header === '') {
-      throw GW_ERR_API_UNAUTHENTICATED('Send an API token as "Authorization: Bearer <token>"; this request has none.')
+      refuse(GW_ERR_API_UNAUTHENTICATED('Send an API token as "Authorization: Bearer <token>"; this request has none.'))
     }
-    const match = BEARER.exec(header)
+    const match = BEARER.exec(header!)
     if (!match) {
-      throw GW_ERR_API_UNAUTHENTICATED('The Authorization header must read "Bearer <token>".')
+      refuse(GW_ERR_API_UNAUTHENTICATED('The Authorization header must read "Bearer <token>".'))
     }
     // Looked up by hash: the token itself is never stored, and the hash reveals nothing through timing.
-    const token = await tokens.findByHash(hashToken(match[1]!))
+    const token = await tokens.findByHash(hashToken(match![1]!))
     if (!token || token.revokedAt !== null) {
-      throw GW_ERR_API_UNAUTHENTICATED('This API token is unknown or was revoked; ask an admin of your team for a valid one.')
+      refuse(GW_ERR_API_UNAUTHENTICATED('This API token is unknown or was revoked; ask an admin of your team for a valid one.'))
     }
-    request.caller = { tokenId: token.id, teamId: token.teamId, role: token.role }
+    request.caller = { tokenId: token!.id, teamId: token!.teamId, role: token!.role }
   }
 }
 

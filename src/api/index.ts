@@ -9,6 +9,7 @@ import { createTokensRepo, generateToken, hashToken } from '../store/repos/token
 import type { ApiDeps } from './api-deps.js'
 import { createApiContext, type ApiRoutes } from './api-context.js'
 import { createAuthHook } from './auth.js'
+import { createAuthLimiter } from './auth-limiter.js'
 import { enforceRoles } from './roles.js'
 import { botRoutes } from './bots.js'
 import { channelRoutes } from './channels.js'
@@ -29,10 +30,11 @@ const GENERATED_TOKEN_ID = 'tok_bootstrap'
 /** Builds the admin API plugin. `extraRoutes` are registered behind the same auth hook. */
 export function createApiModule(deps: ApiDeps, extraRoutes: readonly ApiRoutes[] = []): FastifyPluginAsync {
   const context = createApiContext(deps)
+  const limiter = createAuthLimiter(deps.clock, deps.authLimits)
   return async (server) => {
     server.decorateRequest('caller', null)
     // Encapsulated in this plugin (no fastify-plugin), so webhooks and health checks stay open.
-    server.addHook('onRequest', createAuthHook(context.tokens))
+    server.addHook('onRequest', createAuthHook(context.tokens, limiter))
     // Before the body is read: a member's forbidden write costs no parsing (a broadcast CSV can be 50 MB).
     server.addHook('onRequest', enforceRoles)
     for (const routes of [...routeModules, ...extraRoutes]) routes(server, context)

@@ -59,6 +59,7 @@ export const GW_ERR_API_MALFORMED = defineError('GW_ERR_API_MALFORMED', 'malform
 export const GW_ERR_API_BODY_TOO_LARGE = defineError('GW_ERR_API_BODY_TOO_LARGE', 'body_too_large', 'The request body is larger than the gateway accepts.', 413)
 export const GW_ERR_API_UNSUPPORTED_MEDIA_TYPE = defineError('GW_ERR_API_UNSUPPORTED_MEDIA_TYPE', 'unsupported_media_type', 'Send the request body as application/json.', 415)
 export const GW_ERR_API_UNAUTHENTICATED = defineError('GW_ERR_API_UNAUTHENTICATED', 'unauthenticated', 'Send a valid API token as "Authorization: Bearer <token>".', 401)
+export const GW_ERR_API_TOO_MANY_FAILURES = defineError('GW_ERR_API_TOO_MANY_FAILURES', 'too_many_failures', 'Too many requests from this address failed authentication; wait and try again with a valid token.', 429)
 export const GW_ERR_API_FORBIDDEN = defineError('GW_ERR_API_FORBIDDEN', 'forbidden', 'This token is not allowed to do that.', 403)
 export const GW_ERR_API_NOT_FOUND = defineError('GW_ERR_API_NOT_FOUND', 'not_found', 'Nothing was found at this address.', 404)
 export const GW_ERR_API_METHOD_NOT_ALLOWED = defineError('GW_ERR_API_METHOD_NOT_ALLOWED', 'method_not_allowed', 'This address does not take that method.', 405)

@@ -6,13 +6,15 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Socket } from 'node:net'
 import {
   GW_ERR_API_HEADERS_TOO_LARGE,
   GW_ERR_API_METHOD_NOT_ALLOWED,
   GW_ERR_API_REQUEST_TIMEOUT,
   GW_ERR_API_MALFORMED,
-  GW_ERR_API_NOT_FOUND, GW_ERR_INTERNAL, GW_ERR_API_SHUTTING_DOWN, GW_ERR_STORE_UNAVAILABLE, isGatewayError, type GatewayError } from '../core/errors.js'
+  GW_ERR_API_NOT_FOUND,
+  GW_ERR_API_UNAUTHENTICATED, GW_ERR_INTERNAL, GW_ERR_API_SHUTTING_DOWN, GW_ERR_STORE_UNAVAILABLE, isGatewayError, type GatewayError } from '../core/errors.js'
 import { fastifyErrorToGatewayError } from './fastify-errors.js'
 
 export interface AppOptions {
@@ -26,6 +28,8 @@ export interface AppOptions {
   bodyLimit?: number
   /** Whether an unexpected error means the database is unavailable (answered 503, so senders retry). */
   isStoreUnavailable?: (error: unknown) => boolean
+  /** `SWITCHBOARD_METRICS_TOKEN`: when set, `/metrics` wants it as a bearer token. */
+  metricsToken?: string | undefined
   /** Which proxies' X-Forwarded-* headers to trust (`SWITCHBOARD_TRUST_PROXY`): none by default. */
   trustProxy?: boolean | number | string[]
 }
@@ -57,6 +61,14 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     )
   }
   socket.destroy(error)
+}
+
+/** Whether an Authorization header carries exactly `token` as a bearer token (constant time). */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '')?.[1] ?? ''
+  const a = createHash('sha256').update(given).digest()
+  const b = createHash('sha256').update(token).digest()
+  return timingSafeEqual(a, b) && given.length > 0
 }
 
 /** A route's path pattern (`/api/bots/:id`) as a regular expression over concrete paths. */
@@ -159,7 +171,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
     const ready = await options.isReady()
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready' })
   })
-  server.get('/metrics', async (_request, reply) => {
+  server.get('/metrics', async (request, reply) => {
+    if (options.metricsToken !== undefined && !bearerMatches(request.headers.authorization, options.metricsToken)) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send(errorBody(GW_ERR_API_UNAUTHENTICATED('/metrics needs "Authorization: Bearer <SWITCHBOARD_METRICS_TOKEN>"; send the token the gateway was started with.')))
+    }
     return reply.header('content-type', options.metrics.registry.contentType).send(await options.metrics.registry.metrics())
   })
 
