@@ -25,6 +25,8 @@
  *          --typing-indicator default|on|off (the channels' typing_indicator; default: Meta's, on)
  *          --recipients 100000 --broadcast-channels 1 (broadcast: one template broadcast of that many JSON
  *            recipients, split over that many channels; bench/lib/broadcast.mjs; --quick: 5,000)
+ *          --scenarios events: end to end without and with one subscription to every event type
+ *            (bench/lib/events.mjs; with e2e in the same run, e2e's result is the run without)
  *          --cpu-prof (gateways write .cpuprofile files to bench/profiles/)  --keep (keep the work folder)
  *          --time-limit 900 (seconds; everything is killed after it)  --out bench/results.json
  */
@@ -39,6 +41,7 @@ import { parseArgs } from 'node:util'
 import { BodyPool } from './lib/bodies.mjs'
 import { photoSet } from './lib/photos.mjs'
 import { broadcastScenario, broadcastSentence, broadcastTable, broadcastTargets } from './lib/broadcast.mjs'
+import { eventsScenario, eventsSentence, eventsTable, eventsTargets } from './lib/events.mjs'
 import { createPgDatabase, dropLeftoverDatabases, openCounter, PG_ADMIN_URL, postgresAnswers } from './lib/db.mjs'
 import { benchNumbers } from './lib/numbers.mjs'
 import { freePort, hasTaskset, killAll, rssBytes, start, waitForHttp, waitForPort } from './lib/procs.mjs'
@@ -249,6 +252,8 @@ async function startGateway(dialect, entry, graph) {
     SWITCHBOARD_ADMIN_TOKEN: adminToken,
     META_GRAPH_URL: graph.base,
     LOG_LEVEL: opt.logLevel,
+    // The event receiver runs on 127.0.0.1.
+    SWITCHBOARD_ALLOW_PRIVATE_URLS: 'true',
     BENCH_RUN_WORKER: entry === 'ingest' ? '0' : '1',
     ...(database ? { DATABASE_URL: database.url } : { DATABASE_URL: '' }),
   }
@@ -418,6 +423,8 @@ async function alternate(servers, pool, { rounds, messagesPerPost, label }) {
 async function floodAndDrain(gateway, pool, graph, n, label, onStats, deadline) {
   pool.ensure(n + opt.connections * 4)
   const marker = join(work, `${label}.done`)
+  // A scenario that runs end to end twice on one database (events) reuses the label: no stale marker.
+  rmSync(marker, { force: true })
   const t0 = Date.now()
   const statsBefore = await graph.stats()
   const run = startWrk({
@@ -477,7 +484,7 @@ async function floodAndDrain(gateway, pool, graph, n, label, onStats, deadline) 
  * the memory target's count) unless that would take more than `e2eSeconds` at the calibrated rate, where
  * it is cut to that. Both floods count for lost, duplicated and memory; the rate is the measured flood's.
  */
-async function endToEnd(dialect, pool, graph) {
+async function endToEnd(dialect, pool, graph, { onStart } = {}) {
   await graph.reset()
   const gateway = await startGateway(dialect, 'main', graph)
   const rss = []
@@ -496,6 +503,8 @@ async function endToEnd(dialect, pool, graph) {
     repliesSeen = stats.unique
   }
   try {
+    // The events scenario subscribes here, before the first message.
+    await onStart?.(gateway)
     const deadline = Date.now() + opt.drainTimeoutMs
     const cpuStart = cpuSeconds(gateway.proc.pid)
     const mainCpuStart = mainThreadCpuSeconds(gateway.proc.pid)
@@ -558,6 +567,9 @@ async function endToEnd(dialect, pool, graph) {
       seconds: round(seconds, 1),
       totalSeconds: round((lastReplyAt - tStart) / 1000, 1),
       drainSeconds: round((lastReplyAt - measured.ingestEnd) / 1000, 1),
+      floodStartedAt: measured.t0,
+      floodEndedAt: measured.ingestEnd,
+      lastReplyAt,
       gatewayCpuSeconds: round(cpuUsed, 1),
       cpuUsPerMessage: round((cpuUsed * 1e6) / Math.max(1, stats.unique), 1),
       mainCpuUsPerMessage: round((mainCpuUsed * 1e6) / Math.max(1, stats.unique), 1),
@@ -847,6 +859,7 @@ const results = {
   e2e: {},
   photo: {},
   broadcast: {},
+  events: {},
   notes: [],
 }
 
@@ -915,6 +928,16 @@ async function main() {
           `drain ${e2e.drainSeconds} s), lost ${e2e.lost}, duplicated ${e2e.duplicates}, RSS ${e2e.memory.minMb}–${e2e.memory.maxMb} MB`,
       )
     }
+    if (opt.scenarios.has('events')) {
+      say(`\n[${dialect}] events: end to end without and with one subscription to every event type (a local receiver)`)
+      const r = await eventsScenario(dialect, {
+        endToEnd: (db, hooks) => endToEnd(db, single, graph, hooks),
+        without: results.e2e[dialect], adminToken, cpuSeconds, mainThreadCpuSeconds, logFile, cpu: LOAD_CPU, say,
+      })
+      results.events[dialect] = r
+      say(`  ${eventsSentence(r)}`)
+      say(`  check: ${JSON.stringify(r.check)}`)
+    }
     if (opt.scenarios.has('broadcast')) {
       const recipients = quick ? 5_000 : Number(args.recipients)
       say(`\n[${dialect}] broadcast: ${recipients} recipients of one template, dist/main.js, channels at throughput_mps 1000 (the API maximum; the pacer caps a channel there)`)
@@ -978,6 +1001,7 @@ function targets() {
     })
   }
   out.push(...broadcastTargets(results))
+  out.push(...eventsTargets(results))
   return out
 }
 
@@ -1020,6 +1044,7 @@ function table() {
     ...(e2eRows.length > 1 ? e2eLines : []),
     ...(photoRows.length > 1 ? ['', ...photoLines, '', ...sentences] : []),
     ...(Object.keys(results.broadcast).length > 0 ? ['', ...broadcastTable(results)] : []),
+    ...(Object.keys(results.events).length > 0 ? ['', ...eventsTable(results)] : []),
   ].join('\n')
 }
 

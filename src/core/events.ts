@@ -8,7 +8,7 @@
  * media URL is signed fresh however late a retry comes.
  */
 import { isoAt } from './clock.js'
-import { newId } from './ids.js'
+import { newId, timeOfId } from './ids.js'
 
 export const EVENT_TYPES = [
   'message.received',
@@ -40,8 +40,9 @@ export const EVENT_MAX_ATTEMPTS = 1000
 export const EVENT_RETRY_WINDOW_MS = 24 * 60 * 60 * 1000
 
 /**
- * Where transactions commit side by side (PostgreSQL, the admin API's own connection), an event with a
- * smaller id can commit a moment after one with a larger id. A subscription's deliveries of one
+ * Where transactions commit side by side (PostgreSQL, the admin API's own connection), or where an
+ * operation's time is taken a moment before it runs (SQLite's writer thread), an event with a smaller id
+ * can commit a moment after one with a larger id. A subscription's deliveries of one
  * conversation go in id order, but only among the jobs committed: so a delivery may start only this long
  * after its event, by when any event made before it has committed (our transactions last milliseconds)
  * and, pending with its smaller id, holds it back.
@@ -94,7 +95,10 @@ export interface EventJobPayload {
 
 /** A new event about `subject`, at `nowMs`. */
 export function newEvent(type: EventType, teamId: string, subject: EventSubject, nowMs: number): StoredEvent {
-  return { id: newId('evt', nowMs), type, teamId, createdAt: isoAt(nowMs), subject }
+  const id = newId('evt', nowMs)
+  // The id's own time: ids never go back within a process even when a caller's time does, and
+  // `created_at` follows them, so events sorted by id are sorted by time too.
+  return { id, type, teamId, createdAt: isoAt(timeOfId(id)), subject }
 }
 
 /** The event a message's new status makes (`received`, `sent`, `delivered`, `read`, `failed`), or null for others. */

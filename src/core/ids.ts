@@ -44,3 +44,24 @@ export function newId(prefix: string, nowMs: number): string {
   lastTime = time
   return `${prefix}_${encodeTime(time)}${lastRandom.map((d) => ALPHABET[d]).join('')}`
 }
+
+/**
+ * The lowest id `newId(prefix, ms)` can make at `ms`: every id made at `ms` or later sorts at or after it.
+ * (Ids are never behind their time, only ahead when the clock stepped back, so `id >= idFloor(…, t)` holds
+ * for every row made at or after `t`, and an index on the id can seek to it.)
+ */
+export function idFloor(prefix: string, ms: number): string {
+  return `${prefix}_${encodeTime(ms)}`
+}
+
+/** The time (ms) an id was made at, as encoded in it; NaN for a string that is not one of our ids. */
+export function timeOfId(id: string): number {
+  const encoded = id.slice(id.indexOf('_') + 1, id.indexOf('_') + 11)
+  let ms = 0
+  for (const char of encoded) {
+    const digit = ALPHABET.indexOf(char)
+    if (digit < 0) return Number.NaN
+    ms = ms * 32 + digit
+  }
+  return encoded.length === 10 ? ms : Number.NaN
+}

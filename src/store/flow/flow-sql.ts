@@ -12,8 +12,8 @@ export interface FlowSqlDialect {
   /** The rows of JSON array parameter `param` as a table aliased `r`, each row's array in `r.value`. */
   jsonRows(param: string): string
   /**
-   * How long after its creation an event's delivery may start (store/flow/events.ts says why): 0 where
-   * one writer commits in the order ids are made (SQLite), a second where transactions run side by side.
+   * How long after its creation an event's delivery may start (core/events.ts `EVENT_ORDERING_GRACE_MS`
+   * says why); the same on both databases today.
    */
   eventOrderingGraceMs: number
 }
