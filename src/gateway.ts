@@ -21,7 +21,7 @@ import { createBroadcastRoutes } from './api/broadcasts.js'
 import { createJobRoutes } from './api/jobs.js'
 import { createMediaRoutes } from './api/media.js'
 import { createTemplateRoutes, createTemplateStatusApplier } from './api/templates.js'
-import { createMediaLibrary, createMediaLinkModule, type MediaLibrary } from './media/index.js'
+import { createErasure, createMediaLibrary, createMediaLinkModule, type MediaLibrary } from './media/index.js'
 import { createConsoleModule } from './console/console-module.js'
 import { createApiDocsModule } from './api/openapi/docs-module.js'
 import type { ApiDeps } from './api/api-deps.js'
@@ -92,6 +92,8 @@ export interface GatewayTuning {
   evidenceWriteMs: number
   /** Failed authentications from one address within a minute before its /api requests get 429. */
   authFailuresPerMinute: number
+  /** How often messages past their channel's `retention_days` are erased (also once a minute after start, or sooner). */
+  retentionSweepMs: number
 }
 
 const DEFAULT_TUNING: GatewayTuning = {
@@ -112,6 +114,7 @@ const DEFAULT_TUNING: GatewayTuning = {
   handoverSweepMs: 30_000,
   authFailuresPerMinute: 20,
   evidenceWriteMs: 60_000,
+  retentionSweepMs: 24 * 3_600_000,
 }
 
 export interface GatewayOptions {
@@ -345,6 +348,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (result.statuses.unknown > 0) metrics.unknownStatuses.inc({ provider: providerType }, result.statuses.unknown)
     },
   })
+  // Retention and DELETE /api/conversations/{id}: rows first, then the media's bytes (SPEC §13).
+  const erasure = createErasure({
+    db: store.db,
+    media,
+    clock,
+    onBytesLeft: (keys) => logger.warn({ count: keys.length, keys: keys.slice(0, 20) }, 'erasure:media-bytes-left'),
+  })
   const app = await buildApp({
     logger,
     metrics,
@@ -355,7 +365,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     modules: [
       forgetRoutesOnChange(routing),
       createApiModule(apiDeps, [
-        createConversationRoutes({ media, outboundJob: OUTBOUND_JOB, onJobsEnqueued: wakeWorker }),
+        createConversationRoutes({
+          media,
+          outboundJob: OUTBOUND_JOB,
+          onJobsEnqueued: wakeWorker,
+          erasure,
+          conversationLanes: (conversationId) => [inboundLane(conversationId), outboundLane(conversationId)],
+        }),
         createBroadcastRoutes({ dispatchJob: broadcastDispatchJob, onJobsEnqueued: wakeWorker }),
         createMediaRoutes(media),
         createTemplateRoutes(),
@@ -390,23 +406,30 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   /**
    * Periodic upkeep, idempotent on any number of instances: conversations past their handover timeout
-   * go back to the bot; delivery attempts older than 7 days are forgotten.
+   * go back to the bot; delivery attempts older than 7 days are forgotten; messages past their channel's
+   * retention are erased (daily, and a minute after start so a restart never puts it off a day).
    */
   const sweeps: NodeJS.Timeout[] = []
   function startSweeps(): void {
-    const sweep = (name: string, everyMs: number, work: () => Promise<number>) => {
-      const timer = setInterval(() => {
+    const sweep = (name: string, everyMs: number, work: () => Promise<number>, firstAfterMs?: number) => {
+      const run = () => {
         work()
           .then((count) => {
             if (count > 0) logger.info({ count }, `sweep:${name}`)
           })
           .catch((error: unknown) => logger.warn({ err: String(error) }, `sweep:${name}:failed`))
-      }, everyMs)
+      }
+      const timer = setInterval(run, everyMs)
       timer.unref()
       sweeps.push(timer)
+      if (firstAfterMs === undefined) return
+      const first = setTimeout(run, firstAfterMs)
+      first.unref()
+      sweeps.push(first)
     }
     sweep('handover-expired', tuning.handoverSweepMs, () => expireHandovers(store.db, clock.now(), 500))
     sweep('deliveries-pruned', 3_600_000, () => pruneEventDeliveries(store.db, isoAt(clock.now() - 7 * 24 * 3_600_000)))
+    sweep('retention', tuning.retentionSweepMs, async () => (await erasure.sweepRetention()).messages, Math.min(60_000, tuning.retentionSweepMs))
   }
 
   let stopped: Promise<void> | undefined

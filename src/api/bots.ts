@@ -1,13 +1,15 @@
 /**
  * Bots: `echo` (no config), `http` (`{url, secret}`; the secret signs each request)
- * and `llm` (an OpenAI-compatible model; see docs/llm-bot.md). Secrets are shown masked, and a PATCH
- * that sends a masked secret back keeps the stored one. Each bot shows its health, and
+ * and `llm` (an OpenAI-compatible model; see docs/llm-bot.md). Secrets are shown masked, and so is a
+ * password in a URL (`https://user:••••@host/…`, SPEC §13); a PATCH that sends a masked secret or URL
+ * back keeps the stored one. Each bot shows its health, and
  * `POST /api/bots/{id}/test` calls it once with a message, so a person sees the answer or the error.
  */
 import { z } from 'zod'
 import { botHealthOf, createBot, LLM_SECRET_FIELDS, llmConfigSchema, type BotRequest } from '../bots/index.js'
 import { GW_ERR_API_INVALID_VALUE, GW_ERR_API_IN_USE, GW_ERR_BOT_FAILED, isGatewayError } from '../core/errors.js'
 import { isMaskOf, maskSecret } from '../core/secret-box.js'
+import { isMaskedUrlOf, looksMaskedUrl, maskUrl } from '../core/scrub.js'
 import { checkBotUrls } from './url-policy.js'
 import type { BotWithConfig, StoredBotType } from '../store/repos/bots.js'
 import { callerOf } from './auth.js'
@@ -20,6 +22,8 @@ import { NAME_MAX, parseBody, parseValue } from './validation.js'
 const SECRET_MIN = 16
 /** Each type's config fields that hold secrets, dotted for nested ones. */
 const SECRET_FIELDS: Record<StoredBotType, readonly string[]> = { echo: [], http: ['secret'], llm: LLM_SECRET_FIELDS }
+/** Each type's config fields that hold URLs, which may carry credentials (`user:pass@`): shown masked. */
+const URL_FIELDS: Record<StoredBotType, readonly string[]> = { echo: [], http: ['url'], llm: ['base_url', 'transcription.base_url', 'speech.base_url'] }
 /** An llm config's nested objects: replaced whole by a PATCH, their masked keys kept. */
 const NESTED_FIELDS = ['transcription', 'speech']
 
@@ -97,8 +101,32 @@ function mergeConfig(type: StoredBotType, input: Record<string, unknown>, stored
     const parent = keys.length === 1 ? merged : merged[keys[0]!]
     if (isObject(parent)) parent[keys[keys.length - 1]!] = current
   }
+  for (const path of URL_FIELDS[type]) keepMaskedUrl(path, input, stored, merged)
   if (type === 'llm') keepKeysWithTheirServers(input, stored, merged)
   return merged
+}
+
+/**
+ * A URL sent back exactly as shown (its password masked) keeps the stored URL; a masked URL that is not
+ * the stored one's mask would store `••••` as the password, so it is refused, naming the field.
+ */
+function keepMaskedUrl(path: string, input: Record<string, unknown>, stored: StoredConfig, merged: Record<string, unknown>): void {
+  const sent = valueAt(input, path)
+  if (typeof sent !== 'string') return
+  const current = valueAt(stored, path)
+  if (typeof current === 'string' && isMaskedUrlOf(sent, current)) {
+    const keys = path.split('.')
+    const parent = keys.length === 1 ? merged : merged[keys[0]!]
+    if (isObject(parent)) parent[keys[keys.length - 1]!] = current
+    return
+  }
+  if (looksMaskedUrl(sent)) {
+    const field = `config.${path}`
+    throw GW_ERR_API_INVALID_VALUE(
+      `"${field}" carries a masked password but is not the stored URL as shown; send the URL with its password, or exactly as shown to keep it.`,
+      { field },
+    )
+  }
 }
 
 /** The base URL an llm config's key at `path` is sent to (`speech.api_key` → `speech.base_url`, else `base_url`). */
@@ -135,11 +163,12 @@ function validateBotConfig(type: StoredBotType, input: unknown, stored?: StoredC
     return {}
   }
   const candidate = stored !== undefined && isObject(input) ? mergeConfig(type, input, stored) : input
+  if (stored === undefined && isObject(input)) for (const path of URL_FIELDS[type]) keepMaskedUrl(path, input, {}, {})
   if (type === 'llm') return parseValue(llmConfigSchema, candidate, 'config')
   return parseValue(httpConfigSchema, candidate, 'config')
 }
 
-/** A copy of the config with each secret masked. */
+/** A copy of the config with each secret masked, and each URL's password. */
 function maskedConfig(type: StoredBotType, config: StoredConfig): Record<string, unknown> {
   const copy: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(config)) copy[key] = isObject(value) ? { ...value } : value
@@ -148,6 +177,12 @@ function maskedConfig(type: StoredBotType, config: StoredConfig): Record<string,
     const parent = keys.length === 1 ? copy : copy[keys[0]!]
     const last = keys[keys.length - 1]!
     if (isObject(parent) && typeof parent[last] === 'string') parent[last] = maskSecret(parent[last])
+  }
+  for (const path of URL_FIELDS[type] ?? []) {
+    const keys = path.split('.')
+    const parent = keys.length === 1 ? copy : copy[keys[0]!]
+    const last = keys[keys.length - 1]!
+    if (isObject(parent) && typeof parent[last] === 'string') parent[last] = maskUrl(parent[last])
   }
   return copy
 }

@@ -103,7 +103,7 @@ export function presentChannel(channel: Channel, publicUrl: string): ChannelDto 
     disabled_message: channel.disabledMessage,
     throughput_mps: channel.throughputMps,
     typing_indicator: channel.typingIndicator ?? kind.capabilities.typingIndicator,
-    ...(channelSettingsView(channel.settings) as Pick<ChannelDto, 'out_of_window_template' | 'opt_out_keywords' | 'opt_in_keywords' | 'opt_out_reply' | 'opt_in_reply' | 'handover_timeout_minutes'>),
+    ...(channelSettingsView(channel.settings) as Pick<ChannelDto, 'out_of_window_template' | 'opt_out_keywords' | 'opt_in_keywords' | 'opt_out_reply' | 'opt_in_reply' | 'handover_timeout_minutes' | 'retention_days'>),
     created_at: channel.createdAt,
     updated_at: channel.updatedAt,
   }

@@ -6,8 +6,10 @@
  * message a reaction names belong to the team's conversation, and that the channel's provider can
  * carry it.
  *
- * The route module is built by the composition root with the job that sends an outbound message, so
- * the API names no task (it must not import `tasks/`).
+ * `DELETE /api/conversations/{id}` erases a conversation with its messages, their media and its jobs.
+ *
+ * The route module is built by the composition root with the job that sends an outbound message (and a
+ * conversation's queue lanes), so the API names no task (it must not import `tasks/`).
  */
 import { z } from 'zod'
 import {
@@ -23,6 +25,7 @@ import { inboundFieldsView } from '../core/message-view.js'
 import { checkOutbound, isMediaOutbound, OUTBOUND_TEXT_MAX, toOutboundParts, type OutboundMessage } from '../core/outbound.js'
 import { isBsuid, toE164 } from '../core/phone.js'
 import type { MediaLibrary } from '../media/media-library.js'
+import type { Erasure } from '../media/erasure.js'
 import { isProviderType, providerKind, type ProviderCapabilities } from '../providers/index.js'
 import {
   extendHandover,
@@ -114,6 +117,10 @@ export interface ConversationRoutesOptions {
   outboundJob: JobTemplate
   /** Called after new jobs committed, so the worker claims them at once. */
   onJobsEnqueued(): void
+  /** Erases a conversation with its messages, media and jobs (`DELETE /api/conversations/{id}`). */
+  erasure: Erasure
+  /** The queue lanes of a conversation's message flow, whose jobs its erasure deletes (the API names no task). */
+  conversationLanes(conversationId: string): string[]
 }
 
 export function createConversationRoutes(options: ConversationRoutesOptions): ApiRoutes {
@@ -339,6 +346,19 @@ export function createConversationRoutes(options: ConversationRoutesOptions): Ap
       if (!after) throw notFound('conversation', conversationId)
       context.deps.logger.info({ conversationId, to: body.to }, 'conversation:handover:api')
       return conversationDto(after)
+    })
+
+    /**
+     * Erasure (SPEC §13): the conversation, its messages, the media they own (rows, then bytes) and its
+     * queued jobs; no events. Admin only (not a member write, api/roles.ts).
+     */
+    server.delete('/api/conversations/:id', async (request, reply) => {
+      const caller = callerOf(request)
+      const conversationId = idParam(request, 'conversation')
+      const erased = await options.erasure.eraseConversation(caller.teamId, conversationId, options.conversationLanes(conversationId))
+      if (erased === undefined) throw notFound('conversation', conversationId)
+      context.deps.logger.info({ teamId: caller.teamId, conversationId, ...erased }, 'api:conversation:erased')
+      return reply.code(204).send()
     })
 
     server.get('/api/conversations', async (request) => {

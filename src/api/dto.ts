@@ -39,6 +39,18 @@ export interface CredentialCheckDto {
   checked_at: string
 }
 
+/**
+ * Webhooks whose signature failed (anyone who knows a number can post one): how many, the last one's
+ * time and address, and the most recent addresses (up to 10, newest first). They set `health.status`
+ * only while no signed webhook verified in the last 30 minutes, and never over `token_invalid`.
+ */
+export interface SignatureFailuresDto {
+  count: number
+  last_at: string
+  last_source: string
+  sources: Array<{ address: string; count: number; last_at: string }>
+}
+
 /** A provider; secret config values are masked (`EAAB…Zq`). */
 export interface ProviderDto {
   id: string
@@ -49,13 +61,19 @@ export interface ProviderDto {
   /**
    * What went wrong (`status`: `ok`, `token_invalid`, `signature_failures`, `unsigned_webhooks`), and
    * `evidence` of what worked: when a signed webhook last verified, when a send last succeeded (each kept
-   * to within a minute), and the last credential check (null before any, or since the config changed).
+   * to within a minute), and the last credential check (null before any, or since the config changed);
+   * and of webhooks whose signature failed, with their addresses (`signature_failures`, null before any).
    */
   health: {
     status: string
     message: string | null
     last_seen_at: string | null
-    evidence: { last_webhook_at: string | null; last_send_ok_at: string | null; last_check: CredentialCheckDto | null }
+    evidence: {
+      last_webhook_at: string | null
+      last_send_ok_at: string | null
+      last_check: CredentialCheckDto | null
+      signature_failures: SignatureFailuresDto | null
+    }
   }
   /** One URL for all of this provider's channels, or null when each channel has its own. */
   webhook_url: string | null
@@ -107,6 +125,8 @@ export interface ChannelDto {
   opt_in_reply: string | null
   /** Minutes after a handover (or an agent's last message) when a conversation goes back to the bot; null = never. */
   handover_timeout_minutes: number | null
+  /** Days messages and their media are kept before a daily sweep erases them; null = kept for ever. */
+  retention_days: number | null
   created_at: string
   updated_at: string
 }

@@ -12,8 +12,10 @@ import { fastifyMultipart } from '@fastify/multipart'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import {
   GW_ERR_API_INVALID_VALUE,
+  GW_ERR_API_MALFORMED,
   GW_ERR_API_MISSING_FIELD,
   GW_ERR_API_UNSUPPORTED_MEDIA_TYPE,
+  isGatewayError,
 } from '../core/errors.js'
 import { mediaTooLarge, sendMedia, type MediaLibrary, type MediaRecord } from '../media/index.js'
 import { callerOf } from './auth.js'
@@ -69,14 +71,32 @@ function checkMimeType(mimeType: string, field: string): string {
 /**
  * The body's chunks, refusing an empty one. Ending the iteration early does not destroy the request:
  * the app still answers (413, 422) on the same connection, and Node discards the unread rest.
+ * `readError` says what a failure to read the source means (a form cut short is the client's mistake).
  */
-async function* nonEmpty(source: Readable): AsyncGenerator<Uint8Array> {
+async function* nonEmpty(source: Readable, readError: (error: unknown) => unknown = (error) => error): AsyncGenerator<Uint8Array> {
   let size = 0
-  for await (const chunk of source.iterator({ destroyOnReturn: false })) {
-    size += (chunk as Uint8Array).byteLength
-    yield chunk as Uint8Array
+  const chunks = source.iterator({ destroyOnReturn: false })
+  for (;;) {
+    let next: IteratorResult<unknown>
+    try {
+      next = await chunks.next()
+    } catch (error) {
+      throw readError(error)
+    }
+    if (next.done === true) break
+    size += (next.value as Uint8Array).byteLength
+    yield next.value as Uint8Array
   }
   if (size === 0) throw GW_ERR_API_MISSING_FIELD('The upload is empty; send the file\'s bytes.', { field: 'file' })
+}
+
+/** busboy's refusal of a form it cannot read (no boundary, a part cut short): the client's mistake, a 400. */
+function malformedForm(error: unknown): unknown {
+  if (isGatewayError(error)) return error
+  const why = error instanceof Error ? error.message : 'malformed'
+  return GW_ERR_API_MALFORMED(
+    `The multipart/form-data body could not be read (${why}); send a form with the file in a part named "file", or the raw bytes with their own Content-Type.`,
+  )
 }
 
 /** Builds the media routes over the gateway's media library. */
@@ -110,7 +130,9 @@ export function createMediaRoutes(library: MediaLibrary): ApiRoutes {
       const caller = callerOf(request)
       if (request.isMultipart()) {
         checkDeclaredLength(request, library.maxBytes + MULTIPART_OVERHEAD)
-        const part = await request.file()
+        const part = await request.file().catch((error: unknown) => {
+          throw malformedForm(error)
+        })
         if (!part || part.fieldname !== 'file') {
           part?.file.resume()
           throw GW_ERR_API_MISSING_FIELD('The form needs the file in a part named "file".', { field: 'file' })
@@ -118,7 +140,7 @@ export function createMediaRoutes(library: MediaLibrary): ApiRoutes {
         try {
           const record = await library.store({
             teamId: caller.teamId,
-            body: nonEmpty(part.file),
+            body: nonEmpty(part.file, malformedForm),
             mimeType: checkMimeType(part.mimetype || 'application/octet-stream', 'file'),
             filename: cleanFilename(part.filename, 'file'),
             source: 'upload',

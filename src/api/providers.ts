@@ -36,7 +36,7 @@ import type { ProviderCheck, ProviderWithConfig } from '../store/repos/providers
 import type { ApiDeps } from './api-deps.js'
 import { callerOf } from './auth.js'
 import { idParam, notFound, publicUrlOf, type ApiContext, type ApiRoutes } from './api-context.js'
-import type { CredentialCheckDto, ProviderDto } from './dto.js'
+import type { CredentialCheckDto, ProviderDto, SignatureFailuresDto } from './dto.js'
 import { parsePageQuery, probe, toPage } from './pagination.js'
 import { syncProviderTemplates } from './templates.js'
 import { NAME_MAX, parseBody } from './validation.js'
@@ -172,6 +172,28 @@ function presentCheck(check: ProviderCheck): CredentialCheckDto {
   return { status: check.status, message: check.message, checked_at: check.checkedAt }
 }
 
+/**
+ * `extra_data` keys kept for the gateway's own lookups and never shown: a verify token's hash would let
+ * anyone who reads it try guesses offline (SPEC §13).
+ */
+const HIDDEN_EXTRA_DATA: ReadonlySet<string> = new Set(['verify_token_hash'])
+
+/** A provider's `extra_data` as the API shows it: without the keys only the gateway needs. */
+function shownExtraData(extraData: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(extraData).filter(([key]) => !HIDDEN_EXTRA_DATA.has(key)))
+}
+
+/** Webhooks whose signature failed, with where they came from (null before any). */
+function presentSignatureFailures(failures: ProviderWithConfig['evidence']['signatureFailures']): SignatureFailuresDto | null {
+  if (failures === null) return null
+  return {
+    count: failures.count,
+    last_at: failures.lastAt,
+    last_source: failures.lastSource,
+    sources: failures.sources.map((source) => ({ address: source.address, count: source.count, last_at: source.lastAt })),
+  }
+}
+
 /** A provider as the API shows it: secrets masked, plain settings shown. */
 export function presentProvider(provider: ProviderWithConfig, publicUrl: string): ProviderDto {
   const kind = providerKind(provider.type)
@@ -182,7 +204,7 @@ export function presentProvider(provider: ProviderWithConfig, publicUrl: string)
     type: provider.type,
     name: provider.name,
     config,
-    extra_data: provider.extraData,
+    extra_data: shownExtraData(provider.extraData),
     health: {
       status: provider.health.status,
       message: provider.health.message,
@@ -191,6 +213,7 @@ export function presentProvider(provider: ProviderWithConfig, publicUrl: string)
         last_webhook_at: provider.evidence.lastWebhookAt,
         last_send_ok_at: provider.evidence.lastSendOkAt,
         last_check: provider.evidence.lastCheck === null ? null : presentCheck(provider.evidence.lastCheck),
+        signature_failures: presentSignatureFailures(provider.evidence.signatureFailures),
       },
     },
     webhook_url: sharedWebhookUrl(kind, publicUrl),

@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { GW_ERR_API_INVALID_VALUE } from '../core/errors.js'
 import { EVENT_TYPES, isEventType, type EventType } from '../core/events.js'
 import { isMaskOf, maskSecret } from '../core/secret-box.js'
+import { isMaskedUrlOf, looksMaskedUrl, maskUrl } from '../core/scrub.js'
 import { createEventWebhooksRepo, listEventDeliveries, type EventDelivery, type EventWebhook } from '../store/repos/event-webhooks.js'
 import { checkTeamUrl } from './url-policy.js'
 import { callerOf } from './auth.js'
@@ -96,7 +97,8 @@ function patchedSecret(sent: string | undefined, current: string): string | unde
 export function presentWebhook(webhook: EventWebhook): WebhookDto {
   return {
     id: webhook.id,
-    url: webhook.url,
+    // A password in the URL (`https://user:pass@…`) is a credential: shown masked, like the secret.
+    url: maskUrl(webhook.url),
     events: webhook.events,
     enabled: webhook.enabled,
     description: webhook.description,
@@ -128,6 +130,9 @@ export const webhookRoutes: ApiRoutes = (server, context) => {
     const caller = callerOf(request)
     const body = parseBody(createWebhookSchema, request.body)
     checkTeamUrl(context.deps, body.url, 'url')
+    if (looksMaskedUrl(body.url)) {
+      throw GW_ERR_API_INVALID_VALUE('"url" carries a masked password (••••); send the full URL with its password.', { field: 'url' })
+    }
     const events = checkEvents(body.events)
     const webhook = await webhooks.create({
       teamId: caller.teamId,
@@ -165,8 +170,13 @@ export const webhookRoutes: ApiRoutes = (server, context) => {
     const current = await webhooks.get(caller.teamId, id)
     if (!current) throw notFound('webhook', id)
     const secret = patchedSecret(body.secret, current.secret)
+    // The masked URL sent back keeps the stored one; another masked URL would store the mask as a password.
+    const url = body.url === undefined || isMaskedUrlOf(body.url, current.url) ? undefined : body.url
+    if (url !== undefined && looksMaskedUrl(url)) {
+      throw GW_ERR_API_INVALID_VALUE('"url" carries a masked password (••••) that is not the stored one; send the full URL with its password.', { field: 'url' })
+    }
     const webhook = await webhooks.update(caller.teamId, id, {
-      ...(body.url !== undefined ? { url: body.url } : {}),
+      ...(url !== undefined ? { url } : {}),
       ...(events !== undefined ? { events } : {}),
       ...(secret !== undefined ? { secret } : {}),
       ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),

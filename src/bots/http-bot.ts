@@ -11,6 +11,7 @@ import {
   type ErrorDefinition,
   type GatewayError,
 } from '../core/errors.js'
+import { EXCERPT_CHARS, excerptOf, scrubSecrets, urlSecrets, type Secret } from '../core/scrub.js'
 import type { Bot, BotReply, BotRequest } from './bot.js'
 import { BOT_SIGNATURE_HEADER, signBotBody } from './bot-signature.js'
 import { decodeBotAnswer, encodeBotRequest } from './http-bot-wire.js'
@@ -36,7 +37,6 @@ const DEFAULT_TIMEOUT_MS = 15_000
 // Replies are a few short texts; a bigger answer is a bug in the bot, and reading it all would let one
 // bot hold gateway memory.
 const MAX_ANSWER_BYTES = 1024 * 1024
-const EXCERPT_CHARS = 200
 const ANSWER_SHAPE = '{"replies": [{"type": "text", "text": "..."}]}'
 
 /** Calls a team's bot over HTTP: signed JSON POST, bounded in time and size, answer validated with zod. */
@@ -47,6 +47,8 @@ export class HttpBot implements Bot {
   /** The URL as errors show it: no userinfo or query, which may carry credentials. */
   readonly #shownUrl: string
   readonly #secret: string
+  /** Every stored secret of this bot (its signing secret, a password in its url): kept out of every error. */
+  readonly #secrets: readonly Secret[]
   readonly #dispatcher: Dispatcher
   readonly #timeoutMs: number
 
@@ -62,6 +64,7 @@ export class HttpBot implements Bot {
     this.#path = `${url.pathname}${url.search}`
     this.#shownUrl = `${url.origin}${url.pathname}`
     this.#secret = config.secret
+    this.#secrets = [config.secret, ...urlSecrets(config.url)]
     this.#dispatcher = options.dispatcher
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   }
@@ -154,21 +157,15 @@ export class HttpBot implements Bot {
     )
   }
 
-  /** At most EXCERPT_CHARS of a body, on one line, quoted. */
+  /** At most EXCERPT_CHARS of a body, on one line, quoted, scrubbed of the bot's secrets before the cut. */
   #excerpt(text: string): string {
-    const line = text.replace(/\s+/g, ' ').trim()
-    if (line === '') return ''
-    if (line.length <= EXCERPT_CHARS) return `"${line}"`
-    // Do not leave half a surrogate pair at the cut.
-    const cut = line.slice(0, EXCERPT_CHARS).replace(/[\ud800-\udbff]$/, '')
-    return `"${cut}"…`
+    return excerptOf(text, this.#secrets)
   }
 
-  /** Builds the error; the one place messages pass through, so it is where the secret is kept out. */
+  /** Builds the error; the one place messages pass through, so it is where the secrets are kept out. */
   #error(definition: ErrorDefinition, message: string, cause?: unknown): GatewayError {
-    // A bot may echo its config back in an error page; the message is stored and shown, the secret MUST NOT be.
-    const safe = message.split(this.#secret).join('[secret]')
-    return definition(safe, cause === undefined ? {} : { cause })
+    // A bot may echo its config back in an error page; the message is stored and shown, a secret MUST NOT be.
+    return definition(scrubSecrets(message, this.#secrets), cause === undefined ? {} : { cause })
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * A channel's messaging settings: what goes out when the service window is closed, and the keywords
- * with which participants opt out and back in. Stored as one JSON object (`channels.settings`), so a new
+ * A channel's messaging settings: what goes out when the service window is closed, the keywords
+ * with which participants opt out and back in, the handover timeout, and how long messages are kept. Stored as one JSON object (`channels.settings`), so a new
  * setting needs no new column; the zod schema validates the API's PATCH and reads stored values.
  */
 import { z } from 'zod'
@@ -17,6 +17,9 @@ export const outOfWindowTemplateSchema = z.strictObject({
   param: z.string().regex(/^[a-z0-9_]{1,40}$/, 'must be a template parameter name (lower case, digits, _)').optional(),
 })
 
+/** The longest `retention_days`: ten years. */
+export const RETENTION_DAYS_MAX = 3650
+
 /** The settings a PATCH may set; `null` clears one back to its default. */
 export const channelSettingsSchema = z.strictObject({
   out_of_window_template: outOfWindowTemplateSchema.nullable().optional(),
@@ -26,6 +29,8 @@ export const channelSettingsSchema = z.strictObject({
   opt_in_reply: reply.nullable().optional(),
   /** A conversation a person took over goes back to the bot this long after the handover or their last message. */
   handover_timeout_minutes: z.int('must be a whole number of minutes').min(1, 'must be at least 1 minute').max(10_080, 'must be at most 10080 minutes (7 days)').nullable().optional(),
+  /** Messages older than this many days are erased, with their media, by a daily sweep; unset keeps them. */
+  retention_days: z.int('must be a whole number of days').min(1, 'must be at least 1 day').max(RETENTION_DAYS_MAX, `must be at most ${RETENTION_DAYS_MAX} days (10 years)`).nullable().optional(),
 })
 
 export type OutOfWindowTemplate = z.output<typeof outOfWindowTemplateSchema>
@@ -39,6 +44,8 @@ export interface ChannelSettings {
   optInReply: string | null
   /** Minutes without an agent message before a `human` conversation goes back to the bot; null = never. */
   handoverTimeoutMinutes: number | null
+  /** Days a message (and its media) is kept before the retention sweep erases it; null = kept for ever. */
+  retentionDays: number | null
 }
 
 export const DEFAULT_OPT_OUT_KEYWORDS = ['STOP', 'UNSUBSCRIBE']
@@ -58,6 +65,7 @@ export function readChannelSettings(json: string | null): ChannelSettings {
     optOutReply: stored.opt_out_reply ?? null,
     optInReply: stored.opt_in_reply ?? null,
     handoverTimeoutMinutes: stored.handover_timeout_minutes ?? null,
+    retentionDays: stored.retention_days ?? null,
   }
 }
 
@@ -70,6 +78,7 @@ export function channelSettingsView(settings: ChannelSettings): Record<string, u
     opt_out_reply: settings.optOutReply,
     opt_in_reply: settings.optInReply,
     handover_timeout_minutes: settings.handoverTimeoutMinutes,
+    retention_days: settings.retentionDays,
   }
 }
 

@@ -23,7 +23,11 @@ import { createUrlSigner } from './signed-url.js'
 export type { MediaInput, MediaLibrary, MediaRecord } from './media-library.js'
 export type { MediaStore } from './media-store.js'
 export { createMediaLinkModule } from './media-link-module.js'
+export { createErasure, type Erasure, type ErasureCounts } from './erasure.js'
 export { sendMedia } from './media-response.js'
+
+/** Byte deletions in flight at once when erasing many items. */
+const DELETE_CONCURRENCY = 8
 
 /** How long a provider's id of an upload is reused: under Meta's 30 days, with a margin for sends in flight. */
 const UPLOAD_REUSE_MS = 25 * 24 * 3_600_000
@@ -216,6 +220,19 @@ export function createMediaLibrary(options: MediaLibraryOptions): MediaLibrary {
       // The row first: bytes without a row are harmless, a row without bytes fails every read.
       await repo.delete(record.id)
       await store.delete(keyOf(record))
+    },
+
+    async deleteBytes(storageKeys) {
+      const failed: string[] = []
+      // A few at a time: an S3 store answers each delete in a round trip, a folder in a syscall.
+      for (let start = 0; start < storageKeys.length; start += DELETE_CONCURRENCY) {
+        const keys = storageKeys.slice(start, start + DELETE_CONCURRENCY)
+        const results = await Promise.allSettled(keys.map((key) => store.delete(key)))
+        results.forEach((result, index) => {
+          if (result.status === 'rejected') failed.push(keys[index]!)
+        })
+      }
+      return failed
     },
   }
 }

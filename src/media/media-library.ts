@@ -64,4 +64,10 @@ export interface MediaLibrary {
   recordUpload(id: string, providerId: string, uploadedId: string): Promise<void>
   /** Deletes the item's bytes and row. */
   delete(record: MediaRecord): Promise<void>
+  /**
+   * Deletes the bytes under these storage keys (the `media` rows naming them are already gone: erasure
+   * deletes rows first, so nothing ever names missing bytes). A key holding nothing is not an error.
+   * Returns the keys whose bytes could not be deleted (the store failed); they stay as unnamed bytes.
+   */
+  deleteBytes(storageKeys: readonly string[]): Promise<string[]>
 }

@@ -11,16 +11,26 @@ import { twilioKind } from './twilio/index.js'
 // The contract's types and ProviderError, so callers need no deep import.
 export * from './provider.js'
 // The webhook layer's Meta functions: Meta's endpoint is the one shared by every Meta channel (SPEC §5).
-export { parseMetaWebhook, signMetaBody, verifyMetaSignature, type MetaParsedWebhook, type MetaWebhookOptions } from './meta/index.js'
+export {
+  parseMetaWebhook,
+  readMetaWebhookNames,
+  signMetaBody,
+  verifyMetaSignature,
+  type MetaParsedWebhook,
+  type MetaWebhookNames,
+  type MetaWebhookOptions,
+} from './meta/index.js'
 // Twilio's endpoint (one for every Twilio channel, form-encoded) and Turn.io's (one per channel, SPEC §5).
 export {
   decodeTwilioForm,
   parseTwilioWebhook,
+  readTwilioRoute,
   signTwilioRequest,
   verifyTwilioSignature,
   type TwilioForm,
   type TwilioParams,
   type TwilioParsedWebhook,
+  type TwilioRoute,
   type TwilioWebhookOptions,
 } from './twilio/index.js'
 export { parseTurnWebhook, signTurnBody, verifyTurnSignature, type TurnParsedWebhook, type TurnWebhookOptions } from './turn/index.js'

@@ -3,11 +3,12 @@
  * one another: one API call read to its end, the opening of a media download and its answer, a
  * person-readable reason for a failed call, `Retry-After` in milliseconds, the retry class of a bare
  * status, whether a failed lookup was a refusal, header reading, redirects, dropping an unwanted body,
- * and defensive JSON parsing.
+ * defensive JSON parsing, and the guard that keeps every stored secret out of a provider's errors.
  */
 import { request, type Dispatcher, type FormData } from 'undici'
-import { GW_ERR_PROVIDER_REFUSED, GW_ERR_PROVIDER_UNREACHABLE, type GatewayError } from '../core/errors.js'
-import { ProviderError, type MediaDownload, type ProviderDeps } from './provider.js'
+import { GatewayError, GW_ERR_PROVIDER_REFUSED, GW_ERR_PROVIDER_UNREACHABLE } from '../core/errors.js'
+import { scrubSecrets } from '../core/scrub.js'
+import { ProviderError, type MediaDownload, type Provider, type ProviderConfig, type ProviderDeps } from './provider.js'
 
 /** A provider as its errors name it: its type (`ProviderError.provider`) and its name in sentences (`Turn.io`). */
 export interface ProviderLabel {
@@ -47,10 +48,32 @@ export async function callApi(url: string | URL, call: ApiCall, deps: ProviderDe
     })
     // Always read the body to its end: an unread body holds the keep-alive connection.
     const text = await response.body.text()
-    return { statusCode: response.statusCode, retryAfter: response.headers['retry-after'], text }
+    const ok = response.statusCode >= 200 && response.statusCode < 300
+    return { statusCode: response.statusCode, retryAfter: response.headers['retry-after'], text: ok ? text : scrubbedAnswer(text, call.headers) }
   } catch (error) {
     throw unreachable(error)
   }
+}
+
+/** The credentials a request carries in its `Authorization` header: a bearer token, a Basic password. */
+export function credentialsIn(headers: Record<string, string>): string[] {
+  const value = Object.entries(headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1]
+  if (value === undefined) return []
+  const bearer = /^Bearer\s+(\S+)$/i.exec(value)
+  if (bearer) return [bearer[1]!]
+  const basic = /^Basic\s+(\S+)$/i.exec(value)
+  if (!basic) return []
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  return colon < 0 ? [] : [decoded.slice(colon + 1), basic[1]!]
+}
+
+/**
+ * An error answer's text with the credentials of the request that got it masked, before anything quotes
+ * or cuts it: a cut through a secret could otherwise leave part of it that no later scrub recognises.
+ */
+export function scrubbedAnswer(text: string, headers: Record<string, string>): string {
+  return scrubSecrets(text, credentialsIn(headers))
 }
 
 /** A call that got no answer (`sentence` says which, e.g. "Twilio's API at … could not be reached"): always worth another try. */
@@ -182,5 +205,53 @@ export function parseJsonObject(text: string): Record<string, unknown> | null {
     return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null
   } catch {
     return null
+  }
+}
+
+/**
+ * `error` with every one of `secrets` masked in its message (and its cause's, for a catalogue error
+ * wrapping a classified one); anything else is returned as it is.
+ */
+export function scrubError(error: unknown, secrets: readonly string[]): unknown {
+  if (error instanceof ProviderError) {
+    const message = scrubSecrets(error.message, secrets)
+    return message === error.message ? error : new ProviderError(message, error.details)
+  }
+  if (error instanceof GatewayError) {
+    const message = scrubSecrets(error.message, secrets)
+    const cause = error.cause === undefined ? undefined : scrubError(error.cause, secrets)
+    if (message === error.message && cause === error.cause) return error
+    return new GatewayError(error.code, error.apiCode, message, error.httpStatus, {
+      ...(error.field === undefined ? {} : { field: error.field }),
+      ...(cause === undefined ? {} : { cause }),
+    })
+  }
+  return error
+}
+
+/**
+ * The provider with every error it throws scrubbed of each secret of its config (`secretFields`): a
+ * provider quotes a malformed token back ("Malformed access token EAAB…"), a proxy may echo a request's
+ * headers, and what it says becomes a message's error, the provider's health and a job's last error
+ * (SPEC §13). Each kind's `create` wraps its client with this, so no call path can miss it.
+ */
+export function withScrubbedErrors(provider: Provider, config: ProviderConfig, secretFields: readonly string[]): Provider {
+  const secrets = secretFields.map((field) => config[field]).filter((value): value is string => typeof value === 'string')
+  const guard = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    try {
+      return await call(...args)
+    } catch (error) {
+      throw scrubError(error, secrets)
+    }
+  }
+  return {
+    type: provider.type,
+    capabilities: provider.capabilities,
+    findNumber: guard((number) => provider.findNumber(number)),
+    checkCredentials: guard(() => provider.checkCredentials()),
+    send: guard((sendRequest) => provider.send(sendRequest)),
+    downloadMedia: guard((reference, signal) => provider.downloadMedia(reference, signal)),
+    markRead: guard((markRequest) => provider.markRead(markRequest)),
+    listTemplates: guard(() => provider.listTemplates()),
   }
 }

@@ -48,6 +48,11 @@ export interface ProvidersTable {
   last_check_status: string | null
   last_check_message: string | null
   last_check_at: string | null
+  /**
+   * JSON `{count, last_at, last_source, sources: [{address, count, last_at}]}`: webhooks whose signature
+   * failed, and where they came from; null before any (migration 0008).
+   */
+  signature_failures: string | null
   created_at: string
   updated_at: string
 }

@@ -1,14 +1,18 @@
 /**
  * Meta Cloud API webhooks: one endpoint for every Meta channel, `/channels/whatsapp/meta/incoming_message`,
  * routed by `metadata.phone_number_id` (SPEC §5). GET answers the verification handshake; POST follows
- * SPEC §5's order exactly: raw bytes → JSON object → route every entry × change → verify the signature
- * with the app secret of every provider named → commit everything → 200. Template status changes
- * (`message_template_status_update`) ride the same endpoint, named by the WhatsApp Business Account id
- * (`entry[].id`): routed to the Meta providers of that account, signed with their App Secret like any other.
+ * SPEC §5 and §13's order exactly: raw bytes → JSON object (parsed once) → the numbers and accounts named
+ * (a walk over `entry[] × changes[]`, no message read) → their providers, in one lookup however many are
+ * named → the signature, with the app secret of every provider named → only then the messages and
+ * statuses, of known numbers → commit everything → 200. An unsigned body costs no per-message work.
+ * Template status changes (`message_template_status_update`) ride the same endpoint, named by the
+ * WhatsApp Business Account id (`entry[].id`): routed to the Meta providers of that account, signed with
+ * their App Secret like any other. A batch naming numbers this gateway does not know is answered 200:
+ * it is legitimate whatever it holds, and anything else would be retried by Meta for days.
  */
 import { createHash } from 'node:crypto'
 import type { FastifyPluginAsync } from 'fastify'
-import { parseMetaWebhook, verifyMetaSignature } from '../providers/index.js'
+import { parseMetaWebhook, readMetaWebhookNames, verifyMetaSignature } from '../providers/index.js'
 import {
   GW_ERR_WEBHOOK_MALFORMED,
   GW_ERR_WEBHOOK_SIGNATURE,
@@ -16,12 +20,15 @@ import {
 } from '../core/errors.js'
 import { errorBody } from '../http/app.js'
 import type { TemplateStatusUpdate } from '../store/repos/templates.js'
+import { lookUpNamed } from '../routing/named-lookup.js'
 import type { RoutedWebhook, WebhookDeps } from './webhook-deps.js'
 
 export const META_WEBHOOK_PATH = '/channels/whatsapp/meta/incoming_message'
 const PROVIDER_TYPE = 'meta_cloud_api'
 /** Meta sends up to 3 MB (protocols §1.4). */
 const BODY_LIMIT = 3 * 1024 * 1024
+/** Unknown ids named in one log line; the rest are counted. */
+const LOGGED_IDS = 20
 
 /** What the Meta endpoint needs beyond the shared webhook deps. */
 export interface MetaWebhookModuleOptions {
@@ -70,10 +77,12 @@ export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhook
 
     app.post(META_WEBHOOK_PATH, async (request, reply) => {
       const raw = request.body
+      let text: string
       let body: unknown
       try {
         if (!Buffer.isBuffer(raw) || raw.length === 0) throw new Error('empty')
-        body = JSON.parse(raw.toString('utf8'))
+        text = raw.toString('utf8')
+        body = JSON.parse(text)
       } catch {
         count('malformed')
         return reply.code(400).send(errorBody(GW_ERR_WEBHOOK_MALFORMED('The webhook body is not JSON; Meta sends a JSON object.')))
@@ -83,37 +92,31 @@ export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhook
         return reply.code(400).send(errorBody(GW_ERR_WEBHOOK_MALFORMED('The webhook body must be a JSON object.')))
       }
 
-      const parsed = parseMetaWebhook(body, { receivedAtMs: deps.clock.now(), rawText: (raw as Buffer).toString('utf8') })
-      if (parsed.ignored) {
+      // Who must have signed it: the numbers and accounts named, read without touching a message.
+      const names = readMetaWebhookNames(body)
+      if (names.ignored) {
         count('ignored')
         return reply.code(200).send()
       }
-
-      // Route every value; unknown numbers are skipped (counted, logged), the rest still lands.
-      const routed: RoutedWebhook = []
-      const unknown: string[] = []
-      for (const events of parsed.routes) {
-        const channel = await deps.routing.channelByRoute(PROVIDER_TYPE, events.fromIdentifier)
-        if (channel) routed.push({ channel, events })
-        else unknown.push(events.fromIdentifier)
-      }
-      // Template updates go to every Meta provider of the account they name; unknown accounts are skipped.
-      const templateTargets: Array<{ providerId: string; update: TemplateStatusUpdate }> = []
-      const unknownAccounts: string[] = []
-      if (options !== undefined) {
-        for (const update of parsed.templateUpdates) {
-          const providerIds = await deps.routing.providerIdsByAccount(PROVIDER_TYPE, update.accountId)
-          if (providerIds.length === 0) unknownAccounts.push(update.accountId)
-          for (const providerId of providerIds) templateTargets.push({ providerId, update })
-        }
-      }
-      if (unknown.length > 0 || unknownAccounts.length > 0 || parsed.skipped > 0) {
+      // All of them in one lookup; unknown numbers are skipped (counted, logged), the rest still lands.
+      const known = await lookUpNamed(deps.routing, PROVIDER_TYPE, {
+        fromIdentifiers: names.phoneNumberIds,
+        accountIds: options === undefined ? [] : names.accountIds,
+      })
+      const unknown = names.phoneNumberIds.filter((id) => !known.channels.has(id))
+      const unknownAccounts = options === undefined ? [] : names.accountIds.filter((id) => !known.accounts.has(id))
+      if (unknown.length > 0 || unknownAccounts.length > 0) {
+        // A body may name thousands of made-up ids: the log names a few and counts the rest.
         request.log.warn(
-          { unknownPhoneNumberIds: unknown, unknownAccountIds: [...new Set(unknownAccounts)], skippedItems: parsed.skipped },
+          {
+            unknownPhoneNumberIds: unknown.slice(0, LOGGED_IDS),
+            unknownPhoneNumberIdCount: unknown.length,
+            unknownAccountIds: unknownAccounts.slice(0, LOGGED_IDS),
+          },
           'webhook:meta:unrouted',
         )
       }
-      if (routed.length === 0 && templateTargets.length === 0) {
+      if (known.channels.size === 0 && known.accounts.size === 0) {
         count('unrouted')
         return reply.code(200).send()
       }
@@ -122,30 +125,43 @@ export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhook
       // must not carry events for another provider's numbers.
       const signature = request.headers['x-hub-signature-256']
       const header = Array.isArray(signature) ? undefined : signature
-      const providerIds = [...new Set([...routed.map((r) => r.channel.providerId), ...templateTargets.map((t) => t.providerId)])]
-      for (const providerId of providerIds) {
-        const provider = await deps.routing.providerById(providerId)
-        const appSecret = provider?.config.app_secret
-        if (!appSecret || !verifyMetaSignature(raw as Buffer, header, appSecret)) {
-          count('bad_signature')
-          deps.reportSignatureFailure(
-            providerId,
-            header === undefined
-              ? 'A webhook arrived without an X-Hub-Signature-256 header.'
-              : 'A webhook signature did not match this provider\'s App Secret: the App Secret does not match the app that sends these webhooks.',
-          )
-          request.log.warn({ providerId, hasHeader: header !== undefined }, 'webhook:signature:rejected')
-          return reply
-            .code(401)
-            .send(errorBody(GW_ERR_WEBHOOK_SIGNATURE('The X-Hub-Signature-256 header is missing or does not match the App Secret.')))
+      const signers = new Set([...[...known.channels.values()].map((channel) => channel.providerId), ...[...known.accounts.values()].flat()])
+      const failed = [...signers].filter((providerId) => {
+        const appSecret = known.providers.get(providerId)?.config.app_secret
+        return !appSecret || !verifyMetaSignature(raw as Buffer, header, appSecret)
+      })
+      if (failed.length > 0) {
+        count('bad_signature')
+        const message =
+          header === undefined
+            ? 'A webhook arrived without an X-Hub-Signature-256 header.'
+            : "A webhook signature did not match this provider's App Secret: the App Secret does not match the app that sends these webhooks."
+        for (const providerId of failed) deps.reportSignatureFailure(providerId, message, request.ip)
+        request.log.warn({ providerIds: failed, hasHeader: header !== undefined, source: request.ip }, 'webhook:signature:rejected')
+        return reply
+          .code(401)
+          .send(errorBody(GW_ERR_WEBHOOK_SIGNATURE('The X-Hub-Signature-256 header is missing or does not match the App Secret.')))
+      }
+      for (const providerId of signers) deps.reportWebhookVerified(providerId)
+
+      // Only now, with the signature held, is any message read: those of known numbers only.
+      const parsed = parseMetaWebhook(body, {
+        receivedAtMs: deps.clock.now(),
+        rawText: text,
+        phoneNumberIds: new Set(known.channels.keys()),
+      })
+      if (parsed.skipped > 0) request.log.warn({ skippedItems: parsed.skipped }, 'webhook:meta:skipped')
+
+      for (const update of parsed.templateUpdates) {
+        for (const providerId of known.accounts.get(update.accountId) ?? []) {
+          await options?.applyTemplateStatus(providerId, update)
+          request.log.info({ providerId, template: update.name, language: update.language, status: update.status }, 'webhook:meta:template-status')
         }
       }
-      for (const providerId of providerIds) deps.reportWebhookVerified(providerId)
-
-      for (const { providerId, update } of templateTargets) {
-        await options?.applyTemplateStatus(providerId, update)
-        request.log.info({ providerId, template: update.name, language: update.language, status: update.status }, 'webhook:meta:template-status')
-      }
+      const routed: RoutedWebhook = parsed.routes.flatMap((events) => {
+        const channel = known.channels.get(events.fromIdentifier)
+        return channel === undefined ? [] : [{ channel, events }]
+      })
       if (routed.length === 0) {
         count('accepted')
         return reply.code(200).send()

@@ -1,9 +1,10 @@
 /**
  * Turn.io webhooks: one endpoint per channel, `/channels/whatsapp/turn/{channel_id}/incoming_message`
- * (SPEC §5), because Turn's bodies do not name the business number. POST, in order: raw bytes → the
- * channel (unknown, or not a Turn.io channel → 404) → `X-Turn-Hook-Signature` with the provider's
- * `hmac_secret` (401 when set and not matched; without a secret the webhook is accepted and the
- * provider's health says so) → JSON object (else 400) → commit → 200.
+ * (SPEC §5), because Turn's bodies do not name the business number. POST, in order (SPEC §13): raw bytes
+ * → the channel the URL names and its provider (cached lookups; unknown, or not a Turn.io channel → 404)
+ * → `X-Turn-Hook-Signature` with the provider's `hmac_secret` (401 when set and not matched; without a
+ * secret the webhook is accepted and the provider's health says so) → only then UTF-8, JSON (else 400)
+ * and the messages → commit → 200. Nothing of the body is read before the signature holds.
  */
 import type { FastifyPluginAsync } from 'fastify'
 import { parseTurnWebhook, verifyTurnSignature } from '../providers/index.js'
@@ -87,8 +88,9 @@ export function createTurnWebhookModule(deps: WebhookDeps): FastifyPluginAsync {
             header === undefined
               ? 'A Turn.io webhook arrived without an X-Turn-Hook-Signature header, and this provider has an hmac_secret.'
               : "A Turn.io webhook signature did not match this provider's hmac_secret: it is not the webhook secret in Turn's settings.",
+            request.ip,
           )
-          request.log.warn({ providerId: provider.id, hasHeader: header !== undefined }, 'webhook:signature:rejected')
+          request.log.warn({ providerId: provider.id, hasHeader: header !== undefined, source: request.ip }, 'webhook:signature:rejected')
           return reply
             .code(401)
             .send(errorBody(GW_ERR_WEBHOOK_SIGNATURE("The X-Turn-Hook-Signature header is missing or does not match the provider's hmac_secret.")))

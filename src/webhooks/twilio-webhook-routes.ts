@@ -1,12 +1,14 @@
 /**
  * Twilio webhooks: one endpoint for every Twilio channel, `/channels/whatsapp/twilio/incoming_message`
  * (SPEC §5), taking inbound WhatsApp messages (routed by `To`) and the status callbacks of our sends
- * (routed by `From`). POST, in order: raw bytes → strict form decoding → parse → route → verify
- * `X-Twilio-Signature` against the public URL with the provider's auth token → commit → 200 with empty
- * TwiML. Replies never go in the TwiML: the bot runs after the request, and answers through the REST API.
+ * (routed by `From`). POST, in order (SPEC §13): raw bytes → strict form decoding (the signature covers
+ * the fields) → the number the request is for (one field, one phone number parsed) → its channel and
+ * provider, in one lookup → `X-Twilio-Signature` against the public URL with the provider's auth token →
+ * only then the message or status → commit → 200 with empty TwiML. Replies never go in the TwiML: the
+ * bot runs after the request, and answers through the REST API.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import { decodeTwilioForm, parseTwilioWebhook, verifyTwilioSignature } from '../providers/index.js'
+import { decodeTwilioForm, parseTwilioWebhook, readTwilioRoute, verifyTwilioSignature } from '../providers/index.js'
 import {
   GW_ERR_WEBHOOK_ENCODING,
   GW_ERR_WEBHOOK_INVALID_FIELD,
@@ -17,6 +19,7 @@ import {
   type ErrorDefinition,
 } from '../core/errors.js'
 import { errorBody } from '../http/app.js'
+import { lookUpNamed } from '../routing/named-lookup.js'
 import type { WebhookDeps } from './webhook-deps.js'
 
 /** SPEC §5: one endpoint for every Twilio channel (messages and status callbacks). */
@@ -48,7 +51,8 @@ export function createTwilioWebhookModule(deps: WebhookDeps, options: TwilioWebh
     })
 
     app.post(TWILIO_WEBHOOK_PATH, async (request, reply) => {
-      // A bad form is answered 400 with the reason, before any lookup: nothing of it can be stored.
+      // A form that cannot be read or routed is answered 400 with the reason, before any lookup; the
+      // message's own fields are read, and refused, only once the signature held.
       const refuse = (definition: ErrorDefinition, message: string, field?: string) => {
         count('malformed')
         return reply.code(400).send(errorBody(definition(message, field === undefined ? {} : { field })))
@@ -59,16 +63,18 @@ export function createTwilioWebhookModule(deps: WebhookDeps, options: TwilioWebh
         if (form.problem === 'repeated') return refuse(GW_ERR_WEBHOOK_REPEATED_FIELD, form.message, form.field)
         return refuse(GW_ERR_WEBHOOK_ENCODING, form.message)
       }
-      const parsed = parseTwilioWebhook(form.fields, { receivedAtMs: deps.clock.now(), query: queryOf(request.url) })
-      if (!parsed.ok) {
-        return refuse(parsed.problem === 'missing_field' ? GW_ERR_WEBHOOK_MISSING_FIELD : GW_ERR_WEBHOOK_INVALID_FIELD, parsed.message, parsed.field)
+      // Only the number is read before the signature holds; the message's fields wait for it.
+      const route = readTwilioRoute(form.fields)
+      if (!route.ok) {
+        return refuse(route.problem === 'missing_field' ? GW_ERR_WEBHOOK_MISSING_FIELD : GW_ERR_WEBHOOK_INVALID_FIELD, route.message, route.field)
       }
 
-      const number = parsed.events.fromIdentifier
-      const channel = await deps.routing.channelByRoute(PROVIDER_TYPE, number)
+      const number = route.number
+      const known = await lookUpNamed(deps.routing, PROVIDER_TYPE, { fromIdentifiers: [number] })
+      const channel = known.channels.get(number)
       if (!channel) {
         count('unrouted')
-        request.log.warn({ number, kind: parsed.kind }, 'webhook:twilio:unrouted')
+        request.log.warn({ number, kind: route.kind }, 'webhook:twilio:unrouted')
         return reply
           .code(404)
           .send(
@@ -82,8 +88,7 @@ export function createTwilioWebhookModule(deps: WebhookDeps, options: TwilioWebh
 
       const signature = request.headers['x-twilio-signature']
       const header = Array.isArray(signature) ? undefined : signature
-      const provider = await deps.routing.providerById(channel.providerId)
-      const authToken = provider?.config.auth_token
+      const authToken = known.providers.get(channel.providerId)?.config.auth_token
       const urls = signedUrlsOf(request, options.publicUrl)
       if (!authToken || !verifyTwilioSignature(urls, form.pairs, header, authToken)) {
         count('bad_signature')
@@ -92,8 +97,9 @@ export function createTwilioWebhookModule(deps: WebhookDeps, options: TwilioWebh
           header === undefined
             ? 'A Twilio webhook arrived without an X-Twilio-Signature header.'
             : `A Twilio webhook signature did not match this provider's auth_token for ${urls[0] ?? 'the request URL'}: check the auth_token, and that PUBLIC_URL is the address configured in the Twilio Console.`,
+          request.ip,
         )
-        request.log.warn({ providerId: channel.providerId, hasHeader: header !== undefined }, 'webhook:signature:rejected')
+        request.log.warn({ providerId: channel.providerId, hasHeader: header !== undefined, source: request.ip }, 'webhook:signature:rejected')
         return reply
           .code(403)
           .send(
@@ -106,6 +112,11 @@ export function createTwilioWebhookModule(deps: WebhookDeps, options: TwilioWebh
       }
 
       deps.reportWebhookVerified(channel.providerId)
+
+      const parsed = parseTwilioWebhook(form.fields, { receivedAtMs: deps.clock.now(), query: queryOf(request.url), route })
+      if (!parsed.ok) {
+        return refuse(parsed.problem === 'missing_field' ? GW_ERR_WEBHOOK_MISSING_FIELD : GW_ERR_WEBHOOK_INVALID_FIELD, parsed.message, parsed.field)
+      }
       if (parsed.skipped > 0) request.log.info({ messageSid: form.fields.get('MessageSid'), status: form.fields.get('MessageStatus') }, 'webhook:twilio:status:untracked')
       const nowMs = deps.clock.now()
       const result = await deps.ingest([{ channel, events: parsed.events }], nowMs)

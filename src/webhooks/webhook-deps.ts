@@ -19,8 +19,12 @@ export interface WebhookDeps {
   ingest(routed: RoutedWebhook, nowMs: number): Promise<IngestResult>
   /** Called after a commit that added jobs, so the worker starts at once instead of at its next poll. */
   onJobsEnqueued(): void
-  /** Marks a provider's health after a failed signature (throttled by the receiver). */
-  reportSignatureFailure(providerId: string, message: string): void
+  /**
+   * Records a webhook whose signature failed, with the request's address (`source`), in the provider's
+   * health evidence (throttled by the receiver; it sets the status only while no signed webhook verified
+   * recently, see routing/health-reporter.ts).
+   */
+  reportSignatureFailure(providerId: string, message: string, source: string): void
   /** Notes that a signed webhook for a provider verified: evidence its setup works (kept in memory, written at most once a minute). */
   reportWebhookVerified(providerId: string): void
   /** Counts what a webhook stored, for metrics. */

@@ -72,7 +72,7 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(Object.keys(res.body).sort(), [
           'bot_id', 'created_at', 'disabled_message', 'enabled', 'extra_data', 'from_identifier', 'id', 'name',
           'handover_timeout_minutes', 'number', 'opt_in_keywords', 'opt_in_reply', 'opt_out_keywords', 'opt_out_reply', 'out_of_window_template',
-          'platform', 'provider_id', 'throughput_mps', 'typing_indicator', 'updated_at', 'webhook_url', 'webhook_url_problem',
+          'platform', 'provider_id', 'retention_days', 'throughput_mps', 'typing_indicator', 'updated_at', 'webhook_url', 'webhook_url_problem',
         ].sort())
         assert.equal(res.body.number, e164)
         assert.equal(res.body.name, e164, 'the name defaults to the number')

@@ -204,6 +204,21 @@ for (const dialect of DIALECTS) {
       assert.equal(team.status, 415)
     })
 
+    it('answers 400 to a multipart body that is not a well-formed form, storing nothing (found by test/fuzz)', async () => {
+      const before = await countRows()
+      const head = '--fz\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\n'
+      // Not a form at all; a boundary and nothing after it; a file part cut short.
+      for (const body of ['(R 1*.Ej', '--fz\r\n', `${head}abc`, `${head}abc\r\n--fz`]) {
+        const res = await gw.request('POST', '/api/media', { rawBody: body, headers: { 'content-type': 'multipart/form-data; boundary=fz' } })
+        assert.equal(res.status, 400, `${JSON.stringify(body)}: ${res.text}`)
+        assert.equal(res.body.error.code, 'malformed_request')
+        assert.match(res.body.error.message, /multipart\/form-data body could not be read/)
+      }
+      assert.equal(await countRows(), before)
+      const whole = await gw.request('POST', '/api/media', { rawBody: `${head}abc\r\n--fz--\r\n`, headers: { 'content-type': 'multipart/form-data; boundary=fz' } })
+      assert.equal(whole.status, 201, whole.text)
+    })
+
     it('serves a signed link without a token until it expires; a bad signature gets 403', async () => {
       const bytes = Buffer.from('signed bytes')
       const res = await gw.request('POST', '/api/media?filename=notes.txt', { rawBody: bytes, headers: { 'content-type': 'text/plain' } })

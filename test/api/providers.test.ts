@@ -22,7 +22,7 @@ const freshHealth = (lastCheck: unknown) => ({
   status: 'ok',
   message: null,
   last_seen_at: null,
-  evidence: { last_webhook_at: null, last_send_ok_at: null, last_check: lastCheck },
+  evidence: { last_webhook_at: null, last_send_ok_at: null, last_check: lastCheck, signature_failures: null },
 })
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
@@ -147,11 +147,19 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(one.body, shown)
     })
 
-    it('stores verify_token_hash in extra_data and in its column, and finds the provider by it', async () => {
+    it('stores verify_token_hash in extra_data and in its column, finds the provider by it, and never shows it', async () => {
       const id = await createProvider(gw, 'meta_cloud_api', metaConfig({ verify_token: 'first-verify-token' }))
       const shown = await gw.request('GET', `/api/providers/${id}`)
-      assert.deepEqual(shown.body.extra_data, { verify_token_hash: sha256('first-verify-token'), account_id: shown.body.config.business_id })
+      // SPEC §13: the hash stays stored for the handshake, but no response carries it.
+      assert.deepEqual(shown.body.extra_data, { account_id: shown.body.config.business_id })
+      const listed = await gw.request('GET', '/api/providers?limit=100')
+      for (const text of [shown.text, listed.text]) {
+        assert.equal(text.includes('verify_token_hash'), false, text)
+        assert.equal(text.includes(sha256('first-verify-token')), false, text)
+      }
       const repos = storedRepos(gw)
+      const stored = await gw.gateway.store.db.selectFrom('providers').select('extra_data').where('id', '=', id).executeTakeFirstOrThrow()
+      assert.equal(JSON.parse(stored.extra_data).verify_token_hash, sha256('first-verify-token'))
       assert.deepEqual(await repos.providers.findIdsByVerifyTokenHash(sha256('first-verify-token')), [id])
       const row = await gw.gateway.store.db.selectFrom('providers').select(['verify_token_hash', 'config_ciphertext']).where('id', '=', id).executeTakeFirstOrThrow()
       assert.equal(row.verify_token_hash, sha256('first-verify-token'))
@@ -159,7 +167,8 @@ for (const dialect of DIALECTS) {
 
       const patched = await gw.request('PATCH', `/api/providers/${id}`, { body: { config: { verify_token: 'second-verify-token' } } })
       assert.equal(patched.status, 200, patched.text)
-      assert.deepEqual(patched.body.extra_data, { verify_token_hash: sha256('second-verify-token'), account_id: patched.body.config.business_id })
+      assert.deepEqual(patched.body.extra_data, { account_id: patched.body.config.business_id })
+      assert.equal(patched.text.includes(sha256('second-verify-token')), false)
       assert.deepEqual(await repos.providers.findIdsByVerifyTokenHash(sha256('first-verify-token')), [])
       assert.deepEqual(await repos.providers.findIdsByVerifyTokenHash(sha256('second-verify-token')), [id])
     })

@@ -316,5 +316,21 @@ for (const dialect of DIALECTS) {
       assert.equal(deliveries.status, 200, deliveries.text)
       assert.equal(deliveries.body.data.length, 1)
     })
+
+    it('shows a URL with user:pass@ masked, keeps it when sent back masked, and refuses another masked one', async () => {
+      const created = await gw.request('POST', '/api/webhooks', { body: { url: 'https://crm:s3cretPASS@crm.example/hooks', events: ['message.received'] } })
+      assert.equal(created.status, 201, created.text)
+      assert.equal(created.body.url, 'https://crm:••••@crm.example/hooks')
+      assert.equal(created.text.includes('s3cretPASS'), false)
+      const listed = await gw.request('GET', '/api/webhooks')
+      assert.equal(listed.text.includes('s3cretPASS'), false)
+      const kept = await gw.request('PATCH', `/api/webhooks/${created.body.id}`, { body: { url: created.body.url, enabled: false } })
+      assert.equal(kept.status, 200, kept.text)
+      const stored = await findEventWebhookForDelivery(gw.gateway.store.db, createSecretBox(gw.config.secretKeys!), created.body.id)
+      assert.equal(stored?.url, 'https://crm:s3cretPASS@crm.example/hooks')
+      const other = await gw.request('PATCH', `/api/webhooks/${created.body.id}`, { body: { url: 'https://crm:••••@other.example/hooks' } })
+      assert.equal(other.status, 422, other.text)
+      assert.equal(other.body.error.field, 'url')
+    })
   })
 }

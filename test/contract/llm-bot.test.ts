@@ -397,7 +397,7 @@ describe('llm bot contract', () => {
       openai.behaviour = { kind: 'status', status: 403, body: JSON.stringify({ error: { message: `Project does not have access to model gpt-4o-mini (key ${KEY})`, type: 'invalid_request_error', code: 'model_not_found' } }) }
       const forbidden = await failure(bot().respond(request()), 'GW_ERR_BOT_AUTH_FAILED')
       assert.equal(forbidden.health, 'auth_failed')
-      assert.match(forbidden.message, /refused access \(403: "Project does not have access to model gpt-4o-mini \(key \[api key\]\)"\); check that the llm bot's api_key may use model "gpt-4o-mini"/)
+      assert.match(forbidden.message, /refused access \(403: "Project does not have access to model gpt-4o-mini \(key sk-p…YZ\)"\); check that the llm bot's api_key may use model "gpt-4o-mini"/)
     })
 
     it('404: an unknown model or a base URL without /v1 is not retried and says where to look', async () => {
@@ -421,6 +421,20 @@ describe('llm bot contract', () => {
       assert.equal(error.permanent, false)
       assert.equal(error.health, 'unreachable')
       assert.equal(error.message, `The model server at ${openai.baseUrl} answered HTTP 503: "The fake server answers 503."; the message is retried.`)
+    })
+
+    it('keeps every secret of the bot out of a server\'s words: its keys and the passwords in its base URLs, scrubbed before the cut', async () => {
+      const base = openai.baseUrl.replace('http://', 'http://llmuser:baseURLpass-4711@')
+      const speechKey = 'sk-speechKEY-4711-0123456789'
+      // The chat server echoes the speech server's key (which it was never sent) and the URL password, past 200 characters.
+      openai.behaviour = { kind: 'status', status: 500, body: JSON.stringify({ error: { message: `${base} ${KEY} ${'e'.repeat(150)} ${speechKey} ${'e'.repeat(400)}` } }) }
+      const error = await failure(bot({ base_url: base, speech: { model: 'tts-1', voice: 'alloy', api_key: speechKey } }).respond(request()), 'GW_ERR_BOT_FAILED')
+      for (const secret of [speechKey, 'baseURLpass-4711', KEY]) {
+        assert.equal(error.message.includes(secret.slice(4, 14)), false, `${secret} in: ${error.message}`)
+      }
+      assert.ok(error.message.includes(`"http://llmuser:••••@127.0.0.1:`), error.message)
+      assert.ok(error.message.includes(` sk-p…YZ ${'e'.repeat(150)} sk`), error.message)
+      assert.ok((/"(.*)"/.exec(error.message)?.[1] ?? '').length <= 200, error.message)
     })
 
     it('400: not retried, bad_response (a model without vision refusing an image, a context too long)', async () => {

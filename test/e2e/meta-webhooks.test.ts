@@ -136,8 +136,8 @@ for (const dialect of DIALECTS) {
       }
     })
 
-    it('refuses a missing or wrong signature with 401, stores nothing, and shows it in the provider health', { skip }, async () => {
-      const meta = await setupMeta(dialect, { numbers: 1 })
+    it('refuses a missing or wrong signature with 401, stores nothing, and shows it in the provider health until a webhook verifies', { skip }, async () => {
+      const meta = await setupMeta(dialect, { numbers: 1, tuning: { evidenceWriteMs: 100 } })
       try {
         const raw = fixture('meta_inbound_text.json')
         assert.equal(await meta.post(raw, { secret: null }), 401)
@@ -148,12 +148,25 @@ for (const dialect of DIALECTS) {
           401,
         )
         assert.equal((await channelMessages(meta.gw, meta.channels[PNID_1]!)).length, 0)
+        // No signed webhook ever verified for this provider, so the failures are its status (SPEC §13),
+        // and its evidence names where they came from.
         const provider = await eventually(async () => {
           const res = await meta.gw.request('GET', `/api/providers/${meta.providerId}`)
           return res.body.health.status === 'signature_failures' ? res.body : undefined
         })
         assert.ok(provider.health.last_seen_at)
         assert.match(provider.health.message, /App Secret|X-Hub-Signature-256/)
+        assert.ok(provider.health.evidence.signature_failures.count >= 1)
+        assert.equal(provider.health.evidence.signature_failures.last_source, '127.0.0.1')
+        // A webhook that verifies shows the setup works: the status goes back to ok, the evidence stays.
+        assert.equal(await meta.post(raw), 200)
+        const healed = await eventually(async () => {
+          const res = await meta.gw.request('GET', `/api/providers/${meta.providerId}`)
+          return res.body.health.status === 'ok' ? res.body : undefined
+        })
+        assert.equal(healed.health.message, null)
+        assert.ok(healed.health.evidence.last_webhook_at)
+        assert.ok(healed.health.evidence.signature_failures.count >= 1)
       } finally {
         await meta.close()
       }

@@ -146,8 +146,17 @@ for (const dialect of DIALECTS) {
           return res.body.health.status === 'signature_failures' ? res.body : undefined
         })
         assert.match(provider.health.message, /X-Turn-Hook-Signature|hmac_secret/)
+        // Nothing had verified yet, so the failures are the status; the evidence names their address.
+        assert.equal(provider.health.evidence.signature_failures.last_source, '127.0.0.1')
         await new Promise((resolve) => setTimeout(resolve, 200))
         assert.equal(t.turn.sends.length, 0)
+        // A signed webhook verifies: the setup works, and the status says so again (the evidence stays).
+        assert.equal((await t.post(TEXT_FIXTURE, { secret: SECRET })).status, 200)
+        const healed = await eventually(async () => {
+          const res = await t.gw.request('GET', `/api/providers/${t.providerId}`)
+          return res.body.health.status === 'ok' ? res.body : undefined
+        })
+        assert.ok(healed.health.evidence.signature_failures.count >= 1)
       } finally {
         await t.close()
       }

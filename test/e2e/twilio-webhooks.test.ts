@@ -204,11 +204,19 @@ for (const dialect of DIALECTS) {
         })
         assert.match(provider.health.message, /X-Twilio-Signature|auth_token/)
         assert.equal(JSON.stringify(provider).includes(AUTH_TOKEN), false)
+        // Nothing had verified yet, so the failures are the status; the evidence names their address.
+        assert.equal(provider.health.evidence.signature_failures.last_source, '127.0.0.1')
         // Twilio's signing is inconsistent about the default port: both forms verify.
         assert.equal((await t.post(inboundText('with port', { sid: 'SM000000000000000000000000000port1' }), { signedUrl: `https://sb.example.com:443${PATH}` })).status, 200)
         await t.twilio.waitForSends(1)
         await new Promise((resolve) => setTimeout(resolve, 200))
         assert.deepEqual(t.twilio.sends.map((s) => s.params.Body), ['with port'])
+        // That webhook verified: the setup works, and the status says so again (the evidence stays).
+        const healed = await eventually(async () => {
+          const res = await t.gw.request('GET', `/api/providers/${t.providerId}`)
+          return res.body.health.status === 'ok' ? res.body : undefined
+        })
+        assert.ok(healed.health.evidence.signature_failures.count >= 1)
       } finally {
         await t.close()
       }

@@ -14,7 +14,7 @@ const llmBotConfig = llmConfigSchema.meta({ id: 'LlmBotConfig', description: 'An
 
 describeField(createBotSchema.shape.config.unwrap(), {
   description:
-    'By `type`: none for `echo` (leave it out or send {}), `HttpBotConfig` for `http`, `LlmBotConfig` for `llm`. Secrets are shown masked; a PATCH merges its fields over the stored config, and a masked secret sent back keeps the stored one.',
+    'By `type`: none for `echo` (leave it out or send {}), `HttpBotConfig` for `http`, `LlmBotConfig` for `llm`. Secrets are shown masked, and so is a password in a URL (`https://user:••••@host/…`; a user name alone, being the credential then, as `https://••••@host/…`); a PATCH merges its fields over the stored config, and a masked secret or URL sent back keeps the stored one (a masked URL that is not the stored one is refused with 422).',
   oneOf: [{ $ref: '#/components/schemas/HttpBotConfig' }, { $ref: '#/components/schemas/LlmBotConfig' }, { type: 'object', maxProperties: 0 }],
 })
 

@@ -48,13 +48,14 @@ export const channelDocs: DocumentedGroup = {
       tag: TAG,
       summary: 'Change a channel',
       description:
-        'Only the fields sent change; `null` puts a setting back to its default. The number and provider cannot change (sending the current ones is accepted). `handover_timeout_minutes` gives a conversation a person took over back to the bot that long after the handover or their last message.',
+        'Only the fields sent change; `null` puts a setting back to its default. The number and provider cannot change (sending the current ones is accepted). `handover_timeout_minutes` gives a conversation a person took over back to the bot that long after the handover or their last message; `retention_days` (1–3650) erases messages older than that, with their media, in a daily sweep.',
       params: channelId,
       body: {
         schema: patchChannelSchema,
         examples: {
           disable: { summary: 'Pause the bot with an auto-reply', value: { enabled: false, disabled_message: 'We are closed until Monday 08:00.' } },
           bot: { summary: 'Answer with another bot', value: { bot_id: IDS.bot } },
+          retention: { summary: 'Keep messages and their media 90 days', value: { retention_days: 90 } },
           settings: {
             summary: 'Out-of-window template, opt-out words and handover timeout',
             value: {

@@ -126,6 +126,17 @@ export const conversationDocs: DocumentedGroup = {
       errors: [400, 404, 409, 422],
     },
     {
+      method: 'delete',
+      path: '/api/conversations/{id}',
+      tag: TAG,
+      summary: 'Erase a conversation',
+      description:
+        'Erases the conversation, its messages, the media they own (an inbound message\'s fetched media, a voice note the bot made; the rows, then the bytes in the media store) and its queued jobs and event deliveries. Files uploaded with `POST /api/media` are the team\'s and stay. Sends no events. A later message from the participant starts a new conversation.',
+      params: conversationId,
+      success: { status: 204, description: 'Erased.' },
+      errors: [404],
+    },
+    {
       method: 'post',
       path: '/api/conversations/{id}/handover',
       tag: TAG,

@@ -55,12 +55,22 @@ export const providerExample: ProviderDto = {
     verify_token: 'my-v…42',
     template_language_code: 'en',
   },
-  extra_data: { verify_token_hash: '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8', account_id: '104857600321987' },
+  extra_data: { account_id: '104857600321987' },
   health: {
     status: 'ok',
     message: null,
     last_seen_at: UPDATED,
-    evidence: { last_webhook_at: '2026-03-02T10:39:58.000Z', last_send_ok_at: UPDATED, last_check: credentialCheckExample },
+    evidence: {
+      last_webhook_at: '2026-03-02T10:39:58.000Z',
+      last_send_ok_at: UPDATED,
+      last_check: credentialCheckExample,
+      signature_failures: {
+        count: 3,
+        last_at: '2026-03-02T09:12:40.000Z',
+        last_source: '203.0.113.7',
+        sources: [{ address: '203.0.113.7', count: 3, last_at: '2026-03-02T09:12:40.000Z' }],
+      },
+    },
   },
   webhook_url: 'https://switchboard.example.com/channels/whatsapp/meta/incoming_message',
   created_at: CREATED,
@@ -98,6 +108,7 @@ export const channelExample: ChannelDto = {
   opt_out_reply: null,
   opt_in_reply: null,
   handover_timeout_minutes: null,
+  retention_days: null,
   created_at: CREATED,
   updated_at: UPDATED,
 }

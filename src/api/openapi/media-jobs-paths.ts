@@ -25,7 +25,7 @@ export const mediaJobDocs: DocumentedGroup = {
         'application/octet-stream': { schema: { ...binary, description: 'The raw bytes, with the file\'s own Content-Type (e.g. `image/jpeg`) instead of this one.' } },
       },
       success: { status: 201, description: 'The stored file.', example: mediaExample },
-      errors: [413, 415, 422],
+      errors: [400, 413, 415, 422],
     },
     {
       method: 'get',

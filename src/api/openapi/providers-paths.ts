@@ -66,7 +66,8 @@ export const providerDocs: DocumentedGroup = {
       path: '/api/providers/{id}',
       tag: TAG,
       summary: 'Get a provider',
-      description: '`health` says whether its credentials work (`ok`, `token_invalid`, `signature_failures`, `unsigned_webhooks`), in plain words in `message`.',
+      description:
+        '`health` says whether its credentials work (`ok`, `token_invalid`, `signature_failures`, `unsigned_webhooks`), in plain words in `message`. `health.evidence` shows what worked (the last verified webhook, the last good send, the last credential check) and `signature_failures`: webhooks whose signature failed, with the addresses they came from. Those set the status only while no signed webhook verified in the last 30 minutes, and never over `token_invalid`: a stranger posting unsigned webhooks cannot mark a working provider broken.',
       params: providerId,
       success: { status: 200, description: 'The provider, secrets masked.', example: providerExample },
       errors: [404],

@@ -5,6 +5,7 @@
  */
 import type { Dispatcher } from 'undici'
 import { systemClock, type Clock } from '../../core/clock.js'
+import { urlSecrets } from '../../core/scrub.js'
 import type { Bot, BotReply, BotRequest } from '../bot.js'
 import { LlmClient } from './llm-client.js'
 import type { LlmConfig } from './llm-config.js'
@@ -47,11 +48,16 @@ export class LlmBot implements Bot {
     this.resetReply = config.reset_command === '' || config.reset_reply === '' ? undefined : config.reset_reply
     this.#warn = options.warn
     const clientOptions = { dispatcher: options.dispatcher, clock: options.clock ?? systemClock, timeoutMs: config.timeout_ms }
+    const { transcription, speech } = config
+    // Each client's errors are kept free of every secret of the bot, not only of its own key.
+    const secrets = [
+      ...[config.api_key, transcription?.api_key, speech?.api_key].filter((key): key is string => key !== undefined),
+      ...[config.base_url, transcription?.base_url, speech?.base_url].flatMap(urlSecrets),
+    ]
     this.#chat = new LlmClient(
-      { baseUrl: config.base_url, apiKey: config.api_key, keyField: 'api_key', baseField: 'base_url', model: config.model },
+      { baseUrl: config.base_url, apiKey: config.api_key, keyField: 'api_key', baseField: 'base_url', model: config.model, secrets },
       clientOptions,
     )
-    const { transcription, speech } = config
     if (transcription !== undefined) {
       // A separate server (only vLLM of the local ones serves speech-to-text) takes its own key; the
       // chat server's key is used only with the chat server's URL.
@@ -63,6 +69,7 @@ export class LlmBot implements Bot {
           keyField: transcription.api_key !== undefined || separate ? 'transcription.api_key' : 'api_key',
           baseField: separate ? 'transcription.base_url' : 'base_url',
           model: transcription.model,
+          secrets,
         },
         clientOptions,
       )
@@ -77,6 +84,7 @@ export class LlmBot implements Bot {
           keyField: speech.api_key !== undefined || separate ? 'speech.api_key' : 'api_key',
           baseField: separate ? 'speech.base_url' : 'base_url',
           model: speech.model,
+          secrets,
         },
         clientOptions,
       )

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../../core/clock.js'
+import type { Secret } from '../../core/scrub.js'
 import { readCapped } from '../bot-http.js'
 import { badAnswerFailure, statusFailure, transportFailure, type LlmEndpoint } from './llm-errors.js'
 
@@ -19,6 +20,8 @@ export interface LlmTarget {
   keyField: string
   baseField: string
   model: string
+  /** Every stored secret of the bot (keys, base URL passwords): no error of this client may carry one. */
+  secrets: readonly Secret[]
 }
 
 /** What a client receives from the bot. */
@@ -92,7 +95,7 @@ export class LlmClient {
       keyField: target.keyField,
       baseField: target.baseField,
       model: target.model,
-      secret: this.#apiKey,
+      secrets: target.secrets,
     }
     this.#options = options
   }

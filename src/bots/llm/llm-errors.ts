@@ -16,6 +16,7 @@ import {
   type ErrorDefinition,
   type GatewayError,
 } from '../../core/errors.js'
+import { EXCERPT_CHARS, excerptOf, scrubSecrets, type Secret } from '../../core/scrub.js'
 import { errorCode, formatDuration, NETWORK_REASONS } from '../bot-http.js'
 
 import type { BotHealthStatus } from '../bot.js'
@@ -37,11 +38,13 @@ export interface LlmEndpoint {
   keyField: string
   baseField: string
   model: string
-  /** Removed from every message: the key, should a server echo it back. */
-  secret: string | undefined
+  /**
+   * Removed from every message: every stored secret of the bot (its keys, passwords in its base URLs),
+   * should a server echo one back.
+   */
+  secrets: readonly Secret[]
 }
 
-const EXCERPT_CHARS = 200
 // Longer waits are ignored, as OpenAI's SDK does: the queue's backoff is the better judge then.
 const MAX_RETRY_AFTER_MS = 60_000
 // 429 codes that mean billing, not pace (OpenAI's error-code page and what its servers send).
@@ -60,7 +63,7 @@ export function llmFailure(
   message: string,
   detail: { health: BotHealthStatus; permanent: boolean; retryAfterMs?: number | undefined; cause?: unknown },
 ): LlmFailure {
-  const safe = scrub(message, endpoint.secret)
+  const safe = scrubSecrets(message, endpoint.secrets)
   const error = definition(safe, detail.cause === undefined ? {} : { cause: detail.cause }) as LlmFailure
   error.health = detail.health
   error.permanent = detail.permanent
@@ -78,7 +81,7 @@ export function statusFailure(
 ): LlmFailure {
   const at = `The model server at ${endpoint.shownBase}`
   const { message, code, type } = errorBodyOf(body)
-  const said = excerpt(message ?? body, endpoint.secret)
+  const said = excerptOf(message ?? body, endpoint.secrets)
   const saying = said === '' ? '' : `: ${said}`
   if (status === 429) {
     const quota = [code, type].find((value) => value !== undefined && QUOTA_CODES.has(value))
@@ -160,7 +163,7 @@ export function transportFailure(endpoint: LlmEndpoint, error: unknown, timedOut
 
 /** A 2xx answer the bot cannot use (not JSON, no choices): retrying gets the same, so not retried. */
 export function badAnswerFailure(endpoint: LlmEndpoint, what: string, body: string): LlmFailure {
-  const said = excerpt(body, endpoint.secret)
+  const said = excerptOf(body, endpoint.secrets)
   return llmFailure(
     endpoint,
     GW_ERR_BOT_BAD_RESPONSE,
@@ -208,17 +211,4 @@ function errorBodyOf(body: string): { message?: string; code?: string; type?: st
   } catch {
     return {}
   }
-}
-
-/** At most 200 characters of a server's words, on one line, quoted, without the key. */
-function excerpt(text: string, secret: string | undefined): string {
-  const line = scrub(text, secret).replace(/\s+/g, ' ').trim()
-  if (line === '') return ''
-  if (line.length <= EXCERPT_CHARS) return `"${line}"`
-  return `"${line.slice(0, EXCERPT_CHARS).replace(/[\ud800-\udbff]$/, '')}"…`
-}
-
-function scrub(text: string, secret: string | undefined): string {
-  // A key shorter than 4 characters would scrub ordinary words; such keys are not secrets anyway.
-  return secret === undefined || secret.length < 4 ? text : text.split(secret).join('[api key]')
 }

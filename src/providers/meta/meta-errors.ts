@@ -3,6 +3,7 @@
  * Meta answers 130429 with HTTP 400 as well as 429 (protocols §3.2). Only `tasks/` acts on the class.
  * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
  */
+import { cutWords, EXCERPT_CHARS, scrubSecrets } from '../../core/scrub.js'
 import { ProviderError, type RetryClass } from '../provider.js'
 import type { GraphErrorBody } from './meta-wire.js'
 import { networkError } from '../provider-http.js'
@@ -70,7 +71,10 @@ export interface GraphErrorFacts {
   subcode: number | null
 }
 
-/** Reads Meta's error envelope from a parsed body or its JSON text. */
+/**
+ * Reads Meta's error envelope from a parsed body or its JSON text. Meta's words (message, then details)
+ * are cut to 200 characters between them: they are quoted in errors that are stored and shown.
+ */
 export function readGraphError(body: unknown): GraphErrorFacts | null {
   let parsed: unknown = body
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
@@ -84,12 +88,14 @@ export function readGraphError(body: unknown): GraphErrorFacts | null {
   if (typeof error !== 'object' || error === null) return null
   const code = Number(error.code)
   if (!Number.isInteger(code)) return null
-  const message = typeof error.message === 'string' && error.message !== '' ? error.message : `Graph error ${code}`
+  const message = typeof error.message === 'string' && error.message.trim() !== '' ? cutWords(error.message) : `Graph error ${code}`
   const details = error.error_data?.details
+  // What the message leaves of the 200; details too short to say anything are left out.
+  const room = EXCERPT_CHARS - message.length
   return {
     code,
     message,
-    details: typeof details === 'string' && details !== '' ? details : null,
+    details: typeof details === 'string' && details.trim() !== '' && room >= 20 ? cutWords(details, [], room) : null,
     subcode: Number.isInteger(error.error_subcode) ? Number(error.error_subcode) : null,
   }
 }
@@ -143,12 +149,7 @@ export function redactProviderError(error: ProviderError, secrets: readonly stri
   return message === error.message ? error : new ProviderError(message, error.details)
 }
 
-/** `text` with each non-trivial secret replaced by its masked form (`EAAB…Zq`). */
+/** `text` with each secret replaced by its masked form (`EAAB…Zq`): the gateway's one rule, core/scrub.ts. */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let out = text
-  for (const secret of secrets) {
-    if (secret.length < 8) continue
-    out = out.split(secret).join(`${secret.slice(0, 4)}…${secret.slice(-2)}`)
-  }
-  return out
+  return scrubSecrets(text, secrets)
 }

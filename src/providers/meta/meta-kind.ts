@@ -2,6 +2,7 @@
  * The `meta_cloud_api` provider type: config schema, secret fields, webhook URL and factory.
  */
 import { ProviderError, type ProviderKind } from '../provider.js'
+import { withScrubbedErrors } from '../provider-http.js'
 import { metaExtraData, metaSecretFields, parseMetaConfig, readMetaConfig } from './meta-config.js'
 import { MetaProvider, metaCapabilities } from './meta-provider.js'
 
@@ -27,6 +28,7 @@ export const metaKind: ProviderKind = {
         retry: 'stop-provider',
       })
     }
-    return new MetaProvider(parsed, deps)
+    // Whatever it says in an error, no stored secret of the config reaches a message, a health or a log.
+    return withScrubbedErrors(new MetaProvider(parsed, deps), config, metaSecretFields)
   },
 }

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import type { InboundMessage, InboundPayload, StatusUpdate } from '../../core/message.js'
-import { parseMetaWebhook, type MetaParsedWebhook } from './meta-webhook.js'
+import { parseMetaWebhook, readMetaWebhookNames, type MetaParsedWebhook } from './meta-webhook.js'
+import { valuesParsed } from '../whatsapp-value.js'
 
 const FIXTURES = new URL('../../../test/fixtures/meta/', import.meta.url)
 const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8'))
@@ -613,5 +614,54 @@ describe('parseMetaWebhook: odd shapes', () => {
       const parsed = parseMetaWebhook(bad)
       assert.deepEqual([parsed.templateUpdates, parsed.skipped], [[], 1])
     }
+  })
+})
+
+describe('readMetaWebhookNames: who must have signed a webhook, before any message is read', () => {
+  it('names exactly the numbers and accounts parseMetaWebhook routes, for every fixture', () => {
+    const names = readdirSync(FIXTURES).filter((name) => name.startsWith('meta_') && name.endsWith('.json'))
+    assert.ok(names.length > 10)
+    for (const name of names) {
+      const body = fixture(name)
+      const parsed = parseMetaWebhook(body)
+      const read = readMetaWebhookNames(body)
+      assert.equal(read.ignored, parsed.ignored, name)
+      assert.deepEqual(read.phoneNumberIds, parsed.routes.map((route) => route.fromIdentifier), name)
+      assert.deepEqual(read.accountIds, [...new Set(parsed.templateUpdates.map((update) => update.accountId))], name)
+    }
+  })
+
+  it('reads no message: the shared value parser is not called, however many values the body holds', () => {
+    const body = {
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: '104857600321987',
+          changes: Array.from({ length: 1000 }, (_, i) => ({
+            field: 'messages',
+            value: { metadata: { phone_number_id: String(1000 + (i % 400)) }, messages: [{ from: '447700900123', id: `wamid.${i}`, timestamp: '1', type: 'text', text: { body: 'hi' } }] },
+          })),
+        },
+        { id: 104857600321988, changes: [{ field: 'message_template_status_update', value: { event: 'APPROVED' } }] },
+        { changes: [{ field: 'account_update', value: { metadata: { phone_number_id: '1' } } }, { value: { metadata: {} } }, null] },
+        { changes: 'x' },
+      ],
+    }
+    const before = valuesParsed()
+    const read = readMetaWebhookNames(body)
+    assert.equal(valuesParsed(), before)
+    assert.equal(read.phoneNumberIds.length, 400, 'each number once')
+    assert.deepEqual(read.phoneNumberIds.slice(0, 2), ['1000', '1001'])
+    assert.deepEqual(read.accountIds, ['104857600321988'])
+    assert.deepEqual(readMetaWebhookNames({ object: 'page', entry: [] }), { ignored: true, phoneNumberIds: [], accountIds: [] })
+  })
+
+  it('parses only the values of the numbers it is given', () => {
+    const body = fixture('meta_batch_two_entries.json')
+    const before = valuesParsed()
+    const parsed = parseMetaWebhook(body, { phoneNumberIds: new Set([PNID_2]) })
+    assert.deepEqual(parsed.routes.map((route) => route.fromIdentifier), [PNID_2])
+    assert.equal(parsed.skipped, 0, 'a number left out is not a skipped item')
+    assert.equal(valuesParsed() - before, 2, "the number's two values (messages, statuses), not the other number's two")
   })
 })

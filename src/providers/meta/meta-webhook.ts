@@ -26,6 +26,25 @@ export interface MetaWebhookOptions {
    * digits, past what a JS number holds exactly, so it is read from the text as digits.
    */
   rawText?: string
+  /**
+   * Only values for these `phone_number_id`s are read (those of known channels, once the signature
+   * held); the others are left unparsed and uncounted. Undefined = every value.
+   */
+  phoneNumberIds?: ReadonlySet<string>
+}
+
+/**
+ * What a webhook names, read without parsing a message: the numbers and accounts whose providers must
+ * have signed it. The webhook layer looks them up and checks the signature before `parseMetaWebhook`
+ * does any per-message work, so an unsigned body costs one walk over its `entry[] × changes[]`.
+ */
+export interface MetaWebhookNames {
+  /** True when the body is not a WhatsApp Business Account webhook at all (nothing to route). */
+  ignored: boolean
+  /** Every `metadata.phone_number_id` of a value `parseMetaWebhook` would read, once each, in document order. */
+  phoneNumberIds: string[]
+  /** Every WhatsApp Business Account id (`entry[].id`) of a template status update, once each. */
+  accountIds: string[]
 }
 
 /** A template's new status, as Meta announces it in a `message_template_status_update` webhook. */
@@ -48,6 +67,47 @@ export interface MetaTemplateUpdate {
 export type MetaParsedWebhook = ParsedWebhook & { ignored: boolean; templateUpdates: MetaTemplateUpdate[] }
 
 const TEMPLATE_STATUS_FIELD = 'message_template_status_update'
+
+/**
+ * The numbers and accounts a webhook body names (already known to be JSON), chosen exactly as
+ * `parseMetaWebhook` chooses what it reads; nothing else of the body is looked at.
+ */
+export function readMetaWebhookNames(body: unknown): MetaWebhookNames {
+  if (!isRecord(body) || body.object !== 'whatsapp_business_account') return { ignored: true, phoneNumberIds: [], accountIds: [] }
+  const phoneNumberIds = new Set<string>()
+  const accountIds = new Set<string>()
+  for (const entry of Array.isArray(body.entry) ? body.entry : []) {
+    const changes = view<{ changes?: unknown }>(entry)?.changes
+    if (!Array.isArray(changes)) continue
+    for (const change of changes) {
+      const field = view<{ field?: unknown }>(change)?.field
+      if (field === TEMPLATE_STATUS_FIELD) {
+        const account = accountIdOf(view<{ id?: unknown }>(entry)?.id)
+        if (account !== null) accountIds.add(account)
+        continue
+      }
+      const named = messagesValueOf(field, change)
+      if (named !== null) phoneNumberIds.add(named.phoneNumberId)
+    }
+  }
+  return { ignored: false, phoneNumberIds: [...phoneNumberIds], accountIds: [...accountIds] }
+}
+
+/** The value of a change that carries messages or statuses, with its number; null for other fields or no value. */
+function messagesValueOf(field: unknown, change: unknown): { phoneNumberId: string; value: MetaWebhookValue } | null {
+  // Other subscribed fields (`account_update`, …) share the URL but carry no messages for a channel
+  // (protocols §1.1).
+  if (field !== undefined && field !== 'messages') return null
+  const value = view<MetaWebhookValue>(view<{ value?: unknown }>(change)?.value)
+  const phoneNumberId = text(view<{ phone_number_id?: unknown }>(value?.metadata)?.phone_number_id)
+  return value === undefined || phoneNumberId === null ? null : { phoneNumberId, value }
+}
+
+/** A WABA id as digits (Meta sends a string; a safe integer is read too), or null. */
+function accountIdOf(accountId: unknown): string | null {
+  if (typeof accountId === 'string' && /^\d+$/.test(accountId)) return accountId
+  return typeof accountId === 'number' && Number.isSafeInteger(accountId) ? String(accountId) : null
+}
 
 /** Parses a webhook body (already known to be JSON) into routed messages and statuses. */
 export function parseMetaWebhook(body: unknown, options: MetaWebhookOptions = {}): MetaParsedWebhook {
@@ -78,14 +138,14 @@ export function parseMetaWebhook(body: unknown, options: MetaWebhookOptions = {}
         }
         continue
       }
-      const value = view<MetaWebhookValue>(view<{ value?: unknown }>(change)?.value)
-      // Other subscribed fields (`account_update`, `message_template_status_update`, …) share the URL
-      // but carry no messages for a channel (protocols §1.1).
-      const phoneNumberId = text(view<{ phone_number_id?: unknown }>(value?.metadata)?.phone_number_id)
-      if (value === undefined || (field !== undefined && field !== 'messages') || phoneNumberId === null) {
+      const named = messagesValueOf(field, change)
+      if (named === null) {
         skipped++
         continue
       }
+      const { phoneNumberId, value } = named
+      // A number no channel has: its messages are not this gateway's to read (the caller logs it).
+      if (options.phoneNumberIds !== undefined && !options.phoneNumberIds.has(phoneNumberId)) continue
       let route = routes.get(phoneNumberId)
       if (route === undefined) {
         route = { fromIdentifier: phoneNumberId, messages: [], statuses: [] }
@@ -102,7 +162,7 @@ function readTemplateUpdate(
   accountId: unknown,
   value: Record<string, unknown> | undefined,
 ): { update: MetaTemplateUpdate; numericId: number | null } | null {
-  const account = typeof accountId === 'string' && /^\d+$/.test(accountId) ? accountId : typeof accountId === 'number' && Number.isSafeInteger(accountId) ? String(accountId) : null
+  const account = accountIdOf(accountId)
   const name = text(value?.message_template_name)
   const language = text(value?.message_template_language)
   const event = text(value?.event)

@@ -3,6 +3,7 @@
  * API's), so the table holds both; without a known code the HTTP status decides.
  * @see https://developers.facebook.com/docs/whatsapp/on-premises/errors
  */
+import { cutWords } from '../../core/scrub.js'
 import { ProviderError, type RetryClass } from '../provider.js'
 import type { TurnErrorBody } from './turn-wire.js'
 import { networkError, retryAfterToMs } from '../provider-http.js'
@@ -46,7 +47,7 @@ export function classifyTurnError(httpStatus: number, body: unknown, retryAfter?
   })
 }
 
-/** The first error of a Turn answer (parsed or JSON text), or null when there is none to read. */
+/** The first error of a Turn answer (parsed or JSON text), or null when there is none to read; its words cut to 200 characters. */
 export function readTurnError(body: unknown): { code: number | undefined; message: string } | null {
   let parsed: unknown = body
   if (typeof body === 'string') {
@@ -64,9 +65,9 @@ export function readTurnError(body: unknown): { code: number | undefined; messag
     const details = 'details' in first && typeof first.details === 'string' ? first.details : undefined
     const headline = [first.title, first.message].find((part) => typeof part === 'string' && part !== '')
     const message = [headline, details].filter((part) => typeof part === 'string' && part !== '').join(': ')
-    return { code, message: message !== '' ? message : `Turn.io error ${code ?? 'without a code'}` }
+    return { code, message: message.trim() !== '' ? cutWords(message) : `Turn.io error ${code ?? 'without a code'}` }
   }
-  if (typeof error === 'string' && error !== '') return { code: undefined, message: error }
+  if (typeof error === 'string' && error.trim() !== '') return { code: undefined, message: cutWords(error) }
   return null
 }
 

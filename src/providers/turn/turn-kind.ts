@@ -2,6 +2,7 @@
  * The `turnio` provider type: config schema, secret fields, webhook URL and factory.
  */
 import { ProviderError, type ProviderKind } from '../provider.js'
+import { withScrubbedErrors } from '../provider-http.js'
 import { parseTurnConfig, readTurnConfig, turnSecretFields } from './turn-config.js'
 import { TurnProvider, turnCapabilities } from './turn-provider.js'
 
@@ -26,6 +27,7 @@ export const turnKind: ProviderKind = {
         retry: 'stop-provider',
       })
     }
-    return new TurnProvider(parsed, deps)
+    // Whatever it says in an error, no stored secret of the config reaches a message, a health or a log.
+    return withScrubbedErrors(new TurnProvider(parsed, deps), config, turnSecretFields)
   },
 }

@@ -7,7 +7,7 @@
  * @see https://whatsapp.turn.io/docs/api/media
  */
 import { ProviderError, type MediaDownload, type MediaReference, type OutboundMedia, type ProviderDeps } from '../provider.js'
-import { discard, downloadOf, downloadRefused, openDownload, parseJsonObject, type ProviderLabel } from '../provider-http.js'
+import { discard, downloadOf, downloadRefused, openDownload, parseJsonObject, scrubbedAnswer, type ProviderLabel } from '../provider-http.js'
 import type { TurnConfig } from './turn-config.js'
 import { classifyTurnError } from './turn-errors.js'
 import { turnBase, turnPost } from './turn-http.js'
@@ -50,7 +50,7 @@ export async function downloadTurnMedia(config: TurnConfig, reference: MediaRefe
   if (statusCode < 200 || statusCode >= 300) {
     // The answer of Turn's API is a small JSON error worth reading; any other host's is dropped.
     if (target.origin === new URL(base).origin) {
-      const text = await response.body.text().catch(() => '')
+      const text = scrubbedAnswer(await response.body.text().catch(() => ''), headers)
       const classified = classifyTurnError(statusCode, text, response.headers['retry-after'])
       throw new ProviderError(classified.message.replace('refused the message', 'refused the media download'), classified.details)
     }

@@ -4,5 +4,5 @@
 export { twilioKind } from './twilio-kind.js'
 export { classifyTwilioError } from './twilio-errors.js'
 export { decodeTwilioForm, type TwilioForm } from './twilio-form.js'
-export { parseTwilioWebhook, type TwilioParsedWebhook, type TwilioWebhookOptions } from './twilio-webhook.js'
+export { parseTwilioWebhook, readTwilioRoute, type TwilioParsedWebhook, type TwilioRoute, type TwilioWebhookOptions } from './twilio-webhook.js'
 export { signTwilioRequest, verifyTwilioSignature, type TwilioParams } from './twilio-signature.js'

@@ -2,6 +2,7 @@
  * Twilio REST errors → retry classes: a data table keyed on Twilio's `code`, then the HTTP status.
  * @see https://www.twilio.com/docs/api/errors
  */
+import { cutWords } from '../../core/scrub.js'
 import { ProviderError, type RetryClass } from '../provider.js'
 import type { TwilioErrorBody } from './twilio-wire.js'
 import { networkError, retryAfterToMs } from '../provider-http.js'
@@ -48,7 +49,7 @@ export function classifyTwilioError(httpStatus: number, body: unknown, retryAfte
   })
 }
 
-/** Twilio's `{code, message}` from a parsed body or its JSON text, or null. */
+/** Twilio's `{code, message}` from a parsed body or its JSON text, or null; its message cut to 200 characters. */
 export function readTwilioError(body: unknown): { code: number; message: string } | null {
   let parsed: unknown = body
   if (typeof body === 'string') {
@@ -61,7 +62,7 @@ export function readTwilioError(body: unknown): { code: number; message: string 
   if (typeof parsed !== 'object' || parsed === null) return null
   const { code, message } = parsed as TwilioErrorBody
   if (typeof code !== 'number' || !Number.isInteger(code)) return null
-  return { code, message: typeof message === 'string' && message !== '' ? message : `Twilio error ${code}` }
+  return { code, message: typeof message === 'string' && message.trim() !== '' ? cutWords(message) : `Twilio error ${code}` }
 }
 
 /**

@@ -2,6 +2,7 @@
  * The `twilio` provider type: config schema, secret fields, webhook URL and factory.
  */
 import { ProviderError, type ProviderKind } from '../provider.js'
+import { withScrubbedErrors } from '../provider-http.js'
 import { parseTwilioConfig, readTwilioConfig, twilioSecretFields } from './twilio-config.js'
 import { TwilioProvider, twilioCapabilities } from './twilio-provider.js'
 import { TWILIO_WEBHOOK_PATH } from './twilio-wire.js'
@@ -28,6 +29,7 @@ export const twilioKind: ProviderKind = {
         retry: 'stop-provider',
       })
     }
-    return new TwilioProvider(parsed, deps)
+    // Whatever it says in an error, no stored secret of the config reaches a message, a health or a log.
+    return withScrubbedErrors(new TwilioProvider(parsed, deps), config, twilioSecretFields)
   },
 }

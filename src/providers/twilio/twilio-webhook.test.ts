@@ -2,7 +2,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { decodeTwilioForm } from './twilio-form.js'
-import { parseTwilioWebhook, type TwilioParsedWebhook } from './twilio-webhook.js'
+import { parseTwilioWebhook, readTwilioRoute, type TwilioParsedWebhook } from './twilio-webhook.js'
 
 const FIXTURES = new URL('../../../test/fixtures/twilio/', import.meta.url)
 const AT = 1_768_480_000_000
@@ -221,5 +221,25 @@ describe('parseTwilioWebhook: status callbacks', () => {
   it('treats a request with MessageStatus and a Body as a message', () => {
     const parsed = ok(parse(inbound({ MessageStatus: 'received', Body: 'hi' })))
     assert.equal(parsed.kind, 'message')
+  })
+})
+
+describe('readTwilioRoute: the number a request is for, before its signature is checked', () => {
+  it('reads To for a message and From for a status callback, and nothing of the message', () => {
+    assert.deepEqual(readTwilioRoute(fields(inbound({ Body: 'hi' }))), { ok: true, kind: 'message', number: '+15550101234', messageSid: 'SM00000000000000000000000000000001' })
+    const status = fields({ MessageSid: 'SM8a1f4c2e9b7d3a6f0e5c8b2a4d6f1e3c', MessageStatus: 'delivered', From: 'whatsapp:+15550101234', To: 'whatsapp:+447700900123' })
+    assert.deepEqual(readTwilioRoute(status), { ok: true, kind: 'status', number: '+15550101234', messageSid: 'SM8a1f4c2e9b7d3a6f0e5c8b2a4d6f1e3c' })
+    // A sender the parser would refuse is not looked at yet: the signature is checked first.
+    const route = readTwilioRoute(fields(inbound({ From: 'whatsapp:not-a-number' })))
+    assert.ok(route.ok)
+    assert.ok(!parse(inbound({ From: 'whatsapp:not-a-number' })).ok)
+  })
+
+  it('refuses what cannot be routed as the parser does', () => {
+    const noTo = inbound({})
+    delete (noTo as Record<string, string>).To
+    assert.deepEqual(readTwilioRoute(fields(noTo)), parse(noTo))
+    assert.deepEqual(readTwilioRoute(fields(inbound({ MessageSid: '' }))), parse(inbound({ MessageSid: '' })))
+    assert.deepEqual(readTwilioRoute(fields(inbound({ To: '+15550101234' }))), parse(inbound({ To: '+15550101234' })))
   })
 })

@@ -23,6 +23,8 @@ export interface TwilioWebhookOptions {
   receivedAtMs: number
   /** The query string of the request URL: a status callback's carries the gateway's message id. */
   query?: URLSearchParams
+  /** `readTwilioRoute`'s answer for these fields, when the caller has it (not read again). */
+  route?: Extract<TwilioRoute, { ok: true }>
 }
 
 /**
@@ -60,22 +62,40 @@ const STATUSES: ReadonlyMap<string, DeliveryStatus> = new Map([
 /** At most this many `MediaUrl{N}` are read (Twilio sends up to 10). */
 const MAX_MEDIA = 10
 
-/** Parses the form fields of one request. */
-export function parseTwilioWebhook(fields: ReadonlyMap<string, string>, options: TwilioWebhookOptions): TwilioParsedWebhook {
-  const get = (name: TwilioInboundField): string | null => {
-    const value = fields.get(name)
-    return value === undefined || value === '' ? null : value
-  }
-  const messageSid = get('MessageSid')
+/** Which number a request is for, or why it cannot be routed (the same answer `parseTwilioWebhook` gives). */
+export type TwilioRoute = { ok: true; kind: 'message' | 'status'; number: string; messageSid: string } | Extract<TwilioParsedWebhook, { ok: false }>
+
+/**
+ * The channel's number a request names (E.164), read without parsing the message: the webhook layer
+ * finds its provider and checks the signature first, and only then calls `parseTwilioWebhook`. One
+ * number is parsed here (libphonenumber), whatever else the form holds.
+ */
+export function readTwilioRoute(fields: ReadonlyMap<string, string>): TwilioRoute {
+  const messageSid = nonEmpty(fields, 'MessageSid')
   if (messageSid === null) return missing('MessageSid')
   const isStatus = fields.has('MessageStatus') && !fields.has('Body')
   // Our number is the recipient of an inbound message and the sender of a message we sent.
   const ourField: TwilioWebhookField = isStatus ? 'From' : 'To'
-  const ours = whatsAppNumber(get(ourField))
+  const ours = whatsAppNumber(nonEmpty(fields, ourField))
   if (ours === undefined) return missing(ourField)
   if (ours === null) return notWhatsApp(ourField, fields.get(ourField) ?? '')
+  return { ok: true, kind: isStatus ? 'status' : 'message', number: ours, messageSid }
+}
 
-  if (isStatus) {
+/** A field's value, or null when it is absent or empty. */
+function nonEmpty(fields: ReadonlyMap<string, string>, name: TwilioInboundField): string | null {
+  const value = fields.get(name)
+  return value === undefined || value === '' ? null : value
+}
+
+/** Parses the form fields of one request. */
+export function parseTwilioWebhook(fields: ReadonlyMap<string, string>, options: TwilioWebhookOptions): TwilioParsedWebhook {
+  const get = (name: TwilioInboundField): string | null => nonEmpty(fields, name)
+  const route = options.route ?? readTwilioRoute(fields)
+  if (!route.ok) return route
+  const { messageSid, number: ours } = route
+
+  if (route.kind === 'status') {
     const events: RoutedEvents = { fromIdentifier: ours, messages: [], statuses: [] }
     const status = parseStatus(messageSid, get, options)
     if (status !== null) events.statuses.push(status)
@@ -247,7 +267,7 @@ function coordinate(value: string | null, limit: number): number | null {
   return Number.isFinite(number) && Math.abs(number) <= limit ? number : null
 }
 
-function missing(field: TwilioWebhookField): TwilioParsedWebhook {
+function missing(field: TwilioWebhookField): Extract<TwilioParsedWebhook, { ok: false }> {
   return {
     ok: false,
     problem: 'missing_field',
@@ -256,7 +276,7 @@ function missing(field: TwilioWebhookField): TwilioParsedWebhook {
   }
 }
 
-function notWhatsApp(field: TwilioWebhookField, value: string): TwilioParsedWebhook {
+function notWhatsApp(field: TwilioWebhookField, value: string): Extract<TwilioParsedWebhook, { ok: false }> {
   return {
     ok: false,
     problem: 'invalid_field',

@@ -7,6 +7,8 @@ import * as templatesBroadcasts from './0004-templates-broadcasts.js'
 import * as botHealthHistory from './0005-bot-health-history.js'
 import * as eventsHandover from './0006-events-handover.js'
 import * as providerEvidence from './0007-provider-evidence.js'
+import * as signatureFailures from './0008-signature-failures.js'
+import * as retention from './0009-retention.js'
 
 const migrations: Record<string, Migration> = {
   '0001-init': init,
@@ -16,6 +18,8 @@ const migrations: Record<string, Migration> = {
   '0005-bot-health-history': botHealthHistory,
   '0006-events-handover': eventsHandover,
   '0007-provider-evidence': providerEvidence,
+  '0008-signature-failures': signatureFailures,
+  '0009-retention': retention,
 }
 
 /** Static provider, so migrations work the same from `src/` under tsx and from `dist/`. */

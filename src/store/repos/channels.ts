@@ -79,6 +79,12 @@ export interface ChannelsRepo {
   // --- for the message loop: not team-scoped ---
   /** The channel a webhook names: Meta by `phone_number_id`, Twilio and Turn.io by E.164 number. */
   findByRoute(providerType: string, fromIdentifier: string): Promise<Channel | undefined>
+  /**
+   * `findByRoute` for many identifiers in one query (`from_identifier in (…)`, on the unique index):
+   * the channels found, in no particular order; identifiers no channel has are left out. The caller
+   * keeps the list within the dialect's parameter limit (SQLite 32,766; routing asks in chunks).
+   */
+  findByRoutes(providerType: string, fromIdentifiers: readonly string[]): Promise<Channel[]>
   findById(id: string): Promise<Channel | undefined>
 }
 
@@ -212,6 +218,17 @@ export function createChannelsRepo(deps: { store: Store; clock: Clock }): Channe
         .where('from_identifier', '=', fromIdentifier)
         .executeTakeFirst()
       return row ? toChannel(row) : undefined
+    },
+
+    async findByRoutes(providerType, fromIdentifiers) {
+      if (fromIdentifiers.length === 0) return []
+      const rows = await db
+        .selectFrom('channels')
+        .selectAll()
+        .where('provider_type', '=', providerType)
+        .where('from_identifier', 'in', [...fromIdentifiers])
+        .execute()
+      return rows.map(toChannel)
     },
 
     async findById(id) {

@@ -39,11 +39,41 @@ export interface ProviderCheck {
   checkedAt: string
 }
 
-/** What the gateway last saw work: a verified webhook, a successful send, a credential check. */
+/** Webhooks whose signature failed, and where they came from (each request's address). */
+export interface SignatureFailures {
+  count: number
+  lastAt: string
+  lastSource: string
+  /** The most recent sources (at most `SIGNATURE_FAILURE_SOURCES`), newest first. */
+  sources: SignatureFailureSource[]
+}
+
+/** One address that posted webhooks whose signature failed. */
+export interface SignatureFailureSource {
+  address: string
+  count: number
+  lastAt: string
+}
+
+/** What the webhook layer saw since its last write: failures to add, and the sentence for the status. */
+export interface SignatureFailuresSeen extends SignatureFailures {
+  /** Why they failed, for a person (shown as the health message when the failures set the status). */
+  message: string
+}
+
+/** How many sources a provider's `signatureFailures` keeps (the most recent). */
+export const SIGNATURE_FAILURE_SOURCES = 10
+
+/**
+ * What the gateway last saw work (a verified webhook, a successful send, a credential check), and what
+ * failed where anyone could have caused it (webhooks whose signature did not match).
+ */
 export interface ProviderEvidence {
   lastWebhookAt: string | null
   lastSendOkAt: string | null
   lastCheck: ProviderCheck | null
+  /** Null before any failure. */
+  signatureFailures: SignatureFailures | null
 }
 
 /** A provider with its decrypted config. Keep the config inside the process: never log or return it. */
@@ -92,10 +122,14 @@ export interface ProvidersRepo {
   // --- for the message loop: not team-scoped ---
   /** The provider with its decrypted config, whatever its team. */
   findByIdWithConfig(id: string): Promise<ProviderWithConfig | undefined>
+  /** The providers of these ids with their decrypted configs, in one query; ids no provider has are left out. */
+  findManyWithConfig(ids: readonly string[]): Promise<ProviderWithConfig[]>
   /** Ids of the providers whose `extra_data.verify_token_hash` equals `hash` (Meta's GET handshake). */
   findIdsByVerifyTokenHash(hash: string): Promise<string[]>
   /** Ids of the providers of `type` whose account (Meta's WABA id, Twilio's account SID) is `accountId`. */
   findIdsByAccount(type: string, accountId: string): Promise<string[]>
+  /** `findIdsByAccount` for many accounts in one query: each provider of `type` named, with its account. */
+  findIdsByAccounts(type: string, accountIds: readonly string[]): Promise<Array<{ id: string; accountId: string }>>
   /**
    * Sets `account_id` on providers stored before it existed, from their decrypted config through
    * `accountOf` (the kind's `extraData(config).account_id`); returns how many were set. Idempotent.
@@ -123,6 +157,60 @@ export interface ProvidersRepo {
    * evidence reporter makes at most once a minute per provider.
    */
   recordEvidence(id: string, seen: { lastWebhookAt?: string; lastSendOkAt?: string }): Promise<void>
+  /**
+   * Adds webhooks whose signature failed to the provider's evidence. They set the health status
+   * (`signature_failures`, with `seen.message`) only when nothing vouches for the setup: no signed
+   * webhook verified since `options.verifiedSince`, and no `token_invalid` hold (which only a config
+   * change clears). Anyone who knows a number can post a failing webhook, so failures alone never mark
+   * a provider whose webhooks verify. `marked` when the status is (now) `signature_failures`.
+   */
+  recordSignatureFailures(
+    id: string,
+    seen: SignatureFailuresSeen,
+    options: { verifiedSince: string },
+  ): Promise<'marked' | 'recorded' | 'not_found'>
+}
+
+/** A stored `signature_failures` JSON, read defensively (null when absent or unreadable). */
+function readSignatureFailures(json: string | null | undefined): SignatureFailures | null {
+  if (json === null || json === undefined) return null
+  try {
+    const stored = JSON.parse(json) as { count?: unknown; last_at?: unknown; last_source?: unknown; sources?: unknown }
+    if (typeof stored.count !== 'number' || typeof stored.last_at !== 'string' || typeof stored.last_source !== 'string') return null
+    const sources = Array.isArray(stored.sources) ? stored.sources : []
+    return {
+      count: stored.count,
+      lastAt: stored.last_at,
+      lastSource: stored.last_source,
+      sources: sources.flatMap((source: { address?: unknown; count?: unknown; last_at?: unknown }) =>
+        typeof source?.address === 'string' && typeof source.count === 'number' && typeof source.last_at === 'string'
+          ? [{ address: source.address, count: source.count, lastAt: source.last_at }]
+          : [],
+      ),
+    }
+  } catch {
+    return null
+  }
+}
+
+/** `before` with `seen` added: counts summed, the latest time and source, the most recent sources kept. */
+function mergeSignatureFailures(before: SignatureFailures | null, seen: SignatureFailures): string {
+  const byAddress = new Map<string, SignatureFailureSource>()
+  for (const source of [...(before?.sources ?? []), ...seen.sources]) {
+    const known = byAddress.get(source.address)
+    byAddress.set(
+      source.address,
+      known === undefined ? { ...source } : { address: source.address, count: known.count + source.count, lastAt: known.lastAt > source.lastAt ? known.lastAt : source.lastAt },
+    )
+  }
+  const sources = [...byAddress.values()].sort((a, b) => (a.lastAt < b.lastAt ? 1 : a.lastAt > b.lastAt ? -1 : 0)).slice(0, SIGNATURE_FAILURE_SOURCES)
+  const newer = before === null || seen.lastAt >= before.lastAt
+  return JSON.stringify({
+    count: (before?.count ?? 0) + seen.count,
+    last_at: newer ? seen.lastAt : before.lastAt,
+    last_source: newer ? seen.lastSource : before.lastSource,
+    sources: sources.map((source) => ({ address: source.address, count: source.count, last_at: source.lastAt })),
+  })
 }
 
 /** The providers repo over a store; configs are sealed and opened with `secretBox`. */
@@ -149,6 +237,7 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
           row.last_check_status === null || row.last_check_status === undefined || row.last_check_at === null || row.last_check_at === undefined
             ? null
             : { status: row.last_check_status as ProviderCheckStatus, message: row.last_check_message ?? '', checkedAt: row.last_check_at },
+        signatureFailures: readSignatureFailures(row.signature_failures),
       },
       configVersion: Number(row.config_version),
       createdAt: row.created_at,
@@ -198,6 +287,7 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
         last_check_status: input.lastCheck?.status ?? null,
         last_check_message: input.lastCheck?.message ?? null,
         last_check_at: input.lastCheck?.checkedAt ?? null,
+        signature_failures: null,
         config_version: 1,
         created_at: nowIso,
         updated_at: nowIso,
@@ -276,6 +366,12 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
       return row ? toProvider(row) : undefined
     },
 
+    async findManyWithConfig(ids) {
+      if (ids.length === 0) return []
+      const rows = await db.selectFrom('providers').selectAll().where('id', 'in', [...ids]).execute()
+      return rows.map(toProvider)
+    },
+
     async findIdsByVerifyTokenHash(hash) {
       const rows = await db
         .selectFrom('providers')
@@ -295,6 +391,18 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
         .orderBy('id')
         .execute()
       return rows.map((row) => row.id)
+    },
+
+    async findIdsByAccounts(type, accountIds) {
+      if (accountIds.length === 0) return []
+      const rows = await db
+        .selectFrom('providers')
+        .select(['id', 'account_id'])
+        .where('account_id', 'in', [...accountIds])
+        .where('type', '=', type as StoredProviderType)
+        .orderBy('id')
+        .execute()
+      return rows.flatMap((row) => (row.account_id === null ? [] : [{ id: row.id, accountId: row.account_id }]))
     },
 
     async backfillAccountIds(accountOf) {
@@ -362,7 +470,58 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
       if (seen.lastWebhookAt !== undefined) set.last_webhook_at = later('last_webhook_at', seen.lastWebhookAt)
       if (seen.lastSendOkAt !== undefined) set.last_send_ok_at = later('last_send_ok_at', seen.lastSendOkAt)
       if (Object.keys(set).length === 0) return
-      await db.updateTable('providers').set(set).where('id', '=', id).execute()
+      if (seen.lastWebhookAt === undefined) {
+        await db.updateTable('providers').set(set).where('id', '=', id).execute()
+        return
+      }
+      const verifiedAt = seen.lastWebhookAt
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('providers').set(set).where('id', '=', id).execute()
+        // A signed webhook verified: the setup works, whatever failed before it (forged posts, or a
+        // secret since fixed). The change and its event commit together.
+        const cleared = await trx
+          .updateTable('providers')
+          .set({ health: 'ok', health_detail: null, health_seen_at: verifiedAt })
+          .where('id', '=', id)
+          .where('health', '=', 'signature_failures')
+          .executeTakeFirst()
+        if (Number(cleared.numUpdatedRows) === 0) return
+        const row = await trx.selectFrom('providers').select('team_id').where('id', '=', id).executeTakeFirstOrThrow()
+        const health = { status: 'ok', message: null, lastSeenAt: verifiedAt }
+        await emitEvents(trx, [newEvent('provider.health_changed', row.team_id, { kind: 'provider', providerId: id, health }, deps.clock.now())])
+      })
+    },
+
+    async recordSignatureFailures(id, seen, options) {
+      // Compare-and-set on what was read, retried: instances add their failures in any order, and a
+      // verified webhook or a token_invalid recorded meanwhile is seen before the status is decided.
+      for (let attempt = 0; ; attempt++) {
+        const outcome = await db.transaction().execute(async (trx) => {
+          const before = await trx
+            .selectFrom('providers')
+            .select(['team_id', 'health', 'signature_failures', 'last_webhook_at'])
+            .where('id', '=', id)
+            .executeTakeFirst()
+          if (!before) return 'not_found' as const
+          const verifiedRecently = before.last_webhook_at !== null && before.last_webhook_at >= options.verifiedSince
+          const mark = before.health !== 'token_invalid' && !verifiedRecently
+          const set: Partial<ProvidersTable> = { signature_failures: mergeSignatureFailures(readSignatureFailures(before.signature_failures), seen) }
+          if (mark) Object.assign(set, { health: 'signature_failures', health_detail: seen.message, health_seen_at: seen.lastAt })
+          let query = trx.updateTable('providers').set(set).where('id', '=', id).where('health', '=', before.health)
+          query = before.signature_failures === null ? query.where('signature_failures', 'is', null) : query.where('signature_failures', '=', before.signature_failures)
+          query = before.last_webhook_at === null ? query.where('last_webhook_at', 'is', null) : query.where('last_webhook_at', '=', before.last_webhook_at)
+          const result = await query.executeTakeFirst()
+          if (Number(result.numUpdatedRows) === 0) return 'changed' as const
+          if (mark && before.health !== 'signature_failures') {
+            const health = { status: 'signature_failures', message: seen.message, lastSeenAt: seen.lastAt }
+            await emitEvents(trx, [newEvent('provider.health_changed', before.team_id, { kind: 'provider', providerId: id, health }, deps.clock.now())])
+          }
+          return mark ? ('marked' as const) : ('recorded' as const)
+        })
+        if (outcome !== 'changed') return outcome
+        // Bounded: the caller keeps these failures and adds them with its next write.
+        if (attempt >= 4) throw new Error(`Provider ${id} changed under ${attempt + 1} attempts to record signature failures.`)
+      }
     },
   }
 }

@@ -116,7 +116,9 @@ function httpFields(current, formOf) {
       type: 'url',
       value: config.url ?? '',
       required: true,
-      hint: 'Switchboard POSTs each incoming message here and sends the "replies" it answers with.',
+      hint: current && config.url?.includes('••••@')
+        ? 'Switchboard POSTs each incoming message here. The password in it is hidden (••••): leave it so to keep it, or type the whole URL to change it.'
+        : 'Switchboard POSTs each incoming message here and sends the "replies" it answers with.',
     }),
     field({
       label: 'Signing secret',
