@@ -338,13 +338,13 @@ export function phoneFromDigits(digits: string): string | null {
 
 /** Unix seconds (WhatsApp sends a string) → ms, or null. */
 /**
- * The gateway message id a status echoes, or null: only what looks like one of our ids (`msg_…`) is
- * looked up. Anything else in the field (another system's data, a NUL that PostgreSQL refuses as text)
- * names no message of ours. (The fuzz suite found the NUL: a 500 a provider would retry forever.)
+ * The value a status echoes in `biz_opaque_callback_data` (the gateway's message id when we sent it), or
+ * null when it cannot be text in both databases: a NUL or a lone surrogate, which PostgreSQL refuses in
+ * a query (the fuzz suite found it: a 500 a provider would retry forever), names no message of ours.
  */
 function gatewayIdOf(value: unknown): string | null {
   const id = text(value)
-  return id !== null && /^[a-z]{2,8}_[0-9a-z_]{1,64}$/.test(id) ? id : null
+  return id !== null && !id.includes('\u0000') && id.isWellFormed() ? id : null
 }
 
 function secondsToMs(value: unknown): number | null {

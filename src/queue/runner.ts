@@ -376,7 +376,7 @@ export function createRunner(options: RunnerOptions): Runner {
       started = true
       heartbeat = setInterval(() => void renewLeases(), Math.max(1, Math.floor(leaseMs / 3)))
       loopDone = loop()
-      logger.info({ workerId, concurrency }, 'runner:started')
+      logger.info({ workerId, queue, concurrency }, 'runner:started')
     },
     stop(stopOptions = {}) {
       stopDone ??= (async () => {
@@ -404,7 +404,7 @@ export function createRunner(options: RunnerOptions): Runner {
         grace.cancel()
         await writer.flushed()
         if (heartbeat) clearInterval(heartbeat)
-        logger.info({ workerId, released: unfinished.length }, 'runner:stopped')
+        logger.info({ workerId, queue, released: unfinished.length }, 'runner:stopped')
       })()
       return stopDone
     },

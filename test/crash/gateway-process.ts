@@ -177,7 +177,8 @@ export class GatewayProcess {
     if (typeof parsed === 'object' && parsed !== null && typeof (parsed as LogLine).msg === 'string') {
       const entry = parsed as LogLine
       this.lines.push(entry)
-      if (entry.msg === 'runner:started' && typeof entry.workerId === 'string') this.workerId = entry.workerId
+      // The message flow's runner (event deliveries have a runner of their own, queue `events`).
+      if (entry.msg === 'runner:started' && typeof entry.workerId === 'string' && entry.queue !== 'events') this.workerId = entry.workerId
     } else if (line.trim() !== '') {
       this.rawOutput.push(line)
     }
