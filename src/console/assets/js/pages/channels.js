@@ -37,22 +37,40 @@ function handoverTimeout(channel) {
   return channel.handover_timeout_minutes
 }
 
+/** The longest `retention_days` the API takes: ten years. */
+const RETENTION_DAYS_MAX = 3650
+
+/**
+ * Days messages (and their media) are kept before the daily sweep erases them (null: kept for ever).
+ * An answer without the field (a gateway from before it) counts as kept for ever.
+ * @param {ChannelDto} channel
+ * @returns {number | null}
+ */
+function retentionDays(channel) {
+  return /** @type {number | null | undefined} */ (channel.retention_days) ?? null
+}
+
 /** The channel's settings in one line, for the closed settings panel. */
 function settingsSummary(/** @type {ChannelDto} */ channel) {
   const template = channel.out_of_window_template
   const timeout = handoverTimeout(channel)
+  const retention = retentionDays(channel)
   return [
     template ? `Closed window: texts go as ${template.name}${template.language ? ` (${template.language})` : ''}` : 'Closed window: texts are refused',
     `opt-out: ${channel.opt_out_keywords.join(', ') || 'none'}`,
     `opt-in: ${channel.opt_in_keywords.join(', ') || 'none'}`,
     timeout === null ? 'taken over: until given back' : `taken over: back to the bot after ${timeout} min`,
-  ].join(' · ')
+    retention === null ? null : `messages kept ${retention} ${retention === 1 ? 'day' : 'days'}`,
+  ]
+    .filter((part) => part !== null)
+    .join(' · ')
 }
 
 /**
  * The channel's messaging settings: the template a text to a closed window goes out as (an approved
  * template of the provider with one parameter), the opt-out and opt-in keywords and replies, how long
- * a conversation a person took over stays theirs, and the typing indicator. Only what changed is sent;
+ * a conversation a person took over stays theirs, how long messages are kept, and the typing indicator.
+ * Only what changed is sent;
  * an emptied field goes as null (back to the default).
  * @param {ChannelDto} channel
  * @param {TemplateDto[] | null} templates  the provider's synced templates; null when it keeps none
@@ -120,6 +138,20 @@ function settingsForm(channel, templates, onSaved) {
           hint: 'Counted from the takeover or the agent’s last message; 1 to 10080 (7 days). Empty: it stays with the person until someone gives it back.',
         }),
       ),
+      h(
+        'fieldset',
+        { class: 'group' },
+        h('legend', {}, 'Keeping messages'),
+        field({
+          label: 'Delete messages older than (days)',
+          name: 'retention_days',
+          type: 'number',
+          inputmode: 'numeric',
+          value: retentionDays(channel)?.toString() ?? '',
+          attrs: { min: '1', max: String(RETENTION_DAYS_MAX), step: '1' },
+          hint: `1 to ${RETENTION_DAYS_MAX} (10 years). Once a day the gateway erases this channel’s older messages with their photos, audio and documents, for good. Empty: messages are kept for ever.`,
+        }),
+      ),
       typing,
       h('div', { class: 'form-alert' }),
       h('div', {}, h('button', { type: 'submit' }, 'Save settings')),
@@ -156,11 +188,17 @@ function settingsForm(channel, templates, onSaved) {
     if (timeout !== null && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= 10_080)) {
       problems.push({ message: 'A whole number of minutes from 1 to 10080, or empty for never.', field: 'handover_timeout_minutes' })
     }
+    const retentionText = value('retention_days')
+    const retention = retentionText === '' ? null : Number(retentionText)
+    if (retention !== null && !(Number.isInteger(retention) && retention >= 1 && retention <= RETENTION_DAYS_MAX)) {
+      problems.push({ message: `A whole number of days from 1 to ${RETENTION_DAYS_MAX}, or empty to keep messages for ever.`, field: 'retention_days' })
+    }
     if (templates === null || templates.length === 0) {
       if (value('oow.name') === '' && (value('oow.language') !== '' || value('oow.param') !== '')) problems.push({ message: 'Type the template’s name too, or empty the language and parameter.', field: 'oow.name' })
     }
     if (showFieldErrors(form, problems)) return
     if (timeout !== handoverTimeout(channel)) patch.handover_timeout_minutes = timeout
+    if (retention !== retentionDays(channel)) patch.retention_days = retention
     const typingNow = /** @type {HTMLInputElement} */ (form.elements.namedItem('typing_indicator')).checked
     if (typingNow !== channel.typing_indicator) patch.typing_indicator = typingNow
     const alert = /** @type {HTMLElement} */ (form.querySelector('.form-alert'))
@@ -418,7 +456,7 @@ function channelCard(channel, options) {
 
   const summary = h('span', { class: 'meta settings-summary' }, settingsSummary(channel))
   const settingsBox = h('div', {}, h('p', { class: 'meta' }, 'Loading the provider’s templates…'))
-  const settings = h('details', { class: 'settings' }, h('summary', {}, 'Messaging settings: closed window, opt-out, handover'), summary, settingsBox)
+  const settings = h('details', { class: 'settings' }, h('summary', {}, 'Messaging settings: closed window, opt-out, handover, keeping messages'), summary, settingsBox)
   let drawn = false
   /** @param {ChannelDto} current */
   const drawSettings = async (current) => {

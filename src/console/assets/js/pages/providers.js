@@ -10,7 +10,7 @@ import { announce, busy, copyButton, field, h, replace, showFieldErrors, showFor
 /**
  * @typedef {import('../api.js').ProviderDto} ProviderDto
  * @typedef {{ name: string, label: string, hint: string, secret?: boolean, optional?: boolean, inputmode?: string }} SettingSpec
- * @typedef {{ label: string, settings: SettingSpec[], health: Record<string, string> }} TypeSpec
+ * @typedef {{ label: string, settings: SettingSpec[], health: Record<string, string>, signedWith: string }} TypeSpec
  */
 
 /** What a person types for each provider type, and what each health problem means for them. @type {Record<string, TypeSpec>} */
@@ -28,6 +28,7 @@ export const PROVIDER_TYPES = {
       token_invalid: 'The access token expired or was revoked: paste a new System User token.',
       signature_failures: 'The App Secret does not match the app that sends these webhooks: copy the App Secret of that app (App settings → Basic) and paste it here.',
     },
+    signedWith: 'the App Secret stored here is not the one of the Meta app that sends them: paste that app’s App Secret (App settings → Basic) with Edit',
   },
   twilio: {
     label: 'Twilio',
@@ -39,6 +40,7 @@ export const PROVIDER_TYPES = {
       token_invalid: 'Twilio refused the Auth Token: paste the current one from the Twilio Console.',
       signature_failures: 'Webhook signatures do not match: the Auth Token is not the one of the account that sends them, or PUBLIC_URL differs from the address Twilio calls.',
     },
+    signedWith: 'the Auth Token stored here is not the one of the account that sends them (paste the current one with Edit), or PUBLIC_URL differs from the address Twilio calls',
   },
   turnio: {
     label: 'Turn.io',
@@ -51,6 +53,7 @@ export const PROVIDER_TYPES = {
       signature_failures: 'The HMAC secret does not match the one Turn.io signs these webhooks with.',
       unsigned_webhooks: 'Webhooks arrive unsigned: set the HMAC secret Turn.io uses, so forged webhooks are refused.',
     },
+    signedWith: 'the HMAC secret stored here is not the one Turn.io signs them with: paste the secret of the webhook in Turn.io (Settings → API & Webhooks) with Edit',
   },
 }
 
@@ -90,6 +93,51 @@ const CHECK_WORDS = /** @type {Record<string, { badge: string, words: string }>}
   unreachable: { badge: 'warn', words: 'Could not be reached' },
 })
 
+/** How many of the addresses forged or mis-signed webhooks came from are listed. */
+const FAILURE_SOURCES_SHOWN = 3
+
+/**
+ * Webhooks whose signature failed, in words a person can act on: how many, the last one's address and
+ * time, the addresses they came from (a few, with counts), and what to do. Anyone who knows a number can
+ * post such a webhook, so they are either the provider's own (the stored secret is wrong) or forged
+ * posts the gateway refused: the person knows which from the addresses. Null when there were none.
+ * @param {ProviderDto} provider
+ * @param {HealthEvidence | null} evidence
+ */
+function signatureFailuresLine(provider, evidence) {
+  const failures = evidence?.signature_failures ?? null
+  if (!failures) return null
+  const plural = failures.count === 1 ? 'webhook' : 'webhooks'
+  const sources = failures.sources.slice(0, FAILURE_SOURCES_SHOWN)
+  const others = failures.sources.length - sources.length
+  const ownFix = PROVIDER_TYPES[provider.type]?.signedWith ?? 'the secret stored here is not the one they are signed with: paste the right one with Edit'
+  return h(
+    'div',
+    { class: 'alert warn', 'data-evidence': 'signature-failures' },
+    h(
+      'p',
+      {},
+      h('strong', {}, `${failures.count} ${plural} failed signature checks`),
+      '; last from ',
+      h('code', {}, failures.last_source),
+      ' at ',
+      timeEl(failures.last_at),
+      '. They were refused: nothing in them was stored or sent to a bot.',
+    ),
+    sources.length > 0
+      ? h(
+          'p',
+          { class: 'meta' },
+          'From: ',
+          sources.map((source, i) => [i > 0 ? ', ' : '', h('code', {}, source.address), ` (${source.count}×, last `, timeEl(source.last_at), ')']),
+          others > 0 ? ` and ${others} more ${others === 1 ? 'address' : 'addresses'}` : null,
+          '.',
+        )
+      : null,
+    h('p', {}, `If these are your own provider’s webhooks, ${ownFix}. If not, someone else posted them: forged webhooks the gateway refused, and nothing needs doing.`),
+  )
+}
+
 /**
  * The provider's health: the problem in words when there is one; otherwise what shows it works (the
  * evidence), rather than a bare "Healthy" that nothing backs.
@@ -122,6 +170,7 @@ function healthBlock(provider) {
           ),
         )
       : null,
+    signatureFailuresLine(provider, evidence),
   )
 }
 
