@@ -42,9 +42,12 @@ for (const dialect of DIALECTS) {
         assert.equal(await meta.post(meta.graph.buildInboundTextWebhook({ pnid: PNID_1, from: '27812345678', text: 'hello' })), 200)
         const inbound = await eventually(async () => (await channelMessages(meta.gw, meta.channels[PNID_1]!)).find((m) => m.direction === 'in' && m.status === 'failed'))
         const health = await meta.gw.request('GET', `/api/bots/${meta.botId}`)
-        const dead = await meta.gw.request('GET', '/api/jobs/dead?limit=100')
-        const job = dead.body.data.find((j: { message: { id: string } | null }) => j.message?.id === inbound.id)
-        assert.ok(job, dead.text)
+        // The message fails (onGiveUp) before its job is settled dead: wait for the dead job too.
+        let dead = await meta.gw.request('GET', '/api/jobs/dead?limit=100')
+        const job = await eventually(async () => {
+          dead = await meta.gw.request('GET', '/api/jobs/dead?limit=100')
+          return dead.body.data.find((j: { message: { id: string } | null }) => j.message?.id === inbound.id)
+        }, 15000, 'the dead job')
         const texts = { 'message error': inbound.error.message as string, 'bot health': health.body.health.message as string, 'job last_error': job.last_error as string }
         for (const [where, text] of Object.entries(texts)) {
           assert.match(text, /^The bot at http:\/\/127\.0\.0\.1:\d+\/hook answered HTTP 500: "Internal error: secret=botS…ij url=http:\/\/hookuser:••••@127/, `${where}: ${text}`)
@@ -67,9 +70,12 @@ for (const dialect of DIALECTS) {
         meta.graph.failNext(50, { status: 500, path: '/messages', body: { error: { message: said, type: 'OAuthException', code: 131000, error_data: { details: 'd'.repeat(300) } } } })
         assert.equal(await meta.post(meta.graph.buildInboundTextWebhook({ pnid: PNID_1, from: '27812345678', text: 'hello' })), 200)
         const outbound = await eventually(async () => (await channelMessages(meta.gw, meta.channels[PNID_1]!)).find((m) => m.direction === 'out' && m.status === 'failed'), 30000)
-        const dead = await meta.gw.request('GET', '/api/jobs/dead?limit=100')
-        const job = dead.body.data.find((j: { message: { id: string } | null }) => j.message?.id === outbound.id)
-        assert.ok(job, dead.text)
+        // The message fails (onGiveUp) before its job is settled dead: wait for the dead job too.
+        let dead = await meta.gw.request('GET', '/api/jobs/dead?limit=100')
+        const job = await eventually(async () => {
+          dead = await meta.gw.request('GET', '/api/jobs/dead?limit=100')
+          return dead.body.data.find((j: { message: { id: string } | null }) => j.message?.id === outbound.id)
+        }, 15000, 'the dead job')
         for (const [where, text] of Object.entries({ 'message error': outbound.error.message as string, 'job last_error': job.last_error as string })) {
           const words = /^Meta refused the message: (.*) \(code 131000\)/.exec(text)?.[1]
           assert.ok(words !== undefined, `${where}: ${text}`)
