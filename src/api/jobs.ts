@@ -179,7 +179,7 @@ export function createJobRoutes(options: JobRoutesOptions): ApiRoutes {
           })
           // Unique by construction (the job's return above happens once); throwing rolls that return back.
           if (copyId === null) throw new Error(`the retry copy of message ${message.id} collided with a stored message`)
-          await insertJobs(trx, [options.inboundJob({ messageId: copyId, conversationId: message.conversationId })], nowMs)
+          await insertJobs(trx, [{ ...options.inboundJob({ messageId: copyId, conversationId: message.conversationId }), teamId: message.teamId }], nowMs)
         } else {
           copyId = await insertOutbound(trx, {
             teamId: message.teamId,
@@ -192,7 +192,7 @@ export function createJobRoutes(options: JobRoutesOptions): ApiRoutes {
             author: message.author,
             nowMs,
           })
-          await insertJobs(trx, [options.outboundJob({ messageId: copyId, conversationId: message.conversationId })], nowMs)
+          await insertJobs(trx, [{ ...options.outboundJob({ messageId: copyId, conversationId: message.conversationId }), teamId: message.teamId }], nowMs)
         }
         return { messageId: copyId, copied: true }
       })

@@ -31,6 +31,8 @@ export interface EnqueueSpec {
   runAtMs?: number
   /** Attempts before the job goes dead; default `DEFAULT_MAX_ATTEMPTS` (10). Deferrals do not count. */
   maxAttempts?: number
+  /** The team whose work it is: when several teams have work waiting, claims serve them in turn. */
+  teamId?: string
 }
 
 /** What a task may return: nothing (done), or a request to run again later without spending an attempt. */

@@ -83,8 +83,8 @@ export interface Runner {
   wake(): void
   /**
    * Sets aside up to `count` free slots for jobs this process is about to create already claimed for
-   * this runner (no claim has to find them); undefined when no slot is free or the runner is stopping.
-   * MUST be followed by `adopt`, with the jobs created or none.
+   * this runner (no claim has to find them); undefined when no slot is free, when jobs may be waiting in
+   * the queue (they go first, in the claim's turns), or the runner is stopping. MUST be followed by `adopt`, with the jobs created or none.
    */
   reserve(count: number): JobReservation | undefined
   /** Runs the jobs created under `reservation` (already running for this runner) and frees the slots left. */
@@ -115,7 +115,7 @@ function toSettlement(id: string, decision: Decision): JobSettlement {
     case 'retry':
       return { id, outcome: 'retry', runAtMs: decision.runAtMs, lastError: lastErrorText(decision.error) }
     case 'defer':
-      return { id, outcome: 'defer', runAtMs: decision.runAtMs }
+      return { id, outcome: 'defer', runAtMs: decision.runAtMs, reason: decision.reason }
     case 'dead':
       return { id, outcome: 'dead', lastError: lastErrorText(decision.error) }
   }
@@ -146,6 +146,12 @@ export function createRunner(options: RunnerOptions): Runner {
    * slot through one more database round trip); it stays in `inFlight`, its lease kept, until written.
    */
   let working = 0
+  /**
+   * The last claim filled every slot it asked for: more jobs may be waiting. Hand-overs (`reserve`) are
+   * refused meanwhile, so a freed slot goes to the claim, which serves teams in turn, and not to the
+   * next webhook's job, which would let a flooding team's new messages jump every other team's queue.
+   */
+  let backlogged = false
   let loopDone: Promise<void> = Promise.resolve()
   let stopDone: Promise<void> | undefined
   let heartbeat: NodeJS.Timeout | undefined
@@ -336,6 +342,7 @@ export function createRunner(options: RunnerOptions): Runner {
         try {
           claimed = await claimJobs(store, { workerId, queue, limit: free, leaseMs, nowMs: clock.now() })
           failures = 0
+          backlogged = claimed.length === free
         } catch (error) {
           // The database may be restarting: log, back off, try again. Never crash, never give up.
           failures += 1
@@ -410,7 +417,7 @@ export function createRunner(options: RunnerOptions): Runner {
     },
     wake: signal,
     reserve(count) {
-      if (!started || stopping) return undefined
+      if (!started || stopping || backlogged) return undefined
       const slots = Math.min(Math.floor(count), concurrency - working - reserved)
       if (slots <= 0) return undefined
       reserved += slots

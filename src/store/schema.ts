@@ -164,6 +164,8 @@ export interface JobsTable {
   locked_until: string | null
   /** The runner that claims it: `main` (the message flow) or `events` (event deliveries). */
   queue: Generated<string>
+  /** The team whose work it is (`''` for none): claims serve teams in turn (SPEC §13). */
+  team_id: Generated<string>
   created_at: string
   updated_at: string
 }

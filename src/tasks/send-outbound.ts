@@ -13,6 +13,7 @@
  * - `stop-provider` (an invalid token): mark the provider's health and hold its sends, spending no
  *   attempts, until its config is updated.
  */
+import { HELD_SEND_REASON, holdRecheckMs } from '../core/held-sends.js'
 import { isMediaOutbound, outboundFromParts, type OutboundMessage } from '../core/outbound.js'
 import { isWindowOpen, outsideWindowSentence } from '../core/service-window.js'
 import { ProviderError, type OutboundMedia } from '../providers/provider.js'
@@ -43,6 +44,11 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache,
   // back, before the statuses Meta kept retrying meanwhile could arrive (measured: each of the 10 sends
   // Meta held at a kill went out twice after 3.5 s down with a 2 s wait; test/crash/crash-restart.test.ts).
   const hearingSinceMs = clock.now()
+
+  /** A held send waits longer the longer it has waited (core/held-sends.ts); a fixed config wakes it. */
+  function held(createdAt: string): { retryInMs: number; reason: string } {
+    return { retryInMs: holdRecheckMs(clock.now() - Date.parse(createdAt), deps.holdRecheckMs), reason: HELD_SEND_REASON }
+  }
 
   /** The stored media a message (or its template header) names by `media_id`, with what a provider needs. */
   async function mediaOf(message: OutboundMessage, teamId: string, providerId: string): Promise<OutboundMedia | undefined> {
@@ -101,9 +107,7 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache,
       const providerRow = await deps.routing.providerById(channel.providerId)
       if (!providerRow) return
 
-      if (providerRow.health === 'token_invalid') {
-        return { retryInMs: deps.holdRecheckMs, reason: 'held: the provider token is invalid until its config is updated' }
-      }
+      if (providerRow.health === 'token_invalid') return held(message.createdAt)
 
       const capabilities = isProviderType(providerRow.type) ? providerKind(providerRow.type).capabilities : undefined
       const outbound = outboundFromParts(message)
@@ -178,7 +182,7 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache,
         if (retry === 'stop-provider') {
           await deps.routing.recordProviderHealth(providerRow.id, 'token_invalid', error.message, providerRow.configVersion)
           deps.logger.warn({ providerId: providerRow.id, providerCode }, 'provider:token:invalid')
-          return { retryInMs: deps.holdRecheckMs, reason: 'held: the provider token is invalid until its config is updated' }
+          return held(message.createdAt)
         }
         if (recipientScoped) {
           // Pair rate limit: wait 4^n seconds before writing to this user again (protocols §4).

@@ -86,6 +86,30 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await claim('w', T0, 0), [])
     })
 
+    it('serves teams in turn: a team with one waiting job goes before the next of a backlogged team', { skip }, async () => {
+      // Team A: 40 jobs in 40 lanes, 4 of them already running; team B's one job comes last.
+      await enqueue(Array.from({ length: 40 }, (_, i) => ({ task: 't', payload: { n: `a${i}` }, lane: `A${i}`, teamId: 'team_a' })))
+      assert.deepEqual(payloads(await claim('w', T0, 4)), ['a0', 'a1', 'a2', 'a3'])
+      await enqueue([{ task: 't', payload: { n: 'b0' }, lane: 'B0', teamId: 'team_b' }], T0 + 5)
+      // Oldest-first would take a4 (queued before b0); B runs nothing, A runs 4: B's job is first.
+      assert.deepEqual(payloads(await claim('w', T0 + 10, 1)), ['b0'])
+      // With B's line empty, A's backlog keeps its own order.
+      assert.deepEqual(payloads(await claim('w', T0 + 10, 2)), ['a4', 'a5'])
+    })
+
+    it('takes turns across teams in one claim, in proportion to what each runs already', { skip }, async () => {
+      await enqueue(Array.from({ length: 6 }, (_, i) => ({ task: 't', payload: { n: `a${i}` }, lane: `A${i}`, teamId: 'team_a' })))
+      await enqueue(Array.from({ length: 6 }, (_, i) => ({ task: 't', payload: { n: `b${i}` }, lane: `B${i}`, teamId: 'team_b' })), T0 + 1)
+      await enqueue(Array.from({ length: 6 }, (_, i) => ({ task: 't', payload: { n: `c${i}` }, lane: `C${i}`, teamId: 'team_c' })), T0 + 2)
+      // Nobody runs anything: one of each team, then the second of each.
+      const first = payloads(await claim('w', T0 + 10, 6)).sort()
+      assert.deepEqual(first, ['a0', 'a1', 'b0', 'b1', 'c0', 'c1'])
+      // A runs 2 more than D, which just arrived: D's two jobs go first, then A's, B's and C's turns.
+      await enqueue(Array.from({ length: 3 }, (_, i) => ({ task: 't', payload: { n: `d${i}` }, lane: `D${i}`, teamId: 'team_d' })), T0 + 20)
+      assert.deepEqual(payloads(await claim('w', T0 + 30, 2)).sort(), ['d0', 'd1'])
+      assert.deepEqual(payloads(await claim('w', T0 + 30, 4)).sort(), ['a2', 'b2', 'c2', 'd2'])
+    })
+
     it('a head backing off blocks the rest of its lane, not other lanes', { skip }, async () => {
       await enqueue([
         { task: 't', payload: { n: 'a1' }, lane: 'A' },
@@ -156,7 +180,7 @@ for (const dialect of DIALECTS) {
         store,
         'w',
         [
-          { id: d, outcome: 'defer', runAtMs: T0 + 500 },
+          { id: d, outcome: 'defer', runAtMs: T0 + 500, reason: 'waiting' },
           { id: r, outcome: 'release' },
           { id: f, outcome: 'retry', runAtMs: T0 + 700, lastError: 'failed once' },
           { id: x, outcome: 'dead', lastError: 'never works' },
@@ -168,7 +192,8 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(
         rows.map((row) => [row?.state, row?.attempts, row?.runAt, row?.lockedBy, row?.lastError]),
         [
-          ['pending', 0, isoAt(T0 + 500), null, null],
+          // A deferral's reason is kept, so the job list says why it waits.
+          ['pending', 0, isoAt(T0 + 500), null, 'waiting'],
           ['pending', 0, isoAt(T0), null, null],
           ['pending', 1, isoAt(T0 + 700), null, 'failed once'],
           ['dead', 1, isoAt(T0), null, 'never works'],

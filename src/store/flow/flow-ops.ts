@@ -82,7 +82,7 @@ export async function completeInbound(executor: SqlExecutor, sql: FlowSql, input
     input.replies[index]!.author ?? 'bot',
   ])
   await executor.run(sql.insertOutbound, [JSON.stringify(rows)])
-  const jobs = ids.map((id) => planJob(input.outboundJob, id, input.conversationId, input.nowMs))
+  const jobs = ids.map((id) => planJob(input.outboundJob, id, input.conversationId, input.teamId, input.nowMs))
   await pickHandOvers(executor, sql, jobs, () => input.handOver)
   await insertPlannedJobs(executor, sql, jobs)
   const handedOver: HandedOverJob[] = []
@@ -140,7 +140,7 @@ export async function queueOutboundMany(executor: SqlExecutor, sql: FlowSql, bat
       const stored = storableRow(message)
       const id = newId('msg', batch.nowMs)
       rows.push([id, batch.teamId, batch.channelId, conversationId, stored.type, stored.text, stored.payloadJson, null, nowIso, message.author ?? batch.author])
-      jobs.push(planJob(batch.outboundJob, id, conversationId, batch.nowMs))
+      jobs.push(planJob(batch.outboundJob, id, conversationId, batch.teamId, batch.nowMs))
       return id
     })
   })
@@ -327,7 +327,7 @@ export async function settleJobs(
   for (const s of settlements) {
     let rows: Array<{ id: string }> = []
     if (s.outcome === 'retry') rows = await executor.all(sql.retryJob, [s.id, workerId, isoAt(s.runAtMs), s.lastError, now])
-    else if (s.outcome === 'defer') rows = await executor.all(sql.deferJob, [s.id, workerId, isoAt(s.runAtMs), now])
+    else if (s.outcome === 'defer') rows = await executor.all(sql.deferJob, [s.id, workerId, isoAt(s.runAtMs), now, s.reason])
     else if (s.outcome === 'dead') rows = await executor.all(sql.buryJob, [s.id, workerId, s.lastError, now])
     for (const { id } of rows) settled.push(id)
   }

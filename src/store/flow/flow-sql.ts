@@ -126,10 +126,10 @@ export function createFlowSql(dialect: FlowSqlDialect) {
      */
     fanOutEvents: `
       insert into jobs (id, task, payload, lane, key, state, run_at, attempts, max_attempts, last_error,
-        locked_by, locked_until, created_at, updated_at, queue)
+        locked_by, locked_until, created_at, updated_at, queue, team_id)
       select (${f(0)}) || w.id, '${EVENT_DELIVERY_TASK}', '{"webhookId":"' || w.id || '","event":' || (${f(4)}) || '}',
         'evt:' || w.id || ':' || (${f(3)}), null, 'pending', (${f(5)}), 0, cast($2 as integer), null, null, null,
-        (${f(6)}), (${f(6)}), '${EVENTS_QUEUE}'
+        (${f(6)}), (${f(6)}), '${EVENTS_QUEUE}', w.team_id
       from ${rows('$1')} join event_webhooks w on w.team_id = (${f(1)}) and w.enabled = 1
         and w.events like ('%"' || (${f(2)}) || '"%')`,
 
@@ -163,13 +163,13 @@ export function createFlowSql(dialect: FlowSqlDialect) {
 
     /**
      * Jobs; a row whose key exists is skipped. Rows: id, task, payload, lane, key, run at, max attempts,
-     * now, state, attempts, locked by, locked until (the last four for a job created already claimed).
+     * now, state, attempts, locked by, locked until (those four for a job created already claimed), team.
      */
     insertJobs: `
       insert into jobs (id, task, payload, lane, key, state, run_at, attempts, max_attempts, last_error,
-        locked_by, locked_until, created_at, updated_at)
+        locked_by, locked_until, created_at, updated_at, team_id)
       select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, ${f(4)}, ${f(8)}, ${f(5)}, cast(${f(9)} as integer),
-        cast(${f(6)} as integer), null, ${f(10)}, ${f(11)}, ${f(7)}, ${f(7)}
+        cast(${f(6)} as integer), null, ${f(10)}, ${f(11)}, ${f(7)}, ${f(7)}, ${f(12)}
       from ${rows('$1')} where true
       on conflict (key) do nothing`,
 
@@ -269,7 +269,8 @@ export function createFlowSql(dialect: FlowSqlDialect) {
       returning id`,
     retryJob: `update jobs set state = 'pending', run_at = $3, last_error = $4, locked_by = null, locked_until = null,
       updated_at = $5 where id = $1 and state = 'running' and locked_by = $2 returning id`,
-    deferJob: `update jobs set state = 'pending', run_at = $3, attempts = attempts - 1, locked_by = null,
+    /** A deferral keeps its reason in `last_error`: the job list says why it waits, and held sends are found by it. */
+    deferJob: `update jobs set state = 'pending', run_at = $3, attempts = attempts - 1, last_error = $5, locked_by = null,
       locked_until = null, updated_at = $4 where id = $1 and state = 'running' and locked_by = $2 returning id`,
     buryJob: `update jobs set state = 'dead', last_error = $3, locked_by = null, locked_until = null, updated_at = $4
       where id = $1 and state = 'running' and locked_by = $2 returning id`,

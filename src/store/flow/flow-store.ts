@@ -111,8 +111,8 @@ export type JobSettlement =
   | { id: string; outcome: 'complete' }
   /** Failed, will run again at `runAtMs`; the attempt is spent. */
   | { id: string; outcome: 'retry'; runAtMs: number; lastError: string }
-  /** Asked to run again at `runAtMs` without spending the attempt. */
-  | { id: string; outcome: 'defer'; runAtMs: number }
+  /** Asked to run again at `runAtMs` without spending the attempt; `reason` is kept in `last_error`. */
+  | { id: string; outcome: 'defer'; runAtMs: number; reason: string }
   /** Given up: kept as `dead` for an operator to inspect or retry. */
   | { id: string; outcome: 'dead'; lastError: string }
   /** Not finished (graceful stop): pending again at once, attempt not spent. */

@@ -130,7 +130,7 @@ export async function ingestUnits(executor: SqlExecutor, sql: FlowSql, units: re
     if (!item.message.forBot) continue
     result.forBot += 1
     result.jobs += 1
-    jobs.push({ job: planJob(units[item.unit]!.inboundJob, id, resolved(item.facts).id!, item.nowMs), unit: item.unit, row, item })
+    jobs.push({ job: planJob(units[item.unit]!.inboundJob, id, resolved(item.facts).id!, item.teamId, item.nowMs), unit: item.unit, row, item })
   }
   const unitOf = new Map(jobs.map(({ job, unit }) => [job, unit]))
   await pickHandOvers(executor, sql, jobs.map(({ job }) => job), (job) => units[unitOf.get(job)!]!.handOver)

@@ -16,17 +16,20 @@ export interface PlannedJob {
   task: string
   messageId: string
   lane: string
+  /** The team whose work it is: claims serve teams in turn. */
+  teamId: string
   maxAttempts: number
   nowMs: number
   handOver?: HandOver
 }
 
-export function planJob(template: JobTemplate, messageId: string, conversationId: string, nowMs: number): PlannedJob {
+export function planJob(template: JobTemplate, messageId: string, conversationId: string, teamId: string, nowMs: number): PlannedJob {
   return {
     id: newId('job', nowMs),
     task: template.task,
     messageId,
     lane: template.lane.replace(CONVERSATION_ID_PLACEHOLDER, conversationId),
+    teamId,
     maxAttempts: template.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     nowMs,
   }
@@ -81,6 +84,7 @@ export async function insertPlannedJobs(executor: SqlExecutor, sql: FlowSql, job
         claimed ? 1 : 0,
         claimed?.workerId ?? null,
         claimed?.lockedUntilIso ?? null,
+        job.teamId,
       ]
     })
     await executor.run(sql.insertJobs, [JSON.stringify(rows)])

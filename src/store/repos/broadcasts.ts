@@ -155,7 +155,7 @@ export async function createBroadcast(db: Kysely<Database>, input: NewBroadcast)
       }))
       await trx.insertInto('broadcast_recipients').values(rows).execute()
     }
-    await insertJobs(trx, [input.dispatchJob(row.id)], input.nowMs)
+    await insertJobs(trx, [{ ...input.dispatchJob(row.id), teamId: row.team_id }], input.nowMs)
   })
   return toBroadcast(row)
 }

@@ -28,6 +28,8 @@ export interface NewJob {
   key?: string | null
   runAtMs?: number
   maxAttempts?: number
+  /** The team whose work it is (claims serve teams in turn); none is `''`. */
+  teamId?: string
 }
 
 /** A claimed job (the queue's `Job`). */
@@ -86,6 +88,7 @@ export async function insertJobs(executor: Executor, specs: readonly NewJob[], n
     run_at: spec.runAtMs === undefined ? now : isoAt(spec.runAtMs),
     attempts: 0,
     max_attempts: spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    team_id: spec.teamId ?? '',
     last_error: null,
     locked_by: null,
     locked_until: null,

@@ -7,6 +7,7 @@
 import { sql } from 'kysely'
 import { isoNow, type Clock } from '../../core/clock.js'
 import { newId } from '../../core/ids.js'
+import { HELD_SEND_REASON } from '../../core/held-sends.js'
 import { openStoredSecret, type SecretBox } from '../../core/secret-box.js'
 import type { Store } from '../db.js'
 import type { ProvidersTable } from '../schema.js'
@@ -339,6 +340,17 @@ export function createProvidersRepo(deps: { store: Store; secretBox: SecretBox; 
           return still ? 'stale' : 'not_found'
         }
         if (set.health === 'ok') {
+          // Held sends back off to minutes apart (core/held-sends.ts): wake the team's now, not then. A
+          // send held by another of the team's providers that is still refused is only held again.
+          await trx
+            .updateTable('jobs')
+            .set({ run_at: set.updated_at! })
+            .where('queue', '=', 'main')
+            .where('state', '=', 'pending')
+            .where('team_id', '=', teamId)
+            .where('last_error', '=', HELD_SEND_REASON)
+            .where('run_at', '>', set.updated_at!)
+            .execute()
           const health = { status: 'ok', message: null, lastSeenAt: null }
           await emitEvents(trx, [newEvent('provider.health_changed', teamId, { kind: 'provider', providerId: id, health }, deps.clock.now())])
         }
