@@ -75,6 +75,31 @@ describe('architecture', () => {
     assert.deepEqual(violations, [])
   })
 
+  it('has no import cycles among the files of src/ (type imports included): dependencies run one way', () => {
+    const edges = new Map<string, string[]>()
+    for (const file of files) {
+      const targets = importsOf(file.text)
+        .filter((specifier) => specifier.startsWith('.'))
+        .map((specifier) => relative(SRC, normalize(join(dirname(file.path), specifier))).replace(/\.js$/, '.ts'))
+      edges.set(file.rel, targets)
+    }
+    const cycles: string[] = []
+    const state = new Map<string, 'open' | 'done'>()
+    const path: string[] = []
+    const visit = (node: string): void => {
+      state.set(node, 'open')
+      path.push(node)
+      for (const next of edges.get(node) ?? []) {
+        if (state.get(next) === 'open') cycles.push([...path.slice(path.indexOf(next)), next].join(' → '))
+        else if (!state.has(next)) visit(next)
+      }
+      path.pop()
+      state.set(node, 'done')
+    }
+    for (const file of files) if (!state.has(file.rel)) visit(file.rel)
+    assert.deepEqual(cycles, [])
+  })
+
   it('reads process.env only in config.ts, the clock only in core/clock.ts, and exports nothing by default', () => {
     const violations: string[] = []
     for (const file of files) {

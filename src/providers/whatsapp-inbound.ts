@@ -9,7 +9,7 @@
  * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages
  */
 import type { InboundMediaPayload, InboundPayload } from '../core/message.js'
-import type { WhatsAppMedia, WhatsAppMessage } from './whatsapp-value.js'
+import type { WhatsAppMedia, WhatsAppMessage } from './whatsapp-value-wire.js'
 
 /** A message's normalised type, text and payload. */
 export interface NormalisedInbound {

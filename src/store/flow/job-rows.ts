@@ -4,11 +4,16 @@
  */
 import { isoAt } from '../../core/clock.js'
 import { newId } from '../../core/ids.js'
-import { DEFAULT_MAX_ATTEMPTS } from '../repos/jobs.js'
 import { chunks } from './chunks.js'
 import type { FlowSql } from './flow-sql.js'
 import { CONVERSATION_ID_PLACEHOLDER, type ClaimedJobRow, type HandOver, type JobTemplate } from './flow-store.js'
 import type { SqlExecutor } from './sql-executor.js'
+
+/**
+ * Attempts a job gets when its spec names none. Defined here, at the bottom of the store's imports
+ * (`repos/jobs.ts` re-exports it), so the hot path never imports a repo that imports `db.ts`.
+ */
+export const DEFAULT_MAX_ATTEMPTS = 10
 
 /** A job to create for one message; `handOver` set when it starts claimed (see `HandOver`). */
 export interface PlannedJob {

@@ -9,13 +9,14 @@ import { isoAt } from '../../core/clock.js'
 import { newId } from '../../core/ids.js'
 import type { Store } from '../db.js'
 import type { ClaimedJobRow, JobSettlement } from '../flow/flow-store.js'
+import { DEFAULT_MAX_ATTEMPTS } from '../flow/job-rows.js'
 import type { Database, JobsTable } from '../schema.js'
 
 type JobRow = Selectable<JobsTable>
 type Executor = Kysely<Database> | Transaction<Database>
 
 /** Attempts a job gets when its spec names none. */
-export const DEFAULT_MAX_ATTEMPTS = 10
+export { DEFAULT_MAX_ATTEMPTS }
 
 /** Rows per statement: 14 columns × 500 stays far below SQLite's and PostgreSQL's parameter limits. */
 const CHUNK = 500
