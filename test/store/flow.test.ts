@@ -295,7 +295,9 @@ for (const dialect of DIALECTS) {
       assert.equal(await store.flow.markSendStarted(replyId, null, T0 + 2), false, 'someone else marked it')
       const mark = (await store.flow.messageContext(replyId))!.message.sendStartedAt
       assert.equal(await store.flow.markSendStarted(replyId, mark, T0 + 3), true, 'the worker that read the mark may resend')
-      await store.flow.markSent(replyId, 'wamid.out1', T0 + 4)
+      const sent = (await store.flow.messageContext(replyId))!.message
+      await store.flow.markSent(sent, 'wamid.out1', T0 + 4)
+      assert.equal((await store.flow.messageContext(replyId))!.message.status, 'sent')
       const status = (providerMessageId: string, state: StatusUpdate['status'], gatewayMessageId: string | null = null): StatusUpdate => ({
         providerMessageId,
         status: state,
@@ -309,7 +311,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(late.statuses, { applied: 0, stale: 1, unknown: 1 })
       const reply = (await store.flow.messageContext(replyId))!.message
       assert.deepEqual([reply.status, reply.providerMessageId], ['read', 'wamid.out1'])
-      await store.flow.markSent(replyId, 'wamid.other', T0 + 5)
+      await store.flow.markSent(sent, 'wamid.other', T0 + 5)
       assert.equal((await store.flow.messageContext(replyId))!.message.providerMessageId, 'wamid.out1', 'the first provider id stays')
       await store.flow.failOutbound(replyId, { code: '100', message: 'late failure' }, T0 + 6)
       assert.equal((await store.flow.messageContext(replyId))!.message.status, 'read', 'only a queued message fails')

@@ -13,9 +13,9 @@ import { createFlowSql } from '../flow/flow-sql.js'
 import * as ops from '../flow/flow-ops.js'
 import type { FlowStore, IngestResult, IngestUnit } from '../flow/flow-store.js'
 import type { SqlExecutor } from '../flow/sql-executor.js'
-import { claimPostgresJobs } from './postgres-jobs.js'
+import { claimOpening, claimPostgresJobs } from './postgres-jobs.js'
 
-const sql = createFlowSql({ jsonRows: (param) => `json_array_elements(${param}::json) as r(value)`, eventOrderingGraceMs: EVENT_ORDERING_GRACE_MS })
+const sql = createFlowSql({ jsonRows: (param) => `json_array_elements(${param}::json) as r(value)`, eventOrderingGraceMs: EVENT_ORDERING_GRACE_MS, writableCtes: true })
 
 /** Prepared statement names by text: one name per distinct text, so each connection parses it once. */
 const names = new Map<string, string>()
@@ -50,11 +50,12 @@ export function createPostgresFlow(pool: pg.Pool, leasePool: pg.Pool): FlowStore
   /** One statement, autocommitted on any free connection. */
   const direct = executorOf(pool)
 
-  async function transaction<T>(work: (executor: SqlExecutor) => Promise<T>): Promise<T> {
+  /** Runs `work` in a transaction opened by `opening` (a simple query: `begin`, and what must come with it). */
+  async function transaction<T>(work: (executor: SqlExecutor) => Promise<T>, opening = 'begin'): Promise<T> {
     const client = await pool.connect()
     let broken = false
     try {
-      await client.query('begin')
+      await client.query(opening)
       const result = await work(executorOf(client))
       await client.query('commit')
       return result
@@ -77,16 +78,23 @@ export function createPostgresFlow(pool: pg.Pool, leasePool: pg.Pool): FlowStore
     // Another instance could claim a lane between a hand-over's lane check and its insert.
     handsOverJobs: false,
     ingest: (unit) => ingests.add({ ...unit, handOver: undefined }),
-    claimJobs: (input) => transaction((executor) => claimPostgresJobs(executor, input)),
-    settleJobs: (workerId, settlements, nowMs) => transaction((executor) => ops.settleJobs(executor, sql, workerId, settlements, nowMs)),
+    claimJobs: (input) => transaction((executor) => claimPostgresJobs(executor, input), claimOpening(input.queue)),
+    // Each settlement is one statement that stands alone (a job's row changes once); completions, the
+    // usual batch, are one statement for the whole batch: no transaction around them.
+    settleJobs: (workerId, settlements, nowMs) => ops.settleJobs(direct, sql, workerId, settlements, nowMs),
     extendJobLeases: (workerId, ids, lockedUntilMs) => ops.extendJobLeases(executorOf(leasePool), sql, workerId, ids, lockedUntilMs),
     messageContext: (messageId) => ops.messageContext(direct, sql, messageId),
-    completeInbound: (completion) => transaction((executor) => ops.completeInbound(executor, sql, { ...completion, handOver: undefined })),
+    // Without a handover it is one statement (`completeInboundAtOnce`): autocommitted.
+    completeInbound: (completion) =>
+      completion.handover === undefined
+        ? ops.completeInbound(direct, sql, { ...completion, handOver: undefined })
+        : transaction((executor) => ops.completeInbound(executor, sql, { ...completion, handOver: undefined })),
     queueOutbound: (start) => transaction((executor) => ops.queueOutbound(executor, sql, start)),
     // These three may fan out an event with their change: one transaction for both.
     failInbound: (messageId, error, nowMs) => transaction((executor) => ops.failInbound(executor, sql, messageId, error, nowMs)),
     markSendStarted: (messageId, expected, nowMs) => ops.markSendStarted(direct, sql, messageId, expected, nowMs),
-    markSent: (messageId, providerMessageId, nowMs) => transaction((executor) => ops.markSent(executor, sql, messageId, providerMessageId, nowMs)),
+    // One statement with its event (`writableCtes`): autocommitted, no transaction around it.
+    markSent: (message, providerMessageId, nowMs) => ops.markSent(direct, sql, message, providerMessageId, nowMs),
     clearSendStarted: (messageId, nowMs) => ops.clearSendStarted(direct, sql, messageId, nowMs),
     failOutbound: (messageId, error, nowMs) => transaction((executor) => ops.failOutbound(executor, sql, messageId, error, nowMs)),
     recordDelivery: (delivery) => ops.recordDelivery(direct, sql, delivery),

@@ -39,11 +39,17 @@ function claimLock(queue: string): string {
   return `${0x53774264}, ${queue === 'main' ? 1 : 2}`
 }
 
-// One round trip for the settings and the lock; the claiming statement MUST come after the lock.
-const lockOf = (queue: string) => `select set_config('synchronous_commit', 'off', true),
+// The transaction's start, settings and lock in one round trip (a simple query of two statements, no
+// parameters); the claiming statement MUST come after it, as a statement of its own (see above).
+const beginAndLockOf = (queue: string) => `begin; select set_config('synchronous_commit', 'off', true),
   set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
   pg_advisory_xact_lock(${claimLock(queue)})`
-const LOCKS = { main: lockOf('main'), events: lockOf('events') }
+const BEGIN_AND_LOCK = { main: beginAndLockOf('main'), events: beginAndLockOf('events') }
+
+/** What opens a claim's transaction: `begin`, the settings and the lock (one round trip). */
+export function claimOpening(queue: string): string {
+  return queue === 'main' ? BEGIN_AND_LOCK.main : BEGIN_AND_LOCK.events
+}
 
 /**
  * The candidates come from bounded scans, never one `OR`, which would check the lane of every due row
@@ -106,8 +112,10 @@ const CLAIM = `
   where jobs.id = picked.id
   returning jobs.id, jobs.task, jobs.payload, jobs.lane, jobs.attempts, jobs.max_attempts`
 
-/** Claims jobs; MUST run inside a transaction of its own (the lock and settings last until its end). */
+/**
+ * Claims jobs; MUST run inside a transaction opened with `claimOpening(input.queue)` (the lock and
+ * settings last until its end).
+ */
 export async function claimPostgresJobs(executor: SqlExecutor, input: ClaimJobsInput): Promise<ClaimedJobRow[]> {
-  await executor.all(input.queue === 'main' ? LOCKS.main : LOCKS.events, [])
   return executor.all<ClaimedJobRow>(CLAIM, [input.workerId, input.lockedUntilIso, input.nowIso, input.limit, input.queue])
 }

@@ -15,7 +15,7 @@ import SqliteDatabase from 'better-sqlite3'
 import { EVENT_ORDERING_GRACE_MS } from '../../core/events.js'
 import { createFlowSql } from '../flow/flow-sql.js'
 import * as ops from '../flow/flow-ops.js'
-import type { BroadcastDispatch, DeliveryRow, InboundUpdate, IngestResult, IngestUnit, MediaRow, OutboundBatch } from '../flow/flow-store.js'
+import type { BroadcastDispatch, DeliveryRow, InboundUpdate, IngestResult, IngestUnit, MediaRow, OutboundBatch, SentMessage } from '../flow/flow-store.js'
 import type { SqlExecutor } from '../flow/sql-executor.js'
 import { claimSqliteJobs } from './sqlite-jobs.js'
 import { applySqlitePragmas, type FlowCommand, type FlowReply, type FlowThreadData } from './sqlite-flow-protocol.js'
@@ -38,7 +38,7 @@ database.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`)
 // One writer commits in the order the thread runs its operations, but an operation's time (and so its
 // event's id) is taken on the main thread when it is asked for, a few ms before it runs: the bench saw
 // events of one conversation 1-31 ms out of order without a grace. The same grace as PostgreSQL's.
-const sql = createFlowSql({ jsonRows: (param) => `json_each(${param}) as r`, eventOrderingGraceMs: EVENT_ORDERING_GRACE_MS })
+const sql = createFlowSql({ jsonRows: (param) => `json_each(${param}) as r`, eventOrderingGraceMs: EVENT_ORDERING_GRACE_MS, writableCtes: false })
 
 const statements = new Map<string, SqliteDatabase.Statement>()
 function statement(text: string): SqliteDatabase.Statement {
@@ -95,7 +95,7 @@ const OPERATIONS: Record<string, (...args: never[]) => Promise<unknown>> = {
   messageIdsByProviderIds: (...args: [string, string[]]) => ops.messageIdsByProviderIds(executor, sql, ...args),
   lastChoiceMessage: (conversationId: string) => ops.lastChoiceMessage(executor, sql, conversationId),
   markSendStarted: (...args: [string, string | null, number]) => ops.markSendStarted(executor, sql, ...args),
-  markSent: (...args: [string, string, number]) => ops.markSent(executor, sql, ...args),
+  markSent: (...args: [SentMessage, string, number]) => ops.markSent(executor, sql, ...args),
   clearSendStarted: (...args: [string, number]) => ops.clearSendStarted(executor, sql, ...args),
   failOutbound: (...args: [string, { code: string; message: string }, number]) => ops.failOutbound(executor, sql, ...args),
   recordDelivery: (delivery: DeliveryRow) => ops.recordDelivery(executor, sql, delivery),

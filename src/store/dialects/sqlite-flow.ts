@@ -180,7 +180,7 @@ export function createSqliteFlow(file: string): FlowStore {
     queueOutbound: (start) => call('queueOutbound', start),
     failInbound: (messageId, error, nowMs) => call('failInbound', messageId, error, nowMs),
     markSendStarted: (messageId, expected, nowMs) => call('markSendStarted', messageId, expected, nowMs),
-    markSent: (messageId, providerMessageId, nowMs) => call('markSent', messageId, providerMessageId, nowMs),
+    markSent: (message, providerMessageId, nowMs) => call('markSent', message, providerMessageId, nowMs),
     clearSendStarted: (messageId, nowMs) => call('clearSendStarted', messageId, nowMs),
     failOutbound: (messageId, error, nowMs) => call('failOutbound', messageId, error, nowMs),
     recordDelivery: (delivery) => call('recordDelivery', delivery),

@@ -12,9 +12,14 @@ import type { SqlExecutor } from './sql-executor.js'
 /** Stores the events' delivery jobs, in the caller's transaction. */
 export async function fanOutEvents(executor: SqlExecutor, sql: FlowSql, events: readonly StoredEvent[]): Promise<void> {
   if (events.length === 0) return
+  for (const part of chunks(eventRows(sql, events))) await executor.run(sql.fanOutEvents, [JSON.stringify(part), EVENT_MAX_ATTEMPTS])
+}
+
+/** The rows `sql.fanOutEvents` (and the statements that include it) take. */
+export function eventRows(sql: FlowSql, events: readonly StoredEvent[]): unknown[][] {
   // Each job id is the event's id (time-sortable) plus the subscription's, so a lane's jobs sort as its
   // events were made; `run_at` waits out the dialect's ordering grace (EVENT_ORDERING_GRACE_MS).
-  const rows = events.map((event) => [
+  return events.map((event) => [
     eventJobIdPrefix(event.id),
     event.teamId,
     event.type,
@@ -23,5 +28,4 @@ export async function fanOutEvents(executor: SqlExecutor, sql: FlowSql, events: 
     isoAt(Date.parse(event.createdAt) + sql.eventOrderingGraceMs),
     event.createdAt,
   ])
-  for (const part of chunks(rows)) await executor.run(sql.fanOutEvents, [JSON.stringify(part), EVENT_MAX_ATTEMPTS])
 }

@@ -5,12 +5,12 @@
  */
 import { isoAt } from '../../core/clock.js'
 import { newId } from '../../core/ids.js'
-import { messageEvent, newEvent, type StoredEvent } from '../../core/events.js'
+import { EVENT_MAX_ATTEMPTS, messageEvent, newEvent, type StoredEvent } from '../../core/events.js'
 import type { MessageAuthor, Sender } from '../../core/message.js'
 import { storableText, toStoredMessage, type StoredMessage } from '../repos/messages.js'
 import type { MessagesTable } from '../schema.js'
 import { chunks } from './chunks.js'
-import { fanOutEvents } from './events.js'
+import { eventRows, fanOutEvents } from './events.js'
 import { participantKeyOf, resolveConversations, type ConversationFacts } from './conversations.js'
 import type { FlowSql } from './flow-sql.js'
 import type {
@@ -27,8 +27,9 @@ import type {
   OutboundRow,
   OutboundStart,
   DeliveryRow,
+  SentMessage,
 } from './flow-store.js'
-import { claimedRow, insertPlannedJobs, pickHandOvers, planJob, type PlannedJob } from './job-rows.js'
+import { claimedRow, insertPlannedJobs, pickHandOvers, planJob, plannedJobRows, type PlannedJob } from './job-rows.js'
 import type { SqlExecutor } from './sql-executor.js'
 
 export { applyStatus, ingestGroup, ingestUnits } from './ingest.js'
@@ -66,6 +67,7 @@ export async function messageContext(executor: SqlExecutor, sql: FlowSql, messag
 /** `received → processed` with the replies and their jobs; null when it was handled already. */
 export async function completeInbound(executor: SqlExecutor, sql: FlowSql, input: InboundCompletion): Promise<InboundCompleted | null> {
   const nowIso = isoAt(input.nowMs)
+  if (sql.writableCtes && input.handover === undefined && input.handOver === undefined) return completeInboundAtOnce(executor, sql, input)
   if ((await executor.run(sql.markProcessed, [input.messageId, nowIso])) === 0) return null
   if (input.handover !== undefined) {
     const moved = await executor.all(sql.handOverToHuman, [input.conversationId, nowIso, input.handover.expiresAtIso])
@@ -77,11 +79,7 @@ export async function completeInbound(executor: SqlExecutor, sql: FlowSql, input
   if (input.replies.length === 0) return { replyIds: [], handedOver: [] }
   const replies = input.replies.map(storableRow)
   const ids = replies.map(() => newId('msg', input.nowMs))
-  const rows = replies.map((reply, index) => [
-    ids[index], input.teamId, input.channelId, input.conversationId, reply.type, reply.text, reply.payloadJson, input.messageId, nowIso,
-    input.replies[index]!.author ?? 'bot',
-  ])
-  await executor.run(sql.insertOutbound, [JSON.stringify(rows)])
+  await executor.run(sql.insertOutbound, [JSON.stringify(replyRows(input, ids, nowIso))])
   const jobs = ids.map((id) => planJob(input.outboundJob, id, input.conversationId, input.teamId, input.nowMs))
   await pickHandOvers(executor, sql, jobs, () => input.handOver)
   await insertPlannedJobs(executor, sql, jobs)
@@ -109,6 +107,25 @@ export async function completeInbound(executor: SqlExecutor, sql: FlowSql, input
     handedOver.push({ job: claimedRow(job), context: { message, participant: input.participant, handledBy: input.handover ? 'human' : 'bot' } })
   })
   return { replyIds: ids, handedOver }
+}
+
+/** The replies of `storableRow`, as `sql.insertOutbound` takes them. */
+function replyRows(input: InboundCompletion, ids: readonly string[], nowIso: string): unknown[][] {
+  return input.replies.map(storableRow).map((reply, index) => [
+    ids[index], input.teamId, input.channelId, input.conversationId, reply.type, reply.text, reply.payloadJson, input.messageId, nowIso,
+    input.replies[index]!.author ?? 'bot',
+  ])
+}
+
+/** `completeInbound` in one statement (no handover, no hand-over of jobs): one round trip on PostgreSQL. */
+async function completeInboundAtOnce(executor: SqlExecutor, sql: FlowSql, input: InboundCompletion): Promise<InboundCompleted | null> {
+  const nowIso = isoAt(input.nowMs)
+  const ids = input.replies.map(() => newId('msg', input.nowMs))
+  const jobs = ids.map((id) => planJob(input.outboundJob, id, input.conversationId, input.teamId, input.nowMs))
+  const params = [input.messageId, nowIso, JSON.stringify(replyRows(input, ids, nowIso)), JSON.stringify(plannedJobRows(jobs))]
+  const [row] = await executor.all<{ n: number | string }>(sql.completeInboundAtOnce, params)
+  if (Number(row?.n ?? 0) === 0) return null
+  return { replyIds: ids, handedOver: [] }
 }
 
 /** Queues messages to a recipient, in their conversation (created if new). */
@@ -271,12 +288,19 @@ export async function markSendStarted(
   return changed > 0
 }
 
-export async function markSent(executor: SqlExecutor, sql: FlowSql, messageId: string, providerMessageId: string, nowMs: number): Promise<void> {
-  const params = [messageId, storableText(providerMessageId), isoAt(nowMs)]
+export async function markSent(executor: SqlExecutor, sql: FlowSql, message: SentMessage, providerMessageId: string, nowMs: number): Promise<void> {
+  const params = [message.id, storableText(providerMessageId), isoAt(nowMs)]
+  if (sql.writableCtes) {
+    // The event is made before the change it reports and stored only with it (`markSentAtOnce`).
+    const event = messageEvent({ teamId: message.teamId, messageId: message.id, conversationId: message.conversationId, status: 'sent' }, nowMs)
+    const [row] = await executor.all<{ n: number | string }>(sql.markSentAtOnce, [...params, JSON.stringify(eventRows(sql, [event])), EVENT_MAX_ATTEMPTS])
+    if (Number(row?.n ?? 0) === 0) await executor.run(sql.markSent, params)
+    return
+  }
   const [row] = await executor.all<{ team_id: string; conversation_id: string }>(sql.markSentFromQueued, params)
   // Not queued any more: a status webhook came first (and made its own event); keep the provider's id.
   if (row === undefined) await executor.run(sql.markSent, params)
-  else await fanOutEvents(executor, sql, [messageEvent({ teamId: row.team_id, messageId, conversationId: row.conversation_id, status: 'sent' }, nowMs)])
+  else await fanOutEvents(executor, sql, [messageEvent({ teamId: row.team_id, messageId: message.id, conversationId: row.conversation_id, status: 'sent' }, nowMs)])
 }
 
 export async function clearSendStarted(executor: SqlExecutor, sql: FlowSql, messageId: string, nowMs: number): Promise<void> {

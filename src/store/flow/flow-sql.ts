@@ -16,6 +16,12 @@ export interface FlowSqlDialect {
    * says why); the same on both databases today.
    */
   eventOrderingGraceMs: number
+  /**
+   * Whether one statement may change several tables (PostgreSQL's data-modifying `WITH`). Where it can,
+   * the operations that are several statements elsewhere (`completeInboundAtOnce`, `markSentAtOnce`) are
+   * one round trip; SQLite, in-process, gains nothing from it and has no such statement.
+   */
+  writableCtes: boolean
 }
 
 import { EVENT_DELIVERY_TASK, EVENTS_QUEUE } from '../../core/events.js'
@@ -57,7 +63,78 @@ export function createFlowSql(dialect: FlowSqlDialect) {
     }
   }
 
+  /**
+   * Queued outbound messages. Rows: id, team, channel, conversation, type, text, payload (JSON text),
+   * reply-to id, now, author.
+   */
+  const outboundInsert = (param: string, where: string) => `
+      insert into messages (id, team_id, channel_id, conversation_id, direction, type, text, payload, status,
+        provider_message_id, error_code, error_message, reply_to_id, send_started_at, author, created_at, updated_at)
+      select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, 'out', ${f(4)}, ${f(5)}, ${f(6)}, 'queued',
+        null, null, null, ${f(7)}, null, ${f(9)}, ${f(8)}, ${f(8)}
+      from ${rows(param)} ${where}`
+
+  /**
+   * Events fanned out into one delivery job per enabled subscription of the event's team that wants its
+   * type (core/events.ts), in the transaction of the change they report. Rows: job id prefix (the job
+   * id is it + the subscription id, so a lane's jobs sort in event order), team, type, order key, the
+   * event's JSON, run at, now. `maxAttempts`: the parameter of the max attempts. (Each `->>` is
+   * parenthesized: in PostgreSQL `||` binds tighter.)
+   */
+  const fanOutInsert = (param: string, maxAttempts: string, where: string) => `
+      insert into jobs (id, task, payload, lane, key, state, run_at, attempts, max_attempts, last_error,
+        locked_by, locked_until, created_at, updated_at, queue, team_id)
+      select (${f(0)}) || w.id, '${EVENT_DELIVERY_TASK}', '{"webhookId":"' || w.id || '","event":' || (${f(4)}) || '}',
+        'evt:' || w.id || ':' || (${f(3)}), null, 'pending', (${f(5)}), 0, cast(${maxAttempts} as integer), null, null, null,
+        (${f(6)}), (${f(6)}), '${EVENTS_QUEUE}', w.team_id
+      from ${rows(param)} join event_webhooks w on w.team_id = (${f(1)}) and w.enabled = 1
+        and w.events like ('%"' || (${f(2)}) || '"%') ${where}`
+
+  /**
+   * Jobs; a row whose key exists is skipped. Rows: id, task, payload, lane, key, run at, max attempts,
+   * now, state, attempts, locked by, locked until (those four for a job created already claimed), team.
+   * (`where` is never empty: SQLite needs one between a `select … from` and `on conflict`.)
+   */
+  const jobsInsert = (param: string, where: string) => `
+      insert into jobs (id, task, payload, lane, key, state, run_at, attempts, max_attempts, last_error,
+        locked_by, locked_until, created_at, updated_at, team_id)
+      select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, ${f(4)}, ${f(8)}, ${f(5)}, cast(${f(9)} as integer),
+        cast(${f(6)} as integer), null, ${f(10)}, ${f(11)}, ${f(7)}, ${f(7)}, ${f(12)}
+      from ${rows(param)} ${where}
+      on conflict (key) do nothing`
+
+  const markProcessed = (id: string, now: string) => `update messages set status = 'processed', error_code = null, error_message = null,
+      updated_at = ${now} where id = ${id} and status = 'received'`
+
+  const markSentFromQueued = (id: string, providerId: string, now: string) => `update messages
+      set provider_message_id = coalesce(provider_message_id, ${providerId}), status = 'sent', updated_at = ${now}
+      where id = ${id} and status = 'queued'`
+
   return {
+    writableCtes: dialect.writableCtes,
+
+    /**
+     * `completeInbound` without a handover, as one statement where `writableCtes`: the message goes
+     * `received → processed`, and only then (same snapshot) its replies and their jobs are inserted.
+     * Parameters: message id, now, reply rows (`insertOutbound`'s), job rows (`insertJobs`'s). Returns
+     * `n`: 1 when the message moved, 0 when it was handled already (nothing inserted).
+     */
+    completeInboundAtOnce: `
+      with processed as (${markProcessed('$1', '$2')} returning id),
+      replies as (${outboundInsert('$3', 'where exists (select 1 from processed)')}),
+      queued as (${jobsInsert('$4', 'where exists (select 1 from processed)')})
+      select count(*) as n from processed`,
+
+    /**
+     * `markSent` for a queued message with its `message.sent` event fanned out, as one statement where
+     * `writableCtes`. Parameters: id, provider id, now, event rows (`fanOutEvents`'s), max attempts.
+     * Returns `n`: 0 when the message was no longer queued (the caller then records only the id).
+     */
+    markSentAtOnce: `
+      with sent as (${markSentFromQueued('$1', '$2', '$3')} returning team_id),
+      events as (${fanOutInsert('$4', '$5', 'where exists (select 1 from sent)')})
+      select count(*) as n from sent`,
+
     eventOrderingGraceMs: dialect.eventOrderingGraceMs,
 
     /**
@@ -106,32 +183,11 @@ export function createFlowSql(dialect: FlowSqlDialect) {
       on conflict (channel_id, direction, provider_message_id) do nothing
       returning id`,
 
-    /**
-     * Queued outbound messages. Rows: id, team, channel, conversation, type, text, payload (JSON text),
-     * reply-to id, now, author.
-     */
-    insertOutbound: `
-      insert into messages (id, team_id, channel_id, conversation_id, direction, type, text, payload, status,
-        provider_message_id, error_code, error_message, reply_to_id, send_started_at, author, created_at, updated_at)
-      select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, 'out', ${f(4)}, ${f(5)}, ${f(6)}, 'queued',
-        null, null, null, ${f(7)}, null, ${f(9)}, ${f(8)}, ${f(8)}
-      from ${rows('$1')}`,
+    /** Queued outbound messages (rows as `outboundInsert` says). */
+    insertOutbound: outboundInsert('$1', ''),
 
-    /**
-     * Events fanned out into one delivery job per enabled subscription of the event's team that wants its
-     * type (core/events.ts), in the transaction of the change they report. Rows: job id prefix (the job
-     * id is it + the subscription id, so a lane's jobs sort in event order), team, type, order key, the
-     * event's JSON, run at, now. Parameter $2: max attempts. (Each `->>` is parenthesized: in PostgreSQL `||`
-     * binds tighter.)
-     */
-    fanOutEvents: `
-      insert into jobs (id, task, payload, lane, key, state, run_at, attempts, max_attempts, last_error,
-        locked_by, locked_until, created_at, updated_at, queue, team_id)
-      select (${f(0)}) || w.id, '${EVENT_DELIVERY_TASK}', '{"webhookId":"' || w.id || '","event":' || (${f(4)}) || '}',
-        'evt:' || w.id || ':' || (${f(3)}), null, 'pending', (${f(5)}), 0, cast($2 as integer), null, null, null,
-        (${f(6)}), (${f(6)}), '${EVENTS_QUEUE}', w.team_id
-      from ${rows('$1')} join event_webhooks w on w.team_id = (${f(1)}) and w.enabled = 1
-        and w.events like ('%"' || (${f(2)}) || '"%')`,
+    /** Events fanned out into delivery jobs (rows as `fanOutInsert` says); $2: max attempts. */
+    fanOutEvents: fanOutInsert('$1', '$2', ''),
 
     /**
      * A bot's handover: the conversation goes to a person, unless one has it already. Parameters:
@@ -161,17 +217,8 @@ export function createFlowSql(dialect: FlowSqlDialect) {
         select type, direction, payload, id from messages where conversation_id = $1 order by id desc limit 20
       ) recent where direction = 'out' and type in ('buttons', 'list') order by id desc limit 1`,
 
-    /**
-     * Jobs; a row whose key exists is skipped. Rows: id, task, payload, lane, key, run at, max attempts,
-     * now, state, attempts, locked by, locked until (those four for a job created already claimed), team.
-     */
-    insertJobs: `
-      insert into jobs (id, task, payload, lane, key, state, run_at, attempts, max_attempts, last_error,
-        locked_by, locked_until, created_at, updated_at, team_id)
-      select ${f(0)}, ${f(1)}, ${f(2)}, ${f(3)}, ${f(4)}, ${f(8)}, ${f(5)}, cast(${f(9)} as integer),
-        cast(${f(6)} as integer), null, ${f(10)}, ${f(11)}, ${f(7)}, ${f(7)}, ${f(12)}
-      from ${rows('$1')} where true
-      on conflict (key) do nothing`,
+    /** Jobs; a row whose key exists is skipped (rows as `jobsInsert` says). */
+    insertJobs: jobsInsert('$1', 'where true'),
 
     /** Which of the lanes (rows: [lane]) have a live job: a job created in them must wait its turn. */
     busyLanes: `select distinct j.lane from jobs j
@@ -238,8 +285,7 @@ export function createFlowSql(dialect: FlowSqlDialect) {
     setOptedOut: `update conversations set opted_out_at = $2, updated_at = $3 where id = $1`,
 
     /** The inbound status guard: `received → processed`, once. */
-    markProcessed: `update messages set status = 'processed', error_code = null, error_message = null, updated_at = $2
-      where id = $1 and status = 'received'`,
+    markProcessed: markProcessed('$1', '$2'),
     markInboundFailed: `update messages set status = 'failed', error_code = $2, error_message = $3, updated_at = $4
       where id = $1 and status = 'received' returning team_id, conversation_id`,
     markSendStarted: `update messages set send_started_at = $2, updated_at = $2
@@ -247,8 +293,7 @@ export function createFlowSql(dialect: FlowSqlDialect) {
     markSendRestarted: `update messages set send_started_at = $2, updated_at = $2
       where id = $1 and status = 'queued' and send_started_at = $3`,
     /** `queued → sent` with the provider's id: the usual case, one statement. Parameters: id, provider id, now. */
-    markSentFromQueued: `update messages set provider_message_id = coalesce(provider_message_id, $2), status = 'sent', updated_at = $3
-      where id = $1 and status = 'queued' returning team_id, conversation_id`,
+    markSentFromQueued: `${markSentFromQueued('$1', '$2', '$3')} returning team_id, conversation_id`,
     /** The provider's id only, when a status moved the message on already. */
     markSent: `update messages set provider_message_id = coalesce(provider_message_id, $2),
       status = case when status = 'queued' then 'sent' else status end, updated_at = $3

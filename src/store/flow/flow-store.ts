@@ -83,6 +83,13 @@ export interface MessageContext {
   handledBy: 'bot' | 'human'
 }
 
+/** The message a send went out for, as `markSent` needs it. */
+export interface SentMessage {
+  id: string
+  teamId: string
+  conversationId: string
+}
+
 /** What one claim asks for. Times are ISO text, like every stored timestamp, taken from the caller's Clock. */
 export interface ClaimJobsInput {
   workerId: string
@@ -278,8 +285,11 @@ export interface FlowStore {
    * compare-and-set: only while the message is `queued` and its mark is still `expectedStartedAt`.
    */
   markSendStarted(messageId: string, expectedStartedAt: string | null, nowMs: number): Promise<boolean>
-  /** Records the provider's acceptance: its id, and `sent` unless a status already moved it further. */
-  markSent(messageId: string, providerMessageId: string, nowMs: number): Promise<void>
+  /**
+   * Records the provider's acceptance: its id, and `sent` unless a status already moved it further. The
+   * message's team and conversation come with it, so its `message.sent` event can be made beforehand.
+   */
+  markSent(message: SentMessage, providerMessageId: string, nowMs: number): Promise<void>
   /** Clears the in-doubt mark after a call that certainly did not send (the provider answered an error). */
   clearSendStarted(messageId: string, nowMs: number): Promise<void>
   /**

@@ -71,29 +71,31 @@ export async function pickHandOvers(
 }
 
 export async function insertPlannedJobs(executor: SqlExecutor, sql: FlowSql, jobs: readonly PlannedJob[]): Promise<void> {
-  for (const part of chunks(jobs)) {
-    const rows = part.map((job) => {
-      const now = isoAt(job.nowMs)
-      const claimed = job.handOver
-      return [
-        job.id,
-        job.task,
-        JSON.stringify({ messageId: job.messageId }),
-        job.lane,
-        null,
-        now,
-        job.maxAttempts,
-        now,
-        claimed ? 'running' : 'pending',
-        // A claim counts an attempt (so a job that kills its worker runs out of attempts); so does this.
-        claimed ? 1 : 0,
-        claimed?.workerId ?? null,
-        claimed?.lockedUntilIso ?? null,
-        job.teamId,
-      ]
-    })
-    await executor.run(sql.insertJobs, [JSON.stringify(rows)])
-  }
+  for (const part of chunks(jobs)) await executor.run(sql.insertJobs, [JSON.stringify(plannedJobRows(part))])
+}
+
+/** The rows `sql.insertJobs` (and the statements that include it) take. */
+export function plannedJobRows(jobs: readonly PlannedJob[]): unknown[][] {
+  return jobs.map((job) => {
+    const now = isoAt(job.nowMs)
+    const claimed = job.handOver
+    return [
+      job.id,
+      job.task,
+      JSON.stringify({ messageId: job.messageId }),
+      job.lane,
+      null,
+      now,
+      job.maxAttempts,
+      now,
+      claimed ? 'running' : 'pending',
+      // A claim counts an attempt (so a job that kills its worker runs out of attempts); so does this.
+      claimed ? 1 : 0,
+      claimed?.workerId ?? null,
+      claimed?.lockedUntilIso ?? null,
+      job.teamId,
+    ]
+  })
 }
 
 export function claimedRow(job: PlannedJob): ClaimedJobRow {
