@@ -27,6 +27,14 @@
  *            recipients, split over that many channels; bench/lib/broadcast.mjs; --quick: 5,000)
  *          --scenarios events: end to end without and with one subscription to every event type
  *            (bench/lib/events.mjs; with e2e in the same run, e2e's result is the run without)
+ *          --instances 1 (end to end on PostgreSQL: one run per instance count listed, e.g. 1,2: that many
+ *            `dist/main.js` on one database, each fed by a wrk of its own with its share of the connections;
+ *            bench/lib/pg-stats.mjs measures PostgreSQL's side of each run: statements, server CPU, WAL)
+ *          --pg-stats on|off (on: end to end on PostgreSQL loads pg_stat_statements if it is not loaded yet,
+ *            with ALTER SYSTEM and a restart of the local cluster, said when done; off: no statement figures)
+ *          --scenarios flood: signed webhooks at a steady rate, alone and beside N clients posting unsigned or
+ *            wrongly signed ~3 MB bodies (bench/lib/flood.mjs): --flood-clients 8 --flood-seconds 15
+ *            --flood-rounds 2 --signed-rate 50 --flood-mb 3 --flood-kinds bulk,ids,unknown
  *          --cpu-prof (gateways write .cpuprofile files to bench/profiles/)  --keep (keep the work folder)
  *          --time-limit 900 (seconds; everything is killed after it)  --out bench/results.json
  */
@@ -43,6 +51,8 @@ import { photoSet } from './lib/photos.mjs'
 import { broadcastScenario, broadcastSentence, broadcastTable, broadcastTargets } from './lib/broadcast.mjs'
 import { eventsScenario, eventsSentence, eventsTable, eventsTargets } from './lib/events.mjs'
 import { createPgDatabase, dropLeftoverDatabases, openCounter, PG_ADMIN_URL, postgresAnswers } from './lib/db.mjs'
+import { enablePgStatStatements, openPgMeter, pgSentence, pgTables } from './lib/pg-stats.mjs'
+import { floodScenario, floodSentence, floodTable, floodTargets } from './lib/flood.mjs'
 import { benchNumbers } from './lib/numbers.mjs'
 import { freePort, hasTaskset, killAll, rssBytes, start, waitForHttp, waitForPort } from './lib/procs.mjs'
 import { BENCH_ACCESS_TOKEN, configureGateway } from './lib/setup.mjs'
@@ -85,6 +95,14 @@ const { values: args } = parseArgs({
     'photo-warmup': { type: 'string', default: '1000' },
     probes: { type: 'string', default: '20' },
     'typing-indicator': { type: 'string', default: 'default' },
+    instances: { type: 'string', default: '1' },
+    'pg-stats': { type: 'string', default: 'on' },
+    'flood-clients': { type: 'string', default: '8' },
+    'flood-seconds': { type: 'string', default: '15' },
+    'flood-rounds': { type: 'string', default: '2' },
+    'signed-rate': { type: 'string', default: '50' },
+    'flood-mb': { type: 'string', default: '3' },
+    'flood-kinds': { type: 'string', default: 'bulk,ids,unknown' },
     'time-limit': { type: 'string', default: '900' },
     'log-level': { type: 'string', default: 'info' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results.json') },
@@ -114,11 +132,25 @@ const opt = {
   photoWarmup: quick ? 200 : Number(args['photo-warmup']),
   probes: quick ? 5 : Number(args.probes),
   typingIndicator: { default: null, on: true, off: false }[args['typing-indicator']],
+  instances: args.instances.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n >= 1),
+  pgStats: args['pg-stats'] !== 'off',
+  flood: {
+    clients: Number(args['flood-clients']),
+    seconds: quick ? 5 : Number(args['flood-seconds']),
+    rounds: quick ? 1 : Math.max(1, Number(args['flood-rounds'])),
+    signedRate: Number(args['signed-rate']),
+    mb: Number(args['flood-mb']),
+    kinds: args['flood-kinds'].split(',').map((s) => s.trim()).filter(Boolean),
+  },
   timeLimitMs: Number(args['time-limit']) * 1000,
   cpuProf: args['cpu-prof'],
   logLevel: args['log-level'],
 }
 
+if (opt.instances.length === 0) {
+  process.stderr.write('bench: --instances takes a list of counts, e.g. 1,2\n')
+  process.exit(64)
+}
 if (opt.typingIndicator === undefined) {
   process.stderr.write('bench: --typing-indicator takes default, on or off\n')
   process.exit(64)
@@ -147,6 +179,17 @@ const adminToken = `sb_bench_${randomBytes(18).toString('base64url')}`
 const secretKeys = randomBytes(32).toString('base64')
 const numbers = benchNumbers(opt.numbers)
 const runTag = randomBytes(3).toString('hex')
+/** Whether pg_stat_statements is loaded (main() checks, and loads it, before end to end on PostgreSQL). */
+let pgStatStatements = { loaded: false, restarted: false, note: 'not checked' }
+/**
+ * The body pools of instances 2, 3, … of a scaled-out end to end (their own files, wamids and tags, far
+ * above any other pool's, so every reply at the fake Graph API is told apart).
+ */
+const extraPools = []
+function extraPool(i) {
+  extraPools[i] ??= new BodyPool({ file: join(work, `single-${i + 2}.bodies`), kind: 'single', appSecret, runTag: `${runTag}${i + 2}`, numbers, users: opt.users, tagBase: (i + 1) * (1 << 23) })
+  return extraPools[i]
+}
 const cleanups = []
 let logCounter = 0
 const logFile = (name) => join(logs, `${String(++logCounter).padStart(3, '0')}-${name}.log`)
@@ -231,15 +274,18 @@ async function startFakeGraph() {
 /**
  * A gateway on a fresh database, configured through the admin API. `entry` 'main' runs `dist/main.js`
  * exactly as `npm start` does (with its node options); 'ingest' runs bench/gateway.mjs, the same
- * composition without the worker.
+ * composition without the worker. `shareWith` (PostgreSQL): another instance on that gateway's database,
+ * already configured; the first one drops the database when it stops.
  */
-async function startGateway(dialect, entry, graph) {
+async function startGateway(dialect, entry, graph, { shareWith } = {}) {
   const port = await freePort()
   const dataDir = join(work, `data-${dialect}-${entry}-${port}`)
   mkdirSync(dataDir)
   let database
   let dropDatabase
-  if (dialect === 'postgres') {
+  if (shareWith !== undefined) {
+    database = { url: shareWith.database.url, name: shareWith.database.name, drop: async () => {} }
+  } else if (dialect === 'postgres') {
     database = await createPgDatabase()
     dropDatabase = () => database.drop()
     cleanups.push(dropDatabase)
@@ -266,7 +312,7 @@ async function startGateway(dialect, entry, graph) {
   const proc = start(`gateway-${dialect}-${entry}`, 'node', [...nodeArgs, script], { cpu: SERVER_CPU, env, logFile: logFile(`gateway-${dialect}-${entry}`) })
   const baseUrl = `http://127.0.0.1:${port}`
   await waitForHttp(proc, `${baseUrl}/readyz`, 60_000)
-  const ids = await configureGateway({ baseUrl, adminToken, appSecret, numbers, typingIndicator: opt.typingIndicator })
+  const ids = shareWith?.ids ?? (await configureGateway({ baseUrl, adminToken, appSecret, numbers, typingIndicator: opt.typingIndicator }))
   const counter = openCounter(dialect, { dataDir, url: database?.url })
   return {
     name: `gateway (${dialect})`,
@@ -277,6 +323,7 @@ async function startGateway(dialect, entry, graph) {
     dialect,
     baseUrl,
     dataDir,
+    database,
     ids,
     counter,
     async stop() {
@@ -284,7 +331,7 @@ async function startGateway(dialect, entry, graph) {
       const { code, signal } = await proc.stop(30_000)
       if (code !== 0) say(`  note: ${proc.name} exited with code ${code} signal ${signal}; log ${proc.logFile}`)
       rmSync(dataDir, { recursive: true, force: true })
-      if (database) {
+      if (database && dropDatabase) {
         await database.drop().catch((error) => say(`  note: could not drop ${database.url}: ${error.message}`))
         cleanups.splice(cleanups.indexOf(dropDatabase), 1)
       }
@@ -418,33 +465,44 @@ async function alternate(servers, pool, { rounds, messagesPerPost, label }) {
 /**
  * Floods `n` messages through wrk (the Lua script stops at `n` and touches a marker), waits for the
  * answers in flight (the stored count stops moving), stops wrk (it prints its summary on SIGINT), then
- * waits until no job is pending or running. Returns the times and wrk's summary.
+ * waits until no job is pending or running. Returns the times and wrk's summary. `more`: further
+ * instances on the same database, as [{ gateway, pool }]; each gets a wrk of its own with an even share
+ * of the messages and of the connections, reading its own pool.
  */
-async function floodAndDrain(gateway, pool, graph, n, label, onStats, deadline) {
-  pool.ensure(n + opt.connections * 4)
-  const marker = join(work, `${label}.done`)
-  // A scenario that runs end to end twice on one database (events) reuses the label: no stale marker.
-  rmSync(marker, { force: true })
+async function floodAndDrain(gateway, pool, graph, n, label, onStats, deadline, more = []) {
+  const targets = [{ gateway, pool }, ...more]
+  const connections = Math.max(1, Math.round(opt.connections / targets.length))
+  const shares = targets.map((_, i) => Math.floor(n / targets.length) + (i < n % targets.length ? 1 : 0))
+  // Bodies are made before the clock starts.
+  targets.forEach((target, i) => target.pool.ensure(shares[i] + connections * 4))
   const t0 = Date.now()
   const statsBefore = await graph.stats()
-  const run = startWrk({
-    url: `http://127.0.0.1:${gateway.port}${WEBHOOK_PATH}`,
-    path: WEBHOOK_PATH,
-    file: pool.o.file,
-    startByte: pool.cursor.byte,
-    mode: 'once',
-    seconds: 3600,
-    connections: opt.connections,
-    cpu: LOAD_CPU,
-    limit: n,
-    marker,
-    logFile: logFile(`wrk-${label}`),
+  const runs = targets.map((target, i) => {
+    const share = shares[i]
+    const suffix = i === 0 ? '' : `-${i + 1}`
+    const marker = join(work, `${label}${suffix}.done`)
+    // A scenario that runs end to end twice on one database (events) reuses the label: no stale marker.
+    rmSync(marker, { force: true })
+    const run = startWrk({
+      url: `http://127.0.0.1:${target.gateway.port}${WEBHOOK_PATH}`,
+      path: WEBHOOK_PATH,
+      file: target.pool.o.file,
+      startByte: target.pool.cursor.byte,
+      mode: 'once',
+      seconds: 3600,
+      connections,
+      cpu: LOAD_CPU,
+      limit: share,
+      marker,
+      logFile: logFile(`wrk-${label}${suffix}`),
+    })
+    return { ...target, run, marker }
   })
   let ingestEnd = 0
   let last = -1
   for (;;) {
-    if (run.proc.child.exitCode !== null) break
-    if (ingestEnd === 0 && existsSync(marker)) ingestEnd = Date.now()
+    if (runs.every((r) => r.run.proc.child.exitCode !== null)) break
+    if (ingestEnd === 0 && runs.every((r) => existsSync(r.marker))) ingestEnd = Date.now()
     if (ingestEnd !== 0) {
       const stored = await gateway.counter.count('inbound')
       if (stored === last) break
@@ -454,14 +512,28 @@ async function floodAndDrain(gateway, pool, graph, n, label, onStats, deadline) 
       await sleep(20)
     }
     if (Date.now() > deadline) {
-      run.proc.signal('SIGINT')
+      for (const r of runs) r.run.proc.signal('SIGINT')
       throw new Error(`${label}: ingest of ${n} messages did not finish in time`)
     }
   }
-  run.proc.signal('SIGINT')
-  const load = await run.result()
-  pool.advance(load.sent, load.pos)
-  if (load.exhausted > 0) throw new Error(`${label}: the body pool ran out`)
+  for (const r of runs) r.run.proc.signal('SIGINT')
+  const loads = []
+  for (const r of runs) {
+    const load = await r.run.result()
+    r.pool.advance(load.sent, load.pos)
+    if (load.exhausted > 0) throw new Error(`${label}: the body pool ran out`)
+    loads.push(load)
+  }
+  // One instance: wrk's own summary; several: their sums (and the worst p99).
+  const load = loads.length === 1
+    ? loads[0]
+    : {
+        requests: loads.reduce((sum, l) => sum + l.requests, 0),
+        sent: loads.reduce((sum, l) => sum + l.sent, 0),
+        exhausted: 0,
+        latency_us: { p50: Math.max(...loads.map((l) => l.latency_us.p50)), p99: Math.max(...loads.map((l) => l.latency_us.p99)) },
+        perInstance: loads.map((l) => ({ requests: l.requests, rps: round(l.rps), p99Ms: round(l.latency_us.p99 / 1000, 2) })),
+      }
   let drained = false
   let stats
   while (Date.now() < deadline) {
@@ -484,15 +556,20 @@ async function floodAndDrain(gateway, pool, graph, n, label, onStats, deadline) 
  * the memory target's count) unless that would take more than `e2eSeconds` at the calibrated rate, where
  * it is cut to that. Both floods count for lost, duplicated and memory; the rate is the measured flood's.
  */
-async function endToEnd(dialect, pool, graph, { onStart } = {}) {
+async function endToEnd(dialect, pool, graph, { onStart, instances = 1 } = {}) {
   await graph.reset()
   const gateway = await startGateway(dialect, 'main', graph)
+  // Further instances (PostgreSQL): the same database and configuration, each fed by its own wrk and pool.
+  const others = []
   const rss = []
   let repliesSeen = 0
   let sampling = true
+  let meter
   const sampler = (async () => {
     for (let i = 0; sampling; i++) {
-      const bytes = rssBytes(gateway.proc.pid)
+      // Several instances: the largest of them (the memory target is per process).
+      const sizes = [gateway, ...others].map((g) => rssBytes(g.proc.pid)).filter((b) => b !== null)
+      const bytes = sizes.length > 0 ? Math.max(...sizes) : null
       if (bytes !== null) rss.push({ t: Date.now(), rssMb: round(bytes / MB, 1), replies: repliesSeen })
       // Once a second, how many replies are in, for the memory timeline's third column.
       if (i % 4 === 0) repliesSeen = (await graph.stats().catch(() => ({ unique: repliesSeen }))).unique
@@ -503,14 +580,19 @@ async function endToEnd(dialect, pool, graph, { onStart } = {}) {
     repliesSeen = stats.unique
   }
   try {
+    for (let i = 1; i < instances; i++) others.push(await startGateway(dialect, 'main', graph, { shareWith: gateway }))
+    const more = others.map((other, i) => ({ gateway: other, pool: extraPool(i) }))
+    const pids = [gateway, ...others].map((g) => g.proc.pid)
+    const cpuOf = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0)
+    const mainCpuOf = () => pids.reduce((sum, pid) => sum + mainThreadCpuSeconds(pid), 0)
     // The events scenario subscribes here, before the first message.
     await onStart?.(gateway)
     const deadline = Date.now() + opt.drainTimeoutMs
-    const cpuStart = cpuSeconds(gateway.proc.pid)
-    const mainCpuStart = mainThreadCpuSeconds(gateway.proc.pid)
+    const cpuStart = cpuOf()
+    const mainCpuStart = mainCpuOf()
     const tStart = Date.now()
     const calibrationCount = Math.min(opt.calibration, opt.messages)
-    const calibration = await floodAndDrain(gateway, pool, graph, calibrationCount, `e2e-${dialect}-calibration`, onStats, deadline)
+    const calibration = await floodAndDrain(gateway, pool, graph, calibrationCount, `e2e-${dialect}-calibration`, onStats, deadline, more)
     const storedAfterCalibration = await gateway.counter.count('inbound')
     const calibrationRate = calibration.stats.unique / Math.max(0.001, ((calibration.stats.lastAt || Date.now()) - calibration.t0) / 1000)
     // When wrk stops, a request it had begun to write may never reach the gateway (at most one per
@@ -518,9 +600,24 @@ async function endToEnd(dialect, pool, graph, { onStart } = {}) {
     const wanted = opt.messages - storedAfterCalibration + opt.connections
     const rest = Math.max(0, Math.min(wanted, Math.round(calibrationRate * opt.e2eSeconds)))
     say(`  calibration: ${calibrationCount} messages at ${Math.round(calibrationRate)} msg/s; measured flood: ${rest} messages`)
-    const measured = rest > 0 ? await floodAndDrain(gateway, pool, graph, rest, `e2e-${dialect}`, onStats, deadline) : calibration
-    const cpuUsed = cpuSeconds(gateway.proc.pid) - cpuStart
-    const mainCpuUsed = mainThreadCpuSeconds(gateway.proc.pid) - mainCpuStart
+    // PostgreSQL's side of the measured flood and its drain (bench/lib/pg-stats.mjs).
+    let pgFigures = null
+    let measuredCpu0 = 0
+    let measuredMain0 = 0
+    if (dialect === 'postgres' && rest > 0) {
+      meter = await openPgMeter({ url: gateway.database.url, name: gateway.database.name, statements: pgStatStatements.loaded })
+      await meter.start()
+      measuredCpu0 = cpuOf()
+      measuredMain0 = mainCpuOf()
+    }
+    const measured = rest > 0 ? await floodAndDrain(gateway, pool, graph, rest, `e2e-${dialect}`, onStats, deadline, more) : calibration
+    if (meter !== undefined) {
+      const floodMessages = measured.stats.unique - measured.statsBefore.unique
+      pgFigures = await meter.stop(floodMessages, { cpuSeconds: cpuOf() - measuredCpu0, mainCpuSeconds: mainCpuOf() - measuredMain0 })
+      meter = undefined
+    }
+    const cpuUsed = cpuOf() - cpuStart
+    const mainCpuUsed = mainCpuOf() - mainCpuStart
     // Let a straggling duplicate (there should be none) show up, and the idle RSS settle.
     await sleep(1500)
     const stats = await graph.stats()
@@ -584,10 +681,16 @@ async function endToEnd(dialect, pool, graph, { onStart } = {}) {
         timeline: rss.filter((_, i) => i % 4 === 0).map((s) => [round((s.t - tStart) / 1000, 1), s.rssMb, s.replies]),
       },
       repliesPerSecond: stats.perSecond,
+      instances,
+      ...(instances > 1 ? { perInstance: measured.load.perInstance } : {}),
+      ...(pgFigures ? { pg: pgFigures } : {}),
     }
   } finally {
     sampling = false
     await sampler
+    await meter?.close()
+    // The first instance drops the database: the others stop first.
+    for (const other of others.reverse()) await other.stop()
     await gateway.stop()
   }
 }
@@ -829,8 +932,16 @@ async function photoScenario(dialect, pools, graph) {
 }
 
 // --- the run ---------------------------------------------------------------------------------------
+/** The commit the run measured, and the files under src/ that differed from it (dist/ is built from the work tree). */
+function commitOf() {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' })
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' })
+  return { head: head.stdout?.trim() || null, srcChanged: (dirty.stdout ?? '').split('\n').filter(Boolean).map((l) => l.slice(3)) }
+}
+
 const results = {
   startedAt: startedAt.toISOString(),
+  commit: commitOf(),
   machine: {
     cpus: machineCpus,
     cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -851,6 +962,8 @@ const results = {
     e2eMessages: opt.messages,
     photo: `${opt.photos} photos of ${opt.photoBytes} bytes and as many texts, ${opt.photoRounds} round(s) after ${opt.photoWarmup} of each; ${opt.probes} probes of each`,
     typingIndicator: args['typing-indicator'],
+    instances: opt.instances,
+    ...(opt.scenarios.has('flood') ? { flood: opt.flood } : {}),
     sqlite: 'WAL, synchronous=FULL, on the machine disk (tmpdir)',
     postgres: PG_ADMIN_URL.replace(/\/[^/]*$/, '/<fresh database>'),
   },
@@ -860,6 +973,8 @@ const results = {
   photo: {},
   broadcast: {},
   events: {},
+  e2eInstances: {},
+  flood: {},
   notes: [],
 }
 
@@ -876,6 +991,7 @@ async function main() {
   }
   say(`Switchboard bench: ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${process.version}, ${wrkVersion}`)
   say(`work folder ${work}; load average ${results.machine.loadAverageAtStart.join(' ')}`)
+  say(`commit ${results.commit.head}${results.commit.srcChanged.length ? ` with ${results.commit.srcChanged.length} changed file(s) under src/ (dist/ is built from the work tree)` : ''}`)
 
   const poolOf = (kind) => new BodyPool({ file: join(work, `${kind}.bodies`), kind, appSecret, runTag: `${runTag}${kind[0]}`, numbers, users: opt.users })
   const single = poolOf('single')
@@ -920,13 +1036,37 @@ async function main() {
       }
     }
     if (opt.scenarios.has('e2e')) {
-      say(`\n[${dialect}] end to end: dist/main.js, echo bot, ${opt.numbers} channels at 1000 msg/s each, up to ${opt.messages} messages or ${opt.e2eSeconds} s`)
-      const e2e = await endToEnd(dialect, single, graph)
-      results.e2e[dialect] = e2e
-      say(
-        `  ${e2e.uniqueReplies}/${e2e.stored} replied, ${e2e.messagesPerSecond} msg/s end to end (ingest ${e2e.ingestMessagesPerSecond}/s, ` +
-          `drain ${e2e.drainSeconds} s), lost ${e2e.lost}, duplicated ${e2e.duplicates}, RSS ${e2e.memory.minMb}–${e2e.memory.maxMb} MB`,
-      )
+      // SQLite is for one process (ARCHITECTURE.md): several instances are PostgreSQL's.
+      const counts = dialect === 'postgres' ? opt.instances : [1]
+      if (dialect === 'postgres' && opt.pgStats && !pgStatStatements.loaded) {
+        pgStatStatements = await enablePgStatStatements(say)
+        say(`  ${pgStatStatements.note}`)
+        if (pgStatStatements.restarted || !pgStatStatements.loaded) results.notes.push(pgStatStatements.note)
+      }
+      for (const instances of counts) {
+        say(
+          `\n[${dialect}] end to end: dist/main.js${instances > 1 ? ` ×${instances} on one database` : ''}, echo bot, ${opt.numbers} channels at 1000 msg/s each, ` +
+            `up to ${opt.messages} messages or ${opt.e2eSeconds} s`,
+        )
+        const e2e = await endToEnd(dialect, single, graph, { instances })
+        if (results.e2e[dialect] === undefined) results.e2e[dialect] = e2e
+        if (dialect === 'postgres') (results.e2eInstances[dialect] ??= []).push(e2e)
+        say(
+          `  ${e2e.uniqueReplies}/${e2e.stored} replied, ${e2e.messagesPerSecond} msg/s end to end (ingest ${e2e.ingestMessagesPerSecond}/s, ` +
+            `drain ${e2e.drainSeconds} s), lost ${e2e.lost}, duplicated ${e2e.duplicates}, RSS ${e2e.memory.minMb}–${e2e.memory.maxMb} MB`,
+        )
+        if (e2e.pg) say(`  ${pgSentence(e2e)}`)
+      }
+    }
+    if (opt.scenarios.has('flood')) {
+      say(`\n[${dialect}] flood: signed webhooks at ${opt.flood.signedRate}/s alone and beside ${opt.flood.clients} clients posting unsigned or wrongly signed ~${opt.flood.mb} MB bodies (${opt.flood.kinds.join(', ')})`)
+      const r = await floodScenario(dialect, {
+        startGateway, graph, say, logFile, rssBytes, cpuSeconds, mainThreadCpuSeconds, work, appSecret, numbers, machineCpus,
+        users: opt.users, runTag: `${runTag}f`, cpu: LOAD_CPU, webhookPath: WEBHOOK_PATH, ...opt.flood,
+      })
+      results.flood[dialect] = r
+      say(`  ${floodSentence(r)}`)
+      say(`  check: ${JSON.stringify(r.check)}`)
     }
     if (opt.scenarios.has('events')) {
       say(`\n[${dialect}] events: end to end without and with one subscription to every event type (a local receiver)`)
@@ -1000,6 +1140,7 @@ function targets() {
       met: r.check.ok,
     })
   }
+  out.push(...floodTargets(results))
   out.push(...broadcastTargets(results))
   out.push(...eventsTargets(results))
   return out
@@ -1045,6 +1186,8 @@ function table() {
     ...(photoRows.length > 1 ? ['', ...photoLines, '', ...sentences] : []),
     ...(Object.keys(results.broadcast).length > 0 ? ['', ...broadcastTable(results)] : []),
     ...(Object.keys(results.events).length > 0 ? ['', ...eventsTable(results)] : []),
+    ...((results.e2eInstances.postgres ?? []).some((r) => r.pg) ? ['', ...pgTables(results.e2eInstances.postgres)] : []),
+    ...(Object.keys(results.flood).length > 0 ? ['', ...floodTable(results)] : []),
   ].join('\n')
 }
 
@@ -1060,6 +1203,7 @@ try {
   for (const cleanup of cleanups) await cleanup().catch(() => {})
 }
 results.machine.loadAverageAtEnd = loadavg().map((x) => round(x, 2))
+results.pgStatStatements = pgStatStatements
 results.finishedAt = new Date().toISOString()
 results.seconds = round((Date.now() - startedAt.getTime()) / 1000, 1)
 results.targets = targets()

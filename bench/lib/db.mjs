@@ -26,7 +26,7 @@ function urlFor(name) {
   return url.toString()
 }
 
-/** A fresh PostgreSQL database; returns its URL and a drop(). */
+/** A fresh PostgreSQL database; returns its URL, its name and a drop(). */
 export async function createPgDatabase() {
   const name = `sb_bench_${randomBytes(5).toString('hex')}`
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
@@ -38,6 +38,7 @@ export async function createPgDatabase() {
   }
   return {
     url: urlFor(name),
+    name,
     async drop() {
       const client = new pg.Client({ connectionString: PG_ADMIN_URL })
       await client.connect()
