@@ -6,6 +6,7 @@
  */
 import { after, before, beforeEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { claimJobs } from '../../src/store/repos/jobs.js'
 import type { InboundMessage, RoutedEvents, StatusUpdate } from '../../src/core/message.js'
 import type { Store } from '../../src/store/db.js'
 import type { IngestUnit, JobTemplate } from '../../src/store/flow/flow-store.js'
@@ -286,6 +287,23 @@ for (const dialect of DIALECTS) {
         ids,
       )
       assert.equal(await store.flow.failInbound(message!.id, { code: 'x', message: 'y' }, T0), false, 'processed is final')
+    })
+
+    it('a claim brings the message its job names where the dialect reads it in the claim (PostgreSQL), the same as a read', { skip }, async () => {
+      await store.flow.ingest(unit([[CHANNELS[0]!, [inbound('p1', { phone: '+27820000001', name: 'Ana' })]]]))
+      const replyId = await replyToFirst()
+      const claimed = await claimJobs(store, { workerId: 'w', limit: 10, leaseMs: 1000, nowMs: T0 + 100 })
+      assert.deepEqual(claimed.map((job) => job.task).sort(), ['inbound.handle', 'outbound.send'])
+      for (const job of claimed) {
+        const messageId = (job.payload as { messageId: string }).messageId
+        if (dialect === 'sqlite') {
+          // SQLite claims in-process, where a read costs no round trip: the task reads it itself.
+          assert.equal(job.prefetched, undefined)
+          continue
+        }
+        assert.deepEqual(job.prefetched, await store.flow.messageContext(messageId), `${job.task}'s message as a read finds it`)
+      }
+      assert.ok(claimed.some((job) => (job.payload as { messageId: string }).messageId === replyId))
     })
 
     it('marks a send started once per expected mark, records acceptance, and moves statuses forward only', { skip }, async () => {

@@ -26,7 +26,9 @@
  * lock is not held through a WAL flush: a claim lost in a database crash only leaves its jobs claimable
  * again, the same outcome as a worker crash (at least once), never a lost job.
  */
+import { toMessageContext, type MessageContextRow } from '../flow/flow-ops.js'
 import type { ClaimedJobRow, ClaimJobsInput } from '../flow/flow-store.js'
+import type { MessagesTable } from '../schema.js'
 import type { SqlExecutor } from '../flow/sql-executor.js'
 import { laneIsFree } from './jobs-lane-rule.js'
 
@@ -100,7 +102,7 @@ const CLAIM = `
     (select id, turn, run_at from due order by turn, run_at limit $4)
   ),
   picked as (
-    select j.id from jobs j join candidates c on c.id = j.id
+    select j.id, j.payload from jobs j join candidates c on c.id = j.id
     where (j.state = 'pending' and j.run_at <= $3) or (j.state = 'running' and j.locked_until < $3)
     order by c.turn, c.run_at
     limit $4
@@ -109,13 +111,30 @@ const CLAIM = `
   update jobs
   set state = 'running', locked_by = $1, locked_until = $2, attempts = jobs.attempts + 1, updated_at = $3
   from picked
+    left join messages m on m.id = (picked.payload::json ->> 'messageId')
+    left join conversations c on c.id = m.conversation_id
   where jobs.id = picked.id
-  returning jobs.id, jobs.task, jobs.payload, jobs.lane, jobs.attempts, jobs.max_attempts`
+  returning jobs.id, jobs.task, jobs.payload, jobs.lane, jobs.attempts, jobs.max_attempts,
+    row_to_json(m) as message_row, c.participant_id, c.participant_phone, c.participant_bsuid, c.participant_name,
+    c.handled_by as conversation_handled_by, c.last_inbound_at as conversation_last_inbound_at,
+    c.window_closed_at as conversation_window_closed_at, c.opted_out_at as conversation_opted_out_at`
+
+/** A claimed row with the message its payload names, read in the claim's statement (`message_row` null when none). */
+type ClaimedRowWithContext = ClaimedJobRow & Omit<MessageContextRow, keyof MessagesTable> & { message_row: MessagesTable | null }
 
 /**
  * Claims jobs; MUST run inside a transaction opened with `claimOpening(input.queue)` (the lock and
  * settings last until its end).
  */
 export async function claimPostgresJobs(executor: SqlExecutor, input: ClaimJobsInput): Promise<ClaimedJobRow[]> {
-  return executor.all<ClaimedJobRow>(CLAIM, [input.workerId, input.lockedUntilIso, input.nowIso, input.limit, input.queue])
+  const rows = await executor.all<ClaimedRowWithContext>(CLAIM, [input.workerId, input.lockedUntilIso, input.nowIso, input.limit, input.queue])
+  return rows.map(({ message_row, participant_id, participant_phone, participant_bsuid, participant_name, conversation_handled_by,
+    conversation_last_inbound_at, conversation_window_closed_at, conversation_opted_out_at, ...job }) => {
+    if (message_row === null || participant_id === null) return job
+    const context = toMessageContext({
+      ...message_row, participant_id, participant_phone, participant_bsuid, participant_name, conversation_handled_by,
+      conversation_last_inbound_at, conversation_window_closed_at, conversation_opted_out_at,
+    })
+    return { ...job, prefetched: context }
+  })
 }

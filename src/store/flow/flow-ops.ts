@@ -36,20 +36,26 @@ export { applyStatus, ingestGroup, ingestUnits } from './ingest.js'
 
 export type { StoredEvent, MessageAuthor }
 
+/** A row of `sql.messageContext`: the message's columns and its conversation's. */
+export type MessageContextRow = MessagesTable & {
+  participant_id: string
+  participant_phone: string | null
+  participant_bsuid: string | null
+  participant_name: string | null
+  conversation_last_inbound_at: string | null
+  conversation_window_closed_at: string | null
+  conversation_opted_out_at: string | null
+  conversation_handled_by: string
+}
+
 /** A message with its participant, or undefined. */
 export async function messageContext(executor: SqlExecutor, sql: FlowSql, messageId: string): Promise<MessageContext | undefined> {
-  type Row = MessagesTable & {
-    participant_id: string
-    participant_phone: string | null
-    participant_bsuid: string | null
-    participant_name: string | null
-    conversation_last_inbound_at: string | null
-    conversation_window_closed_at: string | null
-    conversation_opted_out_at: string | null
-    conversation_handled_by: string
-  }
-  const [row] = await executor.all<Row>(sql.messageContext, [messageId])
-  if (row === undefined) return undefined
+  const [row] = await executor.all<MessageContextRow>(sql.messageContext, [messageId])
+  return row === undefined ? undefined : toMessageContext(row)
+}
+
+/** A `sql.messageContext` row (or the same columns a claim returned) as the tasks read it. */
+export function toMessageContext(row: MessageContextRow): MessageContext {
   // `select m.*` brings the joined columns too; the message keeps only its own.
   const { conversation_last_inbound_at, conversation_window_closed_at, conversation_opted_out_at, conversation_handled_by, ...message } = row
   return {

@@ -41,6 +41,8 @@ export interface ClaimedJob {
   lane: string | null
   attempts: number
   maxAttempts: number
+  /** What the claim read for the task with the job (`ClaimedJobRow.prefetched`). */
+  prefetched?: unknown
 }
 
 /** Every stored fact of a job, for the admin API and tests. */
@@ -208,7 +210,7 @@ export async function findJob(db: Kysely<Database>, id: string): Promise<JobReco
 
 /** A claimed job's row as the queue's job. */
 export function toClaimedJob(row: ClaimedJobRow | JobRow): ClaimedJob {
-  return {
+  const job: ClaimedJob = {
     id: row.id,
     task: row.task,
     payload: JSON.parse(row.payload) as unknown,
@@ -217,6 +219,8 @@ export function toClaimedJob(row: ClaimedJobRow | JobRow): ClaimedJob {
     attempts: Number(row.attempts),
     maxAttempts: Number(row.max_attempts),
   }
+  if ('prefetched' in row && row.prefetched !== undefined) job.prefetched = row.prefetched
+  return job
 }
 
 function toJobRecord(row: JobRow): JobRecord {
