@@ -1,7 +1,9 @@
 /**
  * Channels (SPEC §4): one WhatsApp number of a provider, connected to one bot. Creation checks, in
  * order: the body, the bot and provider (in the caller's team), the number's form, that no channel has
- * it, and that the provider has it (Meta and Twilio list their numbers; Turn.io takes it as given).
+ * it where it must be unique (the provider kind's `numberScope`: in the gateway for numbers whose
+ * webhooks are routed by number, else in the team; a team never holds a number twice), and that the
+ * provider has it (Meta and Twilio list their numbers; Turn.io takes it as given).
  * A channel whose webhook URL the provider could not call (http, or a local address) says so in
  * `webhook_url_problem`, in a sentence naming what to set.
  */
@@ -124,12 +126,18 @@ function normalizeNumber(number: string): string {
   return e164
 }
 
-/** 409 for a number another channel holds; names the channel only to its own team. */
-function numberInUse(e164: string, holder: Channel | undefined, caller: Caller): Error {
-  const which = holder && holder.teamId === caller.teamId ? ` (channel ${holder.id})` : ''
-  return GW_ERR_API_NUMBER_IN_USE(`${e164} is already connected to another channel${which}; a number can serve one channel only.`, {
-    field: 'number',
-  })
+/**
+ * 409 for a number another channel holds. Its own team learns which channel; another team learns only
+ * that a channel of another team has it (never its id or name), and why that matters for this provider.
+ */
+function numberInUse(e164: string, holder: Channel | undefined, caller: Caller, kind: ProviderKind): Error {
+  const message =
+    holder === undefined
+      ? `${e164} is already connected to another channel; connect a number once.`
+      : holder.teamId === caller.teamId
+        ? `${e164} is already connected to another channel of this team (channel ${holder.id}); a team can connect a number once.`
+        : `${e164} is already connected to another channel, in another team; a number whose webhooks are routed by number (as ${kind.label}'s are) can serve one channel in the whole gateway. If the number is yours, ask the gateway's operator.`
+  return GW_ERR_API_NUMBER_IN_USE(message, { field: 'number' })
 }
 
 /**
@@ -165,8 +173,9 @@ export const channelRoutes: ApiRoutes = (server, context) => {
     const provider = looksLikeId(body.provider_id) ? await context.providers.get(caller.teamId, body.provider_id) : undefined
     if (!provider) throw notFound('provider', body.provider_id, 'provider_id')
     const e164 = normalizeNumber(body.number)
-    const holder = await context.channels.findByNumber(e164)
-    if (holder) throw numberInUse(e164, holder, caller)
+    const kind = providerKind(provider.type)
+    const holder = await context.channels.findNumberHolder(caller.teamId, e164, kind.numberScope)
+    if (holder) throw numberInUse(e164, holder, caller, kind)
     const match = await lookUpNumber(context, request, provider, e164)
     const channel = await context.channels.create({
       teamId: caller.teamId,
@@ -174,12 +183,15 @@ export const channelRoutes: ApiRoutes = (server, context) => {
       providerId: provider.id,
       providerType: provider.type,
       number: e164,
+      numberScope: kind.numberScope,
       name: body.name ?? e164,
       fromIdentifier: match.fromIdentifier,
       extraData: match.extraData,
     })
     // A concurrent request created a channel for this number (or its from identifier) meanwhile.
-    if (channel === 'number_in_use') throw numberInUse(e164, await context.channels.findByNumber(e164), caller)
+    if (channel === 'number_in_use') {
+      throw numberInUse(e164, await context.channels.findNumberHolder(caller.teamId, e164, kind.numberScope), caller, kind)
+    }
     if (channel === 'reference_missing') throw notFound('bot or provider', `${body.bot_id}`, 'bot_id')
     request.log.info({ teamId: caller.teamId, channelId: channel.id, providerId: provider.id }, 'api:channel:created')
     return reply.code(201).send(presentChannel(channel, publicUrlOf(context.deps, request)))

@@ -233,6 +233,9 @@ export interface Provider {
 /** The provider types of SPEC §4. */
 export type ProviderType = 'meta_cloud_api' | 'twilio' | 'turnio'
 
+/** Where a number is unique: among every team's channels of `global` kinds, or within one team (`ProviderKind.numberScope`). */
+export type NumberScope = 'global' | 'team'
+
 /** Config values of a provider: flat strings, validated by the kind's schema. */
 export type ProviderConfig = Record<string, string>
 
@@ -252,6 +255,14 @@ export interface ProviderKind {
   extraData(config: ProviderConfig): Record<string, unknown>
   /** The URL the provider must send webhooks to for this channel (SPEC §4). */
   webhookUrl(publicUrl: string, channelId: string): string
+  /**
+   * Where a channel's number must be unique, which follows from how webhooks find their channel:
+   * `global` when they are routed by the number (Meta's `phone_number_id`, Twilio's `To`), so a second
+   * channel of it anywhere would take the first one's messages; `team` when every channel has a webhook
+   * URL of its own (Turn.io), so two teams may each connect the number. Either way a team holds a number
+   * on one channel at most.
+   */
+  readonly numberScope: NumberScope
   readonly capabilities: ProviderCapabilities
   /** The template language a send without one uses (Meta: `template_language_code`), or null for none. */
   defaultTemplateLanguage(config: ProviderConfig): string | null

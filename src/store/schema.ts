@@ -80,7 +80,7 @@ export interface ChannelsTable {
   /** Copied from the provider so webhook routing needs one index lookup. */
   provider_type: string
   platform: string
-  /** E.164, unique across the gateway. */
+  /** E.164; unique within `number_scope`, and once per team. */
   number: string
   name: string
   extra_data: string
@@ -94,6 +94,11 @@ export interface ChannelsTable {
   typing_indicator: number | null
   /** JSON of the channel's messaging settings (out-of-window template, opt-out), or null for defaults. */
   settings: string | null
+  /**
+   * Where `number` is unique (the provider kind's `numberScope`): `''` across the gateway (webhooks
+   * routed by number), or the team's id (each channel routed by its own URL). Default `''`, the strict one.
+   */
+  number_scope: Generated<string>
   created_at: string
   updated_at: string
 }

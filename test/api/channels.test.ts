@@ -130,7 +130,8 @@ for (const dialect of DIALECTS) {
 
       const other = await createTeam(gw, `other-${dialect}`)
       const otherBot = await createEchoBot(gw, other.admin)
-      const otherProvider = await createProvider(gw, 'turnio', turnConfig(), other.admin)
+      // A Meta number is routed by number, so it stays unique across teams (a Turn.io one need not: test/api/number-scope.test.ts).
+      const otherProvider = await createProvider(gw, 'meta_cloud_api', metaConfig(), other.admin)
       const foreign = await gw.request('POST', '/api/channels', {
         token: other.admin,
         body: { bot_id: otherBot, provider_id: otherProvider, number: '+27812345678' },

@@ -14,7 +14,7 @@ export const channelDocs: DocumentedGroup = {
       tag: TAG,
       summary: 'Connect a number',
       description:
-        'Checks, in order: the bot and provider (of your team), the number\'s form (any international writing: `+27 81 234 5678`), that no channel has it, and that the provider has it (Meta and Twilio are asked; Turn.io is taken as given). The answer\'s `webhook_url` is what to paste at the provider.',
+        'Checks, in order: the bot and provider (of your team), the number\'s form (any international writing: `+27 81 234 5678`), that no channel has it where it must be unique (a Meta or Twilio number, whose webhooks are routed by number, in the whole gateway; a Turn.io number, routed by its channel\'s own URL, in your team; and a team never connects a number twice), and that the provider has it (Meta and Twilio are asked; Turn.io is taken as given). The answer\'s `webhook_url` is what to paste at the provider.',
       body: {
         schema: createChannelSchema,
         examples: {

@@ -90,7 +90,9 @@ export const ERROR_RESPONSES: Record<ErrorStatus, { name: string; description: s
     examples: {
       conflict: body(GW_ERR_API_CONFLICT()),
       in_use: body(GW_ERR_API_IN_USE('Provider prov_01jq3v8n2p3q4r5s6t7v8w9x0y1z is used by at least one channel; delete those channels first.')),
-      number_in_use: body(GW_ERR_API_NUMBER_IN_USE('+27812345678 is already connected to another channel; a number can serve one channel only.', { field: 'number' })),
+      number_in_use: body(
+        GW_ERR_API_NUMBER_IN_USE('+27812345678 is already connected to another channel of this team (channel chan_01jq3va2b3c4d5e6f7g8h9j0k1m2); a team can connect a number once.', { field: 'number' }),
+      ),
       participant_opted_out: body(
         GW_ERR_API_PARTICIPANT_OPTED_OUT('+27821234567 opted out of this channel at 2026-03-01T08:00:00.000Z (they sent an opt-out keyword); nothing is sent until they write one of "START".', { field: 'to' }),
       ),

@@ -15,6 +15,8 @@ export const metaKind: ProviderKind = {
   extraData: metaExtraData,
   // One endpoint for every Meta channel: webhooks are routed by `metadata.phone_number_id` (SPEC §5).
   webhookUrl: (publicUrl) => `${publicUrl}/channels/whatsapp/meta/incoming_message`,
+  // Webhooks are routed by the number's phone_number_id, so it may serve one channel in the gateway.
+  numberScope: 'global',
   capabilities: metaCapabilities,
   defaultTemplateLanguage: (config) => readMetaConfig(config)?.template_language_code ?? null,
   create(config, deps) {

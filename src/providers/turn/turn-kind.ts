@@ -15,6 +15,9 @@ export const turnKind: ProviderKind = {
   extraData: () => ({}),
   // Turn's payloads do not name the business number, so each channel gets its own URL (SPEC §4).
   webhookUrl: (publicUrl, channelId) => `${publicUrl}/channels/whatsapp/turn/${encodeURIComponent(channelId)}/incoming_message`,
+  // Routed by the channel's own URL, never by the number (taken as given): a claim of one team must
+  // not keep another team, maybe the number's real owner, from connecting it.
+  numberScope: 'team',
   capabilities: turnCapabilities,
   // Turn.io's config names no template language.
   defaultTemplateLanguage: () => null,

@@ -17,6 +17,8 @@ export const twilioKind: ProviderKind = {
   extraData: (config) => ({ account_id: config.account_sid ?? null }),
   // One endpoint for every Twilio channel: requests are routed by their `To` number (SPEC §5).
   webhookUrl: (publicUrl) => `${publicUrl}${TWILIO_WEBHOOK_PATH}`,
+  // Requests are routed by their `To` number, so it may serve one channel in the gateway.
+  numberScope: 'global',
   capabilities: twilioCapabilities,
   // A content SID names one language already.
   defaultTemplateLanguage: () => null,

@@ -9,6 +9,7 @@ import * as eventsHandover from './0006-events-handover.js'
 import * as providerEvidence from './0007-provider-evidence.js'
 import * as signatureFailures from './0008-signature-failures.js'
 import * as retention from './0009-retention.js'
+import * as numberScope from './0010-number-scope.js'
 import * as jobTeams from './0011-job-teams.js'
 
 const migrations: Record<string, Migration> = {
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0007-provider-evidence': providerEvidence,
   '0008-signature-failures': signatureFailures,
   '0009-retention': retention,
+  '0010-number-scope': numberScope,
   '0011-job-teams': jobTeams,
 }
 

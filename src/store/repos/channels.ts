@@ -1,13 +1,25 @@
 /**
- * Channels: one WhatsApp number of a provider, connected to one bot. The number is unique across the
- * gateway, and so is (provider type, from identifier), which is how webhooks are routed with one index
- * lookup. Deleting a channel deletes its conversations and messages with it, in one transaction.
+ * Channels: one WhatsApp number of a provider, connected to one bot. Where the number is unique is its
+ * scope (the provider kind's `numberScope`, stored as `number_scope`: `''` for the gateway, or the team's
+ * id): a number whose webhooks are routed by it (Meta, Twilio) serves one channel in the gateway, and so
+ * does (provider type, from identifier), which is how those webhooks are routed with one index lookup; a
+ * number of a provider that gives each channel its own webhook URL (Turn.io) is unique within its team
+ * only. A team holds a number on one channel at most, whatever the provider. Unique indexes keep all of
+ * it (migration 0010). Deleting a channel deletes its conversations and messages with it, in one
+ * transaction.
  */
+import type { Insertable, Selectable } from 'kysely'
 import { isoNow, type Clock } from '../../core/clock.js'
 import { newId } from '../../core/ids.js'
 import type { Store } from '../db.js'
 import { readChannelSettings, type ChannelSettings } from '../../core/channel-settings.js'
 import type { ChannelsTable } from '../schema.js'
+
+/**
+ * Where a channel's number is unique: `global` (in the gateway; its webhooks are routed by the number) or
+ * `team` (in its team; each channel has its own webhook URL). The provider kind declares it.
+ */
+export type NumberScope = 'global' | 'team'
 
 /** A channel as the API and the message loop see it. */
 export interface Channel {
@@ -20,6 +32,8 @@ export interface Channel {
   platform: string
   /** E.164. */
   number: string
+  /** Where the number is unique (fixed at creation, from the provider kind). */
+  numberScope: NumberScope
   name: string
   /** Meta `phone_number_id`; Twilio and Turn.io the E.164 number. */
   fromIdentifier: string
@@ -53,8 +67,9 @@ export interface ChannelPatch {
 /** Channel storage. */
 export interface ChannelsRepo {
   /**
-   * Creates a channel. `number_in_use` when the number (or its from identifier) is taken, including by
-   * a concurrent creation; `reference_missing` when the bot or provider vanished meanwhile.
+   * Creates a channel. `number_in_use` when the number (or its from identifier) is taken in its scope
+   * or in the team, including by a concurrent creation; `reference_missing` when the bot or provider
+   * vanished meanwhile.
    */
   create(input: {
     teamId: string
@@ -62,6 +77,8 @@ export interface ChannelsRepo {
     providerId: string
     providerType: string
     number: string
+    /** The provider kind's `numberScope`; `global` (the strict one) when not given. */
+    numberScope?: NumberScope
     name: string
     fromIdentifier: string
     extraData: Record<string, unknown>
@@ -69,15 +86,24 @@ export interface ChannelsRepo {
   get(teamId: string, id: string): Promise<Channel | undefined>
   /** A page of the team's channels, by id. */
   list(teamId: string, page: { afterId?: string | undefined; limit: number }): Promise<Channel[]>
-  /** The channel holding this E.164 number, whatever its team. */
-  findByNumber(number: string): Promise<Channel | undefined>
+  /**
+   * The channel that keeps `teamId` from connecting the E.164 `number` with a provider of `scope`: the
+   * team's own channel of the number (any provider), else, for a `global` number, the channel of any
+   * team holding it as a `global` one. Another team's `team`-scoped channels never stand in the way, and
+   * a `team`-scoped claim never stands in another team's way.
+   */
+  findNumberHolder(teamId: string, number: string, scope: NumberScope): Promise<Channel | undefined>
   /** `reference_missing` when the new bot vanished meanwhile. */
   update(teamId: string, id: string, patch: ChannelPatch): Promise<Channel | 'not_found' | 'reference_missing'>
   /** Deletes the channel with its conversations and messages; false when it is not the team's. */
   delete(teamId: string, id: string): Promise<boolean>
 
   // --- for the message loop: not team-scoped ---
-  /** The channel a webhook names: Meta by `phone_number_id`, Twilio and Turn.io by E.164 number. */
+  /**
+   * The channel a webhook names by number: Meta by `phone_number_id`, Twilio by E.164 number. Only
+   * `global` channels are routed by number (a `team` one, Turn.io's, by its own URL: `findById`), so
+   * the answer is one channel at most.
+   */
   findByRoute(providerType: string, fromIdentifier: string): Promise<Channel | undefined>
   /**
    * `findByRoute` for many identifiers in one query (`from_identifier in (…)`, on the unique index):
@@ -88,7 +114,12 @@ export interface ChannelsRepo {
   findById(id: string): Promise<Channel | undefined>
 }
 
-function toChannel(row: ChannelsTable): Channel {
+/** The stored `number_scope` of a channel of `teamId`: `''` for the gateway, else the team. */
+function scopeKey(scope: NumberScope, teamId: string): string {
+  return scope === 'global' ? '' : teamId
+}
+
+function toChannel(row: Selectable<ChannelsTable>): Channel {
   return {
     id: row.id,
     teamId: row.team_id,
@@ -97,6 +128,7 @@ function toChannel(row: ChannelsTable): Channel {
     providerType: row.provider_type,
     platform: row.platform,
     number: row.number,
+    numberScope: row.number_scope === '' ? 'global' : 'team',
     name: row.name,
     fromIdentifier: row.from_identifier,
     enabled: Number(row.enabled) === 1,
@@ -115,7 +147,7 @@ function toChannel(row: ChannelsTable): Channel {
 export function createChannelsRepo(deps: { store: Store; clock: Clock }): ChannelsRepo {
   const { db } = deps.store
 
-  async function findRow(teamId: string, id: string): Promise<ChannelsTable | undefined> {
+  async function findRow(teamId: string, id: string): Promise<Selectable<ChannelsTable> | undefined> {
     return db.selectFrom('channels').selectAll().where('id', '=', id).where('team_id', '=', teamId).executeTakeFirst()
   }
 
@@ -127,7 +159,7 @@ export function createChannelsRepo(deps: { store: Store; clock: Clock }): Channe
   return {
     async create(input) {
       const nowIso = isoNow(deps.clock)
-      const row: ChannelsTable = {
+      const row = {
         id: newId('chan', deps.clock.now()),
         team_id: input.teamId,
         bot_id: input.botId,
@@ -135,6 +167,7 @@ export function createChannelsRepo(deps: { store: Store; clock: Clock }): Channe
         provider_type: input.providerType,
         platform: 'whatsapp',
         number: input.number,
+        number_scope: scopeKey(input.numberScope ?? 'global', input.teamId),
         name: input.name,
         extra_data: JSON.stringify(input.extraData),
         from_identifier: input.fromIdentifier,
@@ -146,12 +179,13 @@ export function createChannelsRepo(deps: { store: Store; clock: Clock }): Channe
         settings: null,
         created_at: nowIso,
         updated_at: nowIso,
-      }
+      } satisfies Insertable<ChannelsTable>
       try {
         await db.insertInto('channels').values(row).execute()
       } catch (error) {
-        // The unique indexes on number and on (provider type, from identifier) are the real guard
-        // against two concurrent creations of one number; the API's earlier check is for the message.
+        // The unique indexes on (number, scope), (team, number) and (provider type, from identifier,
+        // scope) are the real guard against two concurrent creations of one number; the API's earlier
+        // check is for the message.
         if (deps.store.isUniqueViolation(error)) return 'number_in_use'
         const provider = await db.selectFrom('providers').select('id').where('id', '=', input.providerId).executeTakeFirst()
         if (!provider || !(await botExists(input.teamId, input.botId))) return 'reference_missing'
@@ -172,13 +206,17 @@ export function createChannelsRepo(deps: { store: Store; clock: Clock }): Channe
       return rows.map(toChannel)
     },
 
-    async findByNumber(number) {
-      const row = await db.selectFrom('channels').selectAll().where('number', '=', number).executeTakeFirst()
-      return row ? toChannel(row) : undefined
+    async findNumberHolder(teamId, number, scope) {
+      // Each question on its unique index: (team_id, number), then (number, number_scope).
+      const own = await db.selectFrom('channels').selectAll().where('team_id', '=', teamId).where('number', '=', number).executeTakeFirst()
+      if (own) return toChannel(own)
+      if (scope !== 'global') return undefined
+      const routed = await db.selectFrom('channels').selectAll().where('number', '=', number).where('number_scope', '=', '').executeTakeFirst()
+      return routed ? toChannel(routed) : undefined
     },
 
     async update(teamId, id, patch) {
-      const set: Partial<ChannelsTable> = { updated_at: isoNow(deps.clock) }
+      const set: Partial<Selectable<ChannelsTable>> = { updated_at: isoNow(deps.clock) }
       if (patch.botId !== undefined) set.bot_id = patch.botId
       if (patch.name !== undefined) set.name = patch.name
       if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0
@@ -216,6 +254,7 @@ export function createChannelsRepo(deps: { store: Store; clock: Clock }): Channe
         .selectAll()
         .where('provider_type', '=', providerType)
         .where('from_identifier', '=', fromIdentifier)
+        .where('number_scope', '=', '')
         .executeTakeFirst()
       return row ? toChannel(row) : undefined
     },
@@ -227,6 +266,7 @@ export function createChannelsRepo(deps: { store: Store; clock: Clock }): Channe
         .selectAll()
         .where('provider_type', '=', providerType)
         .where('from_identifier', 'in', [...fromIdentifiers])
+        .where('number_scope', '=', '')
         .execute()
       return rows.map(toChannel)
     },
