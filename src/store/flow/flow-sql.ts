@@ -48,18 +48,37 @@ export function createFlowSql(dialect: FlowSqlDialect) {
     // A `failed` status also records the provider's error, from the two parameters after `now`.
     const error = (code: string, message: string) =>
       status === 'failed' ? `, error_code = coalesce(${code}, error_code), error_message = coalesce(${message}, error_message)` : ''
+    const byGatewayId = `update messages set status = '${status}', provider_message_id = $2, updated_at = $4${error('$5', '$6')}
+        where id = $3 and channel_id = $1 and direction = 'out' and status in ${FROM_STATUSES[status]}
+        returning id, team_id, conversation_id, error_code, error_message`
+    const byProviderId = (now: string, code: string, message: string, also = '') => `update messages
+        set status = '${status}', updated_at = ${now}${error(code, message)}
+        where channel_id = $1 and direction = 'out' and provider_message_id = $2 and status in ${FROM_STATUSES[status]}${also}
+        returning id, team_id, conversation_id, error_code, error_message`
     return {
       /**
        * By the gateway id the provider echoed; also records the provider id (an in-doubt send learns here
        * that it went out). Parameters: channel, provider id, gateway id, now [, error code, error message].
        */
-      byGatewayId: `update messages set status = '${status}', provider_message_id = $2, updated_at = $4${error('$5', '$6')}
-        where id = $3 and channel_id = $1 and direction = 'out' and status in ${FROM_STATUSES[status]}
-        returning id, team_id, conversation_id, error_code, error_message`,
+      byGatewayId,
       /** By the provider's id. Parameters: channel, provider id, now [, error code, error message]. */
-      byProviderId: `update messages set status = '${status}', updated_at = $3${error('$4', '$5')}
-        where channel_id = $1 and direction = 'out' and provider_message_id = $2 and status in ${FROM_STATUSES[status]}
-        returning id, team_id, conversation_id, error_code, error_message`,
+      byProviderId: byProviderId('$3', '$4', '$5'),
+      /**
+       * Where `writableCtes`: both of the above and the stale-or-unknown check in one statement (one round
+       * trip per status, where a status that finds its message moved on already took three). Parameters:
+       * channel, provider id, gateway id (or null), now [, error code, error message]. One row: the changed
+       * message's columns and `outcome` (`applied`, `stale` or `unknown`).
+       */
+      atOnce: `
+        with by_gateway as (${byGatewayId.replace('where id = $3', 'where $3::text is not null and id = $3')}),
+        by_provider as (${byProviderId('$4', '$5', '$6', ' and not exists (select 1 from by_gateway)')})
+        select id, team_id, conversation_id, error_code, error_message, 'applied' as outcome from by_gateway
+        union all
+        select id, team_id, conversation_id, error_code, error_message, 'applied' as outcome from by_provider
+        union all
+        select null, null, null, null, null, case when exists (select 1 from messages k where k.channel_id = $1
+            and k.direction = 'out' and (k.provider_message_id = $2 or k.id = $3)) then 'stale' else 'unknown' end
+        where not exists (select 1 from by_gateway) and not exists (select 1 from by_provider)`,
     }
   }
 

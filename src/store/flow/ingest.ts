@@ -241,6 +241,11 @@ export async function applyStatus(
       nowMs,
     ),
   })
+  if (sql.writableCtes) {
+    const [row] = await executor.all<Changed & { outcome: StatusOutcome }>(statements.atOnce, [channelId, providerId, update.gatewayMessageId, nowIso, ...error])
+    if (row === undefined || row.outcome !== 'applied') return { outcome: row?.outcome ?? 'unknown' }
+    return applied(row)
+  }
   if (update.gatewayMessageId !== null) {
     const [row] = await executor.all<Changed>(statements.byGatewayId, [channelId, providerId, update.gatewayMessageId, nowIso, ...error])
     if (row !== undefined) return applied(row)
