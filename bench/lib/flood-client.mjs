@@ -104,6 +104,8 @@ async function client(index) {
     const result = await post(t.body, signature)
     if (result.error !== undefined) {
       counts.errors[result.error] = (counts.errors[result.error] ?? 0) + 1
+      // A gateway that refuses or resets connections is not hammered in a tight loop (nor this core).
+      await new Promise((resolve) => setTimeout(resolve, 100))
       continue
     }
     counts.answered++

@@ -213,11 +213,16 @@ export async function floodScenario(dialect, ctx) {
           `(${round_.p50Ratio}×/${round_.p99Ratio}×, ${round(beside.length / withPhase.seconds, 1)} answered/s); flood ${round(floodSummary.answered / floodSummary.seconds, 1)} answers/s, ${mbps} MB/s ${JSON.stringify(floodSummary.byStatus)}; ` +
           `/healthz p50 ${withoutPhase.healthzMs.p50} → ${withPhase.healthzMs.p50} ms; gateway ${withPhase.cores} cores (main ${withPhase.mainCores}), machine ${withoutPhase.machineBusyCores} → ${withPhase.machineBusyCores} busy; RSS peak ${withPhase.rssPeakMb} MB`,
       )
+      if (gateway.proc.child.exitCode !== null || gateway.proc.child.signalCode !== null) {
+        say(`  the gateway exited during the flood (code ${gateway.proc.child.exitCode}, signal ${gateway.proc.child.signalCode}); its log: ${gateway.proc.logFile}`)
+        break
+      }
     }
     // Every signed webhook is stored and gets its reply: wait for the queue to drain.
     const deadline = Date.now() + 120_000
     let open = Infinity
-    while (Date.now() < deadline && (open = await gateway.counter.count('jobsOpen')) > 0) await sleep(200)
+    const alive = () => gateway.proc.child.exitCode === null && gateway.proc.child.signalCode === null
+    while (Date.now() < deadline && (open = await gateway.counter.count('jobsOpen')) > 0 && alive()) await sleep(200)
     await sleep(1000)
     const stats = await graph.stats()
     const stored = await gateway.counter.count('inbound')
@@ -287,6 +292,13 @@ export async function floodScenario(dialect, ctx) {
         healthzP50MsWith: round(median(rounds.map((r) => r.with.healthzMs.p50)), 1),
         healthzP99MsWith: round(Math.max(...rounds.map((r) => r.with.healthzMs.p99)), 1),
         alive: gateway.proc.child.exitCode === null && gateway.proc.child.signalCode === null,
+        ...(gateway.proc.child.exitCode === null && gateway.proc.child.signalCode === null
+          ? {}
+          : {
+              exit: { code: gateway.proc.child.exitCode, signal: gateway.proc.child.signalCode },
+              // V8's own words when the heap cap of `npm start` is reached.
+              outOfMemory: /heap out of memory|Reached heap limit/.test(gateway.proc.log()),
+            }),
       },
       perRound: rounds.map((r) => ({ round: r.round, without: r.without, with: r.with, p50Ratio: r.p50Ratio, p99Ratio: r.p99Ratio, flood: { answered: r.flood.answered, seconds: r.flood.seconds, byStatus: r.flood.byStatus, errors: r.flood.errors, latencyMs: r.flood.latencyMs } })),
       check: {
@@ -331,7 +343,9 @@ function mergeKinds(rounds) {
 
 /** One line for the console. */
 export function floodSentence(r) {
+  const died = r.gateway.alive ? '' : `THE GATEWAY DIED (${JSON.stringify(r.gateway.exit)}${r.gateway.outOfMemory ? ', JavaScript heap out of memory' : ''}); `
   return (
+    died +
     `${r.signed.answered200}/${r.signed.sent} signed webhooks answered 200, ${r.check.stored} stored, ${r.check.replied} replied; ` +
     `p50 ${r.signed.without.p50} → ${r.signed.with.p50} ms (${r.signed.p50Ratio}×), p99 ${r.signed.without.p99} → ${r.signed.with.p99} ms (${r.signed.p99Ratio}×) beside ` +
     `${r.flood.answersPerSecond} flood answers/s (${r.flood.rejectedPerSecond}/s rejected 401), ${r.flood.mbPerSecond} MB/s; RSS peak ${r.gateway.rssPeakMbWithout} → ${r.gateway.rssPeakMbWith} MB`
@@ -342,7 +356,7 @@ export function floodSentence(r) {
 export function floodTargets(results) {
   return Object.entries(results.flood ?? {}).map(([dialect, r]) => ({
     target: `flood: every signed webhook lands (200, stored, replied once) beside ${r.clients} clients posting unsigned ~3 MB bodies (${dialect}; latency reported, no target)`,
-    measured: `${r.check.answered200}/${r.check.signedSent} answered 200, ${r.check.stored} stored, ${r.check.replied} replied, ${r.check.duplicates} twice; p50 ×${r.signed.p50Ratio}, p99 ×${r.signed.p99Ratio}`,
+    measured: `${r.gateway.alive ? '' : `gateway died${r.gateway.outOfMemory ? ' (heap out of memory)' : ''}; `}${r.check.answered200}/${r.check.signedSent} answered 200, ${r.check.stored} stored, ${r.check.replied} replied, ${r.check.duplicates} twice; p50 ×${r.signed.p50Ratio}, p99 ×${r.signed.p99Ratio}`,
     met: r.check.ok,
   }))
 }
