@@ -129,7 +129,10 @@ const ACTIVITY_SQL = `select pid, state, wait_event_type, wait_event, datname = 
 const ADVISORY_SQL = `select count(*) filter (where granted) as held, count(*) filter (where not granted) as waiting from pg_locks where locktype = 'advisory' and database = $1`
 const CHECKPOINTS_SQL = 'select checkpoints_timed + checkpoints_req as checkpoints, buffers_checkpoint, buffers_backend from pg_stat_bgwriter'
 /** Statements that are not the gateway's: the meter's own and the bench's counters (lib/db.mjs COUNTS_SQL). */
-const NOT_THE_GATEWAYS = /pg_stat_statements|^select count\(\*\) as n from /i
+const NOT_THE_GATEWAYS = /pg_stat_statements|pg_stat_user_tables|^select count\(\*\) as n from /i
+/** Scans and row changes per table of the bench's database: a sequential scan of a queue table shows here. */
+const TABLES_SQL = `select relname, seq_scan, seq_tup_read, idx_scan, idx_tup_fetch, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, n_live_tup, n_dead_tup,
+  autovacuum_count, autoanalyze_count from pg_stat_user_tables`
 
 /**
  * A meter for database `name` at `url`. `start()` resets this database's pg_stat_statements entries and
@@ -170,7 +173,9 @@ export async function openPgMeter({ url, name, statements }) {
   let lockWaiting = 0
 
   async function sampleActivity(initial) {
-    const [{ rows }, locks] = await Promise.all([admin.query(ACTIVITY_SQL, [name]), initial ? null : admin.query(ADVISORY_SQL, [dbOid])])
+    // One query at a time: a pg client queues concurrent queries, and pg 9 will refuse them.
+    const { rows } = await admin.query(ACTIVITY_SQL, [name])
+    const locks = initial ? null : await admin.query(ADVISORY_SQL, [dbOid])
     samples++
     if (locks !== null) {
       if (Number(locks.rows[0].held) > 0) lockHeldSamples++
@@ -202,13 +207,12 @@ export async function openPgMeter({ url, name, statements }) {
   }
 
   async function snapshot() {
-    const [wal, db, checkpoints, info] = await Promise.all([
-      admin.query(WAL_SQL),
-      admin.query(DB_SQL, [name]),
-      admin.query(CHECKPOINTS_SQL),
-      dbid === null ? null : own.query('select dealloc from pg_stat_statements_info'),
-    ])
-    return { t: Date.now(), server: serverCpuSeconds(postmaster), wal: wal.rows[0], db: db.rows[0], checkpoints: checkpoints.rows[0], dealloc: info === null ? null : Number(info.rows[0].dealloc) }
+    const wal = await admin.query(WAL_SQL)
+    const db = await admin.query(DB_SQL, [name])
+    const checkpoints = await admin.query(CHECKPOINTS_SQL)
+    const info = dbid === null ? null : await own.query('select dealloc from pg_stat_statements_info')
+    const tables = Object.fromEntries((await own.query(TABLES_SQL)).rows.map((row) => [row.relname, row]))
+    return { t: Date.now(), server: serverCpuSeconds(postmaster), wal: wal.rows[0], db: db.rows[0], checkpoints: checkpoints.rows[0], dealloc: info === null ? null : Number(info.rows[0].dealloc), tables }
   }
 
   return {
@@ -325,6 +329,9 @@ export async function openPgMeter({ url, name, statements }) {
           // in a window with a checkpoint.
           checkpoints: d('checkpoints', 'checkpoints'),
         },
+        // Per table, per message: sequential scans and the rows they read, index scans, row changes; and
+        // the live and dead rows at the end (a queue table's backlog, and what vacuum has not yet removed).
+        tables: tablesPerMessage(before.tables, after.tables, n),
         database: {
           commitsPerMessage: per(d('xact_commit', 'db')),
           rollbacksPerMessage: per(d('xact_rollback', 'db'), 3),
@@ -355,6 +362,29 @@ export async function openPgMeter({ url, name, statements }) {
       await Promise.allSettled([admin.end(), own.end()])
     },
   }
+}
+
+function tablesPerMessage(before, after, n) {
+  const out = {}
+  for (const [name, b] of Object.entries(after)) {
+    const a = before[name] ?? {}
+    const d = (key) => Number(b[key]) - Number(a[key] ?? 0)
+    if (d('seq_scan') + d('idx_scan') + d('n_tup_ins') + d('n_tup_upd') + d('n_tup_del') === 0) continue
+    out[name] = {
+      seqScansPerMessage: round(d('seq_scan') / n, 3),
+      seqRowsReadPerMessage: round(d('seq_tup_read') / n, 1),
+      indexScansPerMessage: round(d('idx_scan') / n, 2),
+      insertedPerMessage: round(d('n_tup_ins') / n, 2),
+      updatedPerMessage: round(d('n_tup_upd') / n, 2),
+      hotUpdatedShare: round(d('n_tup_hot_upd') / Math.max(1, d('n_tup_upd')), 2),
+      deletedPerMessage: round(d('n_tup_del') / n, 2),
+      liveRowsAtEnd: Number(b.n_live_tup),
+      deadRowsAtEnd: Number(b.n_dead_tup),
+      autovacuums: d('autovacuum_count'),
+      autoanalyzes: d('autoanalyze_count'),
+    }
+  }
+  return out
 }
 
 /** '16/B374D848' → bytes. */
@@ -409,6 +439,15 @@ export function pgTables(runs, topCount = 10) {
     ].map((v) => (v === null || v === undefined ? '' : String(v))))
   }
   const out = layout(rows)
+  for (const r of withPg) {
+    const tables = Object.entries(r.pg.tables ?? {})
+    if (tables.length === 0) continue
+    const t = [[`tables, ${r.instances} instance(s)`, 'seq scans/msg', 'seq rows/msg', 'idx scans/msg', 'ins/msg', 'upd/msg', 'HOT', 'del/msg', 'live at end', 'dead at end', 'autovacuums']]
+    for (const [name, x] of tables.sort((a, b) => b[1].seqRowsReadPerMessage - a[1].seqRowsReadPerMessage)) {
+      t.push([name, x.seqScansPerMessage, x.seqRowsReadPerMessage, x.indexScansPerMessage, x.insertedPerMessage, x.updatedPerMessage, pct(x.hotUpdatedShare), x.deletedPerMessage, x.liveRowsAtEnd, x.deadRowsAtEnd, x.autovacuums].map(String))
+    }
+    out.push('', ...layout(t))
+  }
   for (const r of withPg) {
     const top = r.pg.statements.top
     if (!top) continue
