@@ -43,8 +43,17 @@ const quantile = (sorted, q) => (sorted.length === 0 ? NaN : sorted[Math.min(sor
 
 /** Latency figures of a list of ms. */
 function latency(ms) {
-  const sorted = [...ms].sort((a, b) => a - b)
-  return { n: sorted.length, p50: round(quantile(sorted, 0.5), 1), p90: round(quantile(sorted, 0.9), 1), p99: round(quantile(sorted, 0.99), 1), max: round(sorted.at(-1) ?? NaN, 1) }
+  // A probe that got no answer (Infinity) is counted apart, not as a time.
+  const sorted = ms.filter(Number.isFinite).sort((a, b) => a - b)
+  const unanswered = ms.length - sorted.length
+  return {
+    n: sorted.length,
+    ...(unanswered > 0 ? { unanswered } : {}),
+    p50: round(quantile(sorted, 0.5), 1),
+    p90: round(quantile(sorted, 0.9), 1),
+    p99: round(quantile(sorted, 0.99), 1),
+    max: round(sorted.at(-1) ?? NaN, 1),
+  }
 }
 
 /**
@@ -290,7 +299,7 @@ export async function floodScenario(dialect, ctx) {
         machineBusyCoresWith: round(median(rounds.map((r) => r.with.machineBusyCores)), 2),
         healthzP50MsWithout: round(median(rounds.map((r) => r.without.healthzMs.p50)), 1),
         healthzP50MsWith: round(median(rounds.map((r) => r.with.healthzMs.p50)), 1),
-        healthzP99MsWith: round(Math.max(...rounds.map((r) => r.with.healthzMs.p99)), 1),
+        healthzP99MsWith: round(Math.max(...rounds.map((r) => r.with.healthzMs.p99 ?? NaN)), 1),
         alive: gateway.proc.child.exitCode === null && gateway.proc.child.signalCode === null,
         ...(gateway.proc.child.exitCode === null && gateway.proc.child.signalCode === null
           ? {}
