@@ -14,6 +14,7 @@ export * from './provider.js'
 export {
   parseMetaWebhook,
   readMetaWebhookNames,
+  scanMetaWebhookNames,
   signMetaBody,
   verifyMetaSignature,
   type MetaParsedWebhook,

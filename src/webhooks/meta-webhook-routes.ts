@@ -4,15 +4,16 @@
  * SPEC §5 and §13's order exactly: raw bytes → JSON object (parsed once) → the numbers and accounts named
  * (a walk over `entry[] × changes[]`, no message read) → their providers, in one lookup however many are
  * named → the signature, with the app secret of every provider named → only then the messages and
- * statuses, of known numbers → commit everything → 200. An unsigned body costs no per-message work.
+ * statuses, of known numbers → commit everything → 200. An unsigned body costs no per-message work, and
+ * one whose raw bytes name known numbers is refused before it is parsed at all (`scanMetaWebhookNames`).
  * Template status changes (`message_template_status_update`) ride the same endpoint, named by the
  * WhatsApp Business Account id (`entry[].id`): routed to the Meta providers of that account, signed with
  * their App Secret like any other. A batch naming numbers this gateway does not know is answered 200:
  * it is legitimate whatever it holds, and anything else would be retried by Meta for days.
  */
 import { createHash } from 'node:crypto'
-import type { FastifyPluginAsync } from 'fastify'
-import { parseMetaWebhook, readMetaWebhookNames, verifyMetaSignature } from '../providers/index.js'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { parseMetaWebhook, readMetaWebhookNames, scanMetaWebhookNames, verifyMetaSignature } from '../providers/index.js'
 import {
   GW_ERR_WEBHOOK_MALFORMED,
   GW_ERR_WEBHOOK_SIGNATURE,
@@ -38,6 +39,18 @@ export interface MetaWebhookModuleOptions {
 
 export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhookModuleOptions): FastifyPluginAsync {
   const count = (outcome: string) => deps.metrics.webhooks.inc({ provider: 'meta', outcome })
+
+  /** 401 for a signature the named providers' App Secrets do not match; each of them records the failure. */
+  function refuseSignature(request: FastifyRequest, reply: FastifyReply, providerIds: readonly string[], header: string | undefined): FastifyReply {
+    count('bad_signature')
+    const message =
+      header === undefined
+        ? 'A webhook arrived without an X-Hub-Signature-256 header.'
+        : "A webhook signature did not match this provider's App Secret: the App Secret does not match the app that sends these webhooks."
+    for (const providerId of providerIds) deps.reportSignatureFailure(providerId, message, request.ip)
+    request.log.warn({ providerIds, hasHeader: header !== undefined, source: request.ip }, 'webhook:signature:rejected')
+    return reply.code(401).send(errorBody(GW_ERR_WEBHOOK_SIGNATURE('The X-Hub-Signature-256 header is missing or does not match the App Secret.')))
+  }
 
   return async (app) => {
     // Raw bytes for every content type: the HMAC covers the exact body (Meta signs its escaped-unicode
@@ -77,6 +90,22 @@ export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhook
 
     app.post(META_WEBHOOK_PATH, async (request, reply) => {
       const raw = request.body
+      const signature = request.headers['x-hub-signature-256']
+      const header = Array.isArray(signature) ? undefined : signature
+      if (Buffer.isBuffer(raw) && raw.length > 0) {
+        // Before any parse: when the raw bytes name known numbers or accounts and the signature matches
+        // none of their App Secrets, the body is forged (or its provider's secret is wrong): refused for
+        // the cost of a scan and an HMAC, not of a parse (a flood of 3 MB forgeries once exhausted the
+        // heap). A signature matching one of them goes on to the full check below.
+        const early = scanMetaWebhookNames(raw, options !== undefined)
+        const candidates = await lookUpNamed(deps.routing, PROVIDER_TYPE, { fromIdentifiers: early.phoneNumberIds, accountIds: early.accountIds })
+        if (candidates.providers.size > 0) {
+          const secrets = [...candidates.providers.values()].map((provider) => provider.config.app_secret)
+          if (!secrets.some((appSecret) => typeof appSecret === 'string' && verifyMetaSignature(raw, header, appSecret))) {
+            return refuseSignature(request, reply, [...candidates.providers.keys()], header)
+          }
+        }
+      }
       let text: string
       let body: unknown
       try {
@@ -123,25 +152,12 @@ export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhook
 
       // Verify with the app secret of EVERY provider the payload names: a valid signature from one app
       // must not carry events for another provider's numbers.
-      const signature = request.headers['x-hub-signature-256']
-      const header = Array.isArray(signature) ? undefined : signature
       const signers = new Set([...[...known.channels.values()].map((channel) => channel.providerId), ...[...known.accounts.values()].flat()])
       const failed = [...signers].filter((providerId) => {
         const appSecret = known.providers.get(providerId)?.config.app_secret
         return !appSecret || !verifyMetaSignature(raw as Buffer, header, appSecret)
       })
-      if (failed.length > 0) {
-        count('bad_signature')
-        const message =
-          header === undefined
-            ? 'A webhook arrived without an X-Hub-Signature-256 header.'
-            : "A webhook signature did not match this provider's App Secret: the App Secret does not match the app that sends these webhooks."
-        for (const providerId of failed) deps.reportSignatureFailure(providerId, message, request.ip)
-        request.log.warn({ providerIds: failed, hasHeader: header !== undefined, source: request.ip }, 'webhook:signature:rejected')
-        return reply
-          .code(401)
-          .send(errorBody(GW_ERR_WEBHOOK_SIGNATURE('The X-Hub-Signature-256 header is missing or does not match the App Secret.')))
-      }
+      if (failed.length > 0) return refuseSignature(request, reply, failed, header)
       for (const providerId of signers) deps.reportWebhookVerified(providerId)
 
       // Only now, with the signature held, is any message read: those of known numbers only.

@@ -183,6 +183,26 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    it('refuses a forged body naming a known number before parsing it at all: a broken 3 MB body is 401, not 400', { skip }, async () => {
+      const meta = await setupMeta(dialect, { numbers: 1, tuning: CACHED })
+      try {
+        // Valid JSON up to the number, then 3 MB that no parser would accept: only a check made on the raw
+        // bytes, before JSON.parse, can answer 401 here (the parse would answer 400 malformed).
+        const head = `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"${PNID_1}"},"messages":[`
+        const broken = Buffer.concat([Buffer.from(head), Buffer.alloc(3_000_000, 0x7b)])
+        assert.equal(await meta.post(broken, { secret: null }), 401, 'unsigned')
+        assert.equal(await meta.post(broken, { secret: 'not-the-app-secret' }), 401, 'signed with another secret')
+        // Signed with the right secret it is parsed, and refused as malformed: the early check only refuses.
+        assert.equal(await meta.post(broken), 400)
+        // A signed, well-formed webhook still lands.
+        assert.equal(await meta.post(meta.graph.buildInboundTextWebhook({ pnid: PNID_1, from: '447700900123', text: 'still here' })), 200)
+        const texts = (await channelMessages(meta.gw, meta.channels[PNID_1]!)).filter((m) => m.direction === 'in').map((m) => m.text)
+        assert.deepEqual(texts, ['still here'])
+      } finally {
+        await meta.close()
+      }
+    })
+
     it('shows forged webhooks as evidence with their address, never over a provider whose webhooks verify', { skip }, async () => {
       const clock = offsetClock()
       const meta = await setupMeta(dialect, { numbers: 1, clock, tuning: { evidenceWriteMs: 100 } })

@@ -11,4 +11,5 @@ export {
   type MetaWebhookOptions,
 } from './meta-webhook.js'
 export { signMetaBody, verifyMetaSignature } from './meta-signature.js'
+export { scanMetaWebhookNames, type MetaRawNames } from './meta-raw-names.js'
 export { classifyGraphError } from './meta-errors.js'
