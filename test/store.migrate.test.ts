@@ -110,6 +110,20 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    // SQLite has no autovacuum (it reuses free pages): the case exists for PostgreSQL only.
+    if (dialect === 'postgres') it('the jobs queue is vacuumed and analyzed after a few thousand changes, not 20 % of the table', { skip }, async () => {
+      const { store, cleanup } = await createTestStore(dialect)
+      try {
+        const rows = await sql<{ reloptions: string[] | null }>`select reloptions from pg_class where relname = 'jobs'`.execute(store.db)
+        const options = rows.rows[0]?.reloptions ?? []
+        for (const option of ['autovacuum_vacuum_scale_factor=0', 'autovacuum_vacuum_threshold=5000', 'autovacuum_analyze_threshold=5000']) {
+          assert.ok(options.includes(option), `${option} in ${JSON.stringify(options)}`)
+        }
+      } finally {
+        await cleanup()
+      }
+    })
+
     it('0010 number scopes keep every channel with its data, references and foreign keys, and scope Turn.io numbers per team; down and up again', { skip }, async () => {
       const database = await createTestDatabase(dialect)
       const store = createStore({ databaseUrl: database.databaseUrl, dataDir: database.dataDir, poolSize: 5 })

@@ -11,6 +11,7 @@ import * as signatureFailures from './0008-signature-failures.js'
 import * as retention from './0009-retention.js'
 import * as numberScope from './0010-number-scope.js'
 import * as jobTeams from './0011-job-teams.js'
+import * as jobsVacuum from './0012-jobs-vacuum.js'
 
 const migrations: Record<string, Migration> = {
   '0001-init': init,
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '0009-retention': retention,
   '0010-number-scope': numberScope,
   '0011-job-teams': jobTeams,
+  '0012-jobs-vacuum': jobsVacuum,
 }
 
 /** Static provider, so migrations work the same from `src/` under tsx and from `dist/`. */
