@@ -111,6 +111,7 @@ export const GW_ERR_WEBHOOK_SIGNATURE_FORBIDDEN = defineError('GW_ERR_WEBHOOK_SI
 export const GW_ERR_WEBHOOK_ENCODING = defineError('GW_ERR_WEBHOOK_ENCODING', 'invalid_encoding', 'The webhook body is not UTF-8 text in the encoding the provider uses.', 400)
 export const GW_ERR_WEBHOOK_MISSING_FIELD = defineError('GW_ERR_WEBHOOK_MISSING_FIELD', 'missing_field', 'The webhook lacks a field the provider always sends.', 400)
 export const GW_ERR_WEBHOOK_INVALID_FIELD = defineError('GW_ERR_WEBHOOK_INVALID_FIELD', 'invalid_field', 'A field of the webhook has a value the provider never sends.', 400)
+export const GW_ERR_WEBHOOK_BUSY = defineError('GW_ERR_WEBHOOK_BUSY', 'webhook_busy', 'Too many large webhook bodies are being worked on; send it again shortly.', 503)
 export const GW_ERR_WEBHOOK_REPEATED_FIELD = defineError('GW_ERR_WEBHOOK_REPEATED_FIELD', 'repeated_field', 'A field of the webhook appears more than once.', 400)
 
 // --- bots ----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { parseMetaWebhook, readMetaWebhookNames, scanMetaWebhookNames, verifyMetaSignature } from '../providers/index.js'
 import {
+  GW_ERR_WEBHOOK_BUSY,
   GW_ERR_WEBHOOK_MALFORMED,
   GW_ERR_WEBHOOK_SIGNATURE,
   GW_ERR_WEBHOOK_VERIFY_FAILED,
@@ -22,6 +23,7 @@ import {
 import { errorBody } from '../http/app.js'
 import type { TemplateStatusUpdate } from '../store/repos/templates.js'
 import { lookUpNamed } from '../routing/named-lookup.js'
+import { createLargeBodyGate, DEFAULT_LARGE_BODY_GATE, type LargeBodyGateOptions } from './large-body-gate.js'
 import type { RoutedWebhook, WebhookDeps } from './webhook-deps.js'
 
 export const META_WEBHOOK_PATH = '/channels/whatsapp/meta/incoming_message'
@@ -37,7 +39,8 @@ export interface MetaWebhookModuleOptions {
   applyTemplateStatus(providerId: string, update: TemplateStatusUpdate): Promise<unknown>
 }
 
-export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhookModuleOptions): FastifyPluginAsync {
+export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhookModuleOptions, gate: LargeBodyGateOptions = DEFAULT_LARGE_BODY_GATE): FastifyPluginAsync {
+  const largeBodies = createLargeBodyGate(gate)
   const count = (outcome: string) => deps.metrics.webhooks.inc({ provider: 'meta', outcome })
 
   /** 401 for a signature the named providers' App Secrets do not match; each of them records the failure. */
@@ -90,105 +93,121 @@ export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhook
 
     app.post(META_WEBHOOK_PATH, async (request, reply) => {
       const raw = request.body
-      const signature = request.headers['x-hub-signature-256']
-      const header = Array.isArray(signature) ? undefined : signature
-      if (Buffer.isBuffer(raw) && raw.length > 0) {
-        // Before any parse: when the raw bytes name known numbers or accounts and the signature matches
-        // none of their App Secrets, the body is forged (or its provider's secret is wrong): refused for
-        // the cost of a scan and an HMAC, not of a parse (a flood of 3 MB forgeries once exhausted the
-        // heap). A signature matching one of them goes on to the full check below.
-        const early = scanMetaWebhookNames(raw, options !== undefined)
-        const candidates = await lookUpNamed(deps.routing, PROVIDER_TYPE, { fromIdentifiers: early.phoneNumberIds, accountIds: early.accountIds })
-        if (candidates.providers.size > 0) {
-          const secrets = [...candidates.providers.values()].map((provider) => provider.config.app_secret)
-          if (!secrets.some((appSecret) => typeof appSecret === 'string' && verifyMetaSignature(raw, header, appSecret))) {
-            return refuseSignature(request, reply, [...candidates.providers.keys()], header)
-          }
-        }
+      const release = await largeBodies.enter(Buffer.isBuffer(raw) ? raw.length : 0)
+      if (release === undefined) {
+        count('busy')
+        return reply
+          .code(503)
+          .header('retry-after', '1')
+          .send(errorBody(GW_ERR_WEBHOOK_BUSY('Too many large webhook bodies are being worked on at once; send it again in a second.')))
       }
-      let text: string
-      let body: unknown
       try {
-        if (!Buffer.isBuffer(raw) || raw.length === 0) throw new Error('empty')
-        text = raw.toString('utf8')
-        body = JSON.parse(text)
-      } catch {
-        count('malformed')
-        return reply.code(400).send(errorBody(GW_ERR_WEBHOOK_MALFORMED('The webhook body is not JSON; Meta sends a JSON object.')))
+        return await handlePost(request, reply, raw)
+      } finally {
+        release()
       }
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        count('malformed')
-        return reply.code(400).send(errorBody(GW_ERR_WEBHOOK_MALFORMED('The webhook body must be a JSON object.')))
-      }
+    })
+  }
 
-      // Who must have signed it: the numbers and accounts named, read without touching a message.
-      const names = readMetaWebhookNames(body)
-      if (names.ignored) {
-        count('ignored')
-        return reply.code(200).send()
-      }
-      // All of them in one lookup; unknown numbers are skipped (counted, logged), the rest still lands.
-      const known = await lookUpNamed(deps.routing, PROVIDER_TYPE, {
-        fromIdentifiers: names.phoneNumberIds,
-        accountIds: options === undefined ? [] : names.accountIds,
-      })
-      const unknown = names.phoneNumberIds.filter((id) => !known.channels.has(id))
-      const unknownAccounts = options === undefined ? [] : names.accountIds.filter((id) => !known.accounts.has(id))
-      if (unknown.length > 0 || unknownAccounts.length > 0) {
-        // A body may name thousands of made-up ids: the log names a few and counts the rest.
-        request.log.warn(
-          {
-            unknownPhoneNumberIds: unknown.slice(0, LOGGED_IDS),
-            unknownPhoneNumberIdCount: unknown.length,
-            unknownAccountIds: unknownAccounts.slice(0, LOGGED_IDS),
-          },
-          'webhook:meta:unrouted',
-        )
-      }
-      if (known.channels.size === 0 && known.accounts.size === 0) {
-        count('unrouted')
-        return reply.code(200).send()
-      }
-
-      // Verify with the app secret of EVERY provider the payload names: a valid signature from one app
-      // must not carry events for another provider's numbers.
-      const signers = new Set([...[...known.channels.values()].map((channel) => channel.providerId), ...[...known.accounts.values()].flat()])
-      const failed = [...signers].filter((providerId) => {
-        const appSecret = known.providers.get(providerId)?.config.app_secret
-        return !appSecret || !verifyMetaSignature(raw as Buffer, header, appSecret)
-      })
-      if (failed.length > 0) return refuseSignature(request, reply, failed, header)
-      for (const providerId of signers) deps.reportWebhookVerified(providerId)
-
-      // Only now, with the signature held, is any message read: those of known numbers only.
-      const parsed = parseMetaWebhook(body, {
-        receivedAtMs: deps.clock.now(),
-        rawText: text,
-        phoneNumberIds: new Set(known.channels.keys()),
-      })
-      if (parsed.skipped > 0) request.log.warn({ skippedItems: parsed.skipped }, 'webhook:meta:skipped')
-
-      for (const update of parsed.templateUpdates) {
-        for (const providerId of known.accounts.get(update.accountId) ?? []) {
-          await options?.applyTemplateStatus(providerId, update)
-          request.log.info({ providerId, template: update.name, language: update.language, status: update.status }, 'webhook:meta:template-status')
+  async function handlePost(request: FastifyRequest, reply: FastifyReply, raw: unknown): Promise<FastifyReply> {
+    const signature = request.headers['x-hub-signature-256']
+    const header = Array.isArray(signature) ? undefined : signature
+    if (Buffer.isBuffer(raw) && raw.length > 0) {
+      // Before any parse: when the raw bytes name known numbers or accounts and the signature matches
+      // none of their App Secrets, the body is forged (or its provider's secret is wrong): refused for
+      // the cost of a scan and an HMAC, not of a parse (a flood of 3 MB forgeries once exhausted the
+      // heap). A signature matching one of them goes on to the full check below.
+      const early = scanMetaWebhookNames(raw, options !== undefined)
+      const candidates = await lookUpNamed(deps.routing, PROVIDER_TYPE, { fromIdentifiers: early.phoneNumberIds, accountIds: early.accountIds })
+      if (candidates.providers.size > 0) {
+        const secrets = [...candidates.providers.values()].map((provider) => provider.config.app_secret)
+        if (!secrets.some((appSecret) => typeof appSecret === 'string' && verifyMetaSignature(raw, header, appSecret))) {
+          return refuseSignature(request, reply, [...candidates.providers.keys()], header)
         }
       }
-      const routed: RoutedWebhook = parsed.routes.flatMap((events) => {
-        const channel = known.channels.get(events.fromIdentifier)
-        return channel === undefined ? [] : [{ channel, events }]
-      })
-      if (routed.length === 0) {
-        count('accepted')
-        return reply.code(200).send()
-      }
+    }
+    let text: string
+    let body: unknown
+    try {
+      if (!Buffer.isBuffer(raw) || raw.length === 0) throw new Error('empty')
+      text = raw.toString('utf8')
+      body = JSON.parse(text)
+    } catch {
+      count('malformed')
+      return reply.code(400).send(errorBody(GW_ERR_WEBHOOK_MALFORMED('The webhook body is not JSON; Meta sends a JSON object.')))
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      count('malformed')
+      return reply.code(400).send(errorBody(GW_ERR_WEBHOOK_MALFORMED('The webhook body must be a JSON object.')))
+    }
 
-      const nowMs = deps.clock.now()
-      const result = await deps.ingest(routed, nowMs)
-      if (result.jobs > 0) deps.onJobsEnqueued()
-      deps.recordIngest('meta', result)
-      count(result.stored === 0 && result.duplicates > 0 && result.statuses.applied === 0 ? 'duplicate' : 'accepted')
+    // Who must have signed it: the numbers and accounts named, read without touching a message.
+    const names = readMetaWebhookNames(body)
+    if (names.ignored) {
+      count('ignored')
       return reply.code(200).send()
+    }
+    // All of them in one lookup; unknown numbers are skipped (counted, logged), the rest still lands.
+    const known = await lookUpNamed(deps.routing, PROVIDER_TYPE, {
+      fromIdentifiers: names.phoneNumberIds,
+      accountIds: options === undefined ? [] : names.accountIds,
     })
+    const unknown = names.phoneNumberIds.filter((id) => !known.channels.has(id))
+    const unknownAccounts = options === undefined ? [] : names.accountIds.filter((id) => !known.accounts.has(id))
+    if (unknown.length > 0 || unknownAccounts.length > 0) {
+      // A body may name thousands of made-up ids: the log names a few and counts the rest.
+      request.log.warn(
+        {
+          unknownPhoneNumberIds: unknown.slice(0, LOGGED_IDS),
+          unknownPhoneNumberIdCount: unknown.length,
+          unknownAccountIds: unknownAccounts.slice(0, LOGGED_IDS),
+        },
+        'webhook:meta:unrouted',
+      )
+    }
+    if (known.channels.size === 0 && known.accounts.size === 0) {
+      count('unrouted')
+      return reply.code(200).send()
+    }
+
+    // Verify with the app secret of EVERY provider the payload names: a valid signature from one app
+    // must not carry events for another provider's numbers.
+    const signers = new Set([...[...known.channels.values()].map((channel) => channel.providerId), ...[...known.accounts.values()].flat()])
+    const failed = [...signers].filter((providerId) => {
+      const appSecret = known.providers.get(providerId)?.config.app_secret
+      return !appSecret || !verifyMetaSignature(raw as Buffer, header, appSecret)
+    })
+    if (failed.length > 0) return refuseSignature(request, reply, failed, header)
+    for (const providerId of signers) deps.reportWebhookVerified(providerId)
+
+    // Only now, with the signature held, is any message read: those of known numbers only.
+    const parsed = parseMetaWebhook(body, {
+      receivedAtMs: deps.clock.now(),
+      rawText: text,
+      phoneNumberIds: new Set(known.channels.keys()),
+    })
+    if (parsed.skipped > 0) request.log.warn({ skippedItems: parsed.skipped }, 'webhook:meta:skipped')
+
+    for (const update of parsed.templateUpdates) {
+      for (const providerId of known.accounts.get(update.accountId) ?? []) {
+        await options?.applyTemplateStatus(providerId, update)
+        request.log.info({ providerId, template: update.name, language: update.language, status: update.status }, 'webhook:meta:template-status')
+      }
+    }
+    const routed: RoutedWebhook = parsed.routes.flatMap((events) => {
+      const channel = known.channels.get(events.fromIdentifier)
+      return channel === undefined ? [] : [{ channel, events }]
+    })
+    if (routed.length === 0) {
+      count('accepted')
+      return reply.code(200).send()
+    }
+
+    const nowMs = deps.clock.now()
+    const result = await deps.ingest(routed, nowMs)
+    if (result.jobs > 0) deps.onJobsEnqueued()
+    deps.recordIngest('meta', result)
+    count(result.stored === 0 && result.duplicates > 0 && result.statuses.applied === 0 ? 'duplicate' : 'accepted')
+    return reply.code(200).send()
   }
 }
