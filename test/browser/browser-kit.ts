@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { request } from 'undici'
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.js'
 import type { GatewayTuning } from '../../src/gateway.js'
 
@@ -113,6 +114,23 @@ export async function signIn(page: Page, sandbox: Sandbox, path = '/console/'): 
   await page.getByLabel('API token').fill(sandbox.adminToken)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.getByRole('navigation', { name: 'Console pages' }).waitFor()
+}
+
+/**
+ * The admin API with the sandbox's admin token, as a test checks what the console did: the parsed
+ * answer (null when empty); any status of 300 or more fails the test with the answer's text.
+ */
+export function adminApi(sandbox: Sandbox): (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown) => Promise<any> {
+  return async (method, path, body) => {
+    const response = await request(`${sandbox.gatewayUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${sandbox.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    const text = await response.body.text()
+    assert.ok(response.statusCode < 300, `${method} ${path}: ${response.statusCode} ${text}`)
+    return text === '' ? null : JSON.parse(text)
+  }
 }
 
 /** Follows a link of the console's navigation bar and waits for the page's heading. */

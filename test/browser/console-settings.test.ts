@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { request } from 'undici'
 import { SANDBOX_BUSINESS_ID, SANDBOX_NUMBERS } from '../../src/sandbox/sandbox.js'
-import { chromiumOrSkip, navTo, startRig } from './browser-kit.js'
+import { adminApi, chromiumOrSkip, navTo, startRig } from './browser-kit.js'
 
 test('console settings: message retention on a channel, forged webhooks on a provider', async (t) => {
   if (!chromiumOrSkip(t)) return
@@ -20,16 +20,7 @@ test('console settings: message retention on a channel, forged webhooks on a pro
   const pageErrors: string[] = []
   page.on('pageerror', (error) => pageErrors.push(error.message))
 
-  const admin = async (method: 'GET' | 'PATCH', path: string, body?: unknown) => {
-    const response = await request(`${sandbox.gatewayUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${sandbox.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await response.body.text()
-    assert.ok(response.statusCode < 300, `${method} ${path}: ${response.statusCode} ${text}`)
-    return JSON.parse(text)
-  }
+  const admin = adminApi(sandbox)
 
   await page.goto(sandbox.consoleUrl)
   await page.getByRole('heading', { level: 1, name: 'Sandbox chat' }).waitFor()

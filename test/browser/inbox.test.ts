@@ -13,11 +13,10 @@ import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
-import { request } from 'undici'
 import type { Page } from 'playwright-core'
 import { demoPng } from '../../src/sandbox/demo-bot.js'
 import { SANDBOX_NUMBERS, SANDBOX_USER } from '../../src/sandbox/sandbox.js'
-import { chromiumOrSkip, navTo, SCREENSHOTS, startRig } from './browser-kit.js'
+import { adminApi, chromiumOrSkip, navTo, SCREENSHOTS, startRig } from './browser-kit.js'
 
 /** A real http bot that answers each text with "Bot heard: …" and keeps what it was asked. */
 async function startCountingBot(): Promise<{ url: string; heard: string[]; close(): Promise<void> }> {
@@ -55,16 +54,7 @@ test('the inbox: take over, answer as an agent, the waiting list, give back, tem
   const { page, sandbox } = rig
   const main = page.locator('#main')
   const number = SANDBOX_NUMBERS[0]!
-  const admin = async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown) => {
-    const response = await request(`${sandbox.gatewayUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${sandbox.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await response.body.text()
-    assert.ok(response.statusCode < 300, `${method} ${path}: ${response.statusCode} ${text}`)
-    return text === '' ? null : JSON.parse(text)
-  }
+  const admin = adminApi(sandbox)
   const userSays = async (text: string, from: { phone: string; name: string } = SANDBOX_USER) => {
     const answer = await sandbox.standIn.userSays({ number, from: from.phone, name: from.name, text })
     assert.equal(answer.statusCode, 200, answer.text)

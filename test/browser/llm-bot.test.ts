@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { request } from 'undici'
-import { chromiumOrSkip, navTo, signIn, startRig } from './browser-kit.js'
+import { adminApi, chromiumOrSkip, navTo, signIn, startRig } from './browser-kit.js'
 import { FakeOpenAi, type FakeOpenAiRequest } from '../helpers/fake-openai.js'
 
 /** The last user message's text of a chat request (a string content, or its text parts). */
@@ -37,16 +37,7 @@ test('console: an llm bot is created, tested, and shows its health', async (t) =
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(message.text())
   })
-  const admin = async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown) => {
-    const response = await request(`${sandbox.gatewayUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${sandbox.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await response.body.text()
-    assert.ok(response.statusCode < 300, `${method} ${path}: ${response.statusCode} ${text}`)
-    return text === '' ? null : JSON.parse(text)
-  }
+  const admin = adminApi(sandbox)
   const card = page.locator('[data-bot]', { hasText: 'Acme helper' })
   let botId = ''
 

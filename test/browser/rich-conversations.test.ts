@@ -7,12 +7,11 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { request } from 'undici'
 import type { Page } from 'playwright-core'
 import { demoPng } from '../../src/sandbox/demo-bot.js'
 import { SANDBOX_NUMBERS, SANDBOX_USER } from '../../src/sandbox/sandbox.js'
 import { sha256Base64 } from '../../src/sandbox/stand-in-media.js'
-import { chromiumOrSkip, navTo, PDF, signIn, startRig, toneWav } from './browser-kit.js'
+import { adminApi, chromiumOrSkip, navTo, PDF, signIn, startRig, toneWav } from './browser-kit.js'
 
 /** The thread's bubbles of one direction holding `text`. */
 function bubble(page: Page, direction: 'in' | 'out', text: string | RegExp) {
@@ -38,16 +37,7 @@ test('conversations: photos, voice notes, documents, pins, choices, reactions an
   const { page, sandbox } = rig
   const number = SANDBOX_NUMBERS[0]!
   const user = { number, from: SANDBOX_USER.phone, name: SANDBOX_USER.name }
-  const admin = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
-    const response = await request(`${sandbox.gatewayUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${sandbox.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await response.body.text()
-    assert.ok(response.statusCode < 300, `${method} ${path}: ${response.statusCode} ${text}`)
-    return text === '' ? null : JSON.parse(text)
-  }
+  const admin = adminApi(sandbox)
   /** Posts one message as the user; resolves with its wamid. */
   const send = async (message: Record<string, unknown>) => {
     const answer = await sandbox.standIn.userSends({ ...user, message })

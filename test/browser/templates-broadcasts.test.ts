@@ -8,9 +8,8 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { request } from 'undici'
 import type { Page } from 'playwright-core'
-import { chromiumOrSkip, navTo, startRig } from './browser-kit.js'
+import { adminApi, chromiumOrSkip, navTo, startRig } from './browser-kit.js'
 
 /** Sends `text` from the Sandbox chat page's composer. */
 async function say(page: Page, text: string): Promise<void> {
@@ -25,16 +24,7 @@ test('templates, channel settings, the window, opt-out and broadcasts', async (t
   const rig = await startRig()
   t.after(() => rig.close())
   const { page, sandbox } = rig
-  const admin = async (method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown) => {
-    const response = await request(`${sandbox.gatewayUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${sandbox.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await response.body.text()
-    assert.ok(response.statusCode < 300, `${method} ${path}: ${response.statusCode} ${text}`)
-    return text === '' ? null : JSON.parse(text)
-  }
+  const admin = adminApi(sandbox)
   const main = page.locator('#main')
 
   await page.goto(sandbox.consoleUrl)
