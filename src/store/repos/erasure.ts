@@ -16,13 +16,13 @@
  * team's whole history: a media id an agent sent on to another conversation goes with the conversation it
  * came from, and a send still queued there then fails with "media … does not exist (or was deleted)".
  */
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely, Selectable, SelectQueryBuilder, Transaction } from 'kysely'
 import { isoAt } from '../../core/clock.js'
 import { readChannelSettings } from '../../core/channel-settings.js'
 import { eventLane } from '../../core/events.js'
 import { idFloor } from '../../core/ids.js'
 import { mediaIdsNamedBy } from '../../core/media-refs.js'
-import type { Database } from '../schema.js'
+import type { Database, MessagesTable } from '../schema.js'
 
 type Executor = Kysely<Database> | Transaction<Database>
 
@@ -73,20 +73,10 @@ export async function eraseChannelMessagesBefore(
   db: Kysely<Database>,
   input: { teamId: string; channelId: string; beforeMs: number; limit?: number },
 ): Promise<ErasedBatch> {
-  const limit = input.limit ?? ERASURE_BATCH
-  return db.transaction().execute(async (trx) => {
-    const rows = await trx
-      .selectFrom('messages')
-      .select(['id', 'conversation_id', 'payload'])
-      .where('channel_id', '=', input.channelId)
-      .where('created_at', '<', isoAt(input.beforeMs))
-      .orderBy('created_at')
-      .limit(limit)
-      .execute()
-    // Messages from the cut-off on stay; their ids start at its floor (ids are never behind their time).
-    const keptFromId = idFloor('msg', input.beforeMs)
-    return { ...(await eraseRows(trx, input.teamId, rows, keptFromId)), more: rows.length === limit }
-  })
+  // Messages from the cut-off on stay; their ids start at its floor (ids are never behind their time).
+  return eraseBatch(db, input.teamId, input.limit, idFloor('msg', input.beforeMs), (query) =>
+    query.where('channel_id', '=', input.channelId).where('created_at', '<', isoAt(input.beforeMs)).orderBy('created_at'),
+  )
 }
 
 /** One batch of a conversation's messages, erased with their media (the rest of it goes too: no reference keeps any). */
@@ -94,17 +84,25 @@ export async function eraseConversationMessages(
   db: Kysely<Database>,
   input: { teamId: string; conversationId: string; limit?: number },
 ): Promise<ErasedBatch> {
-  const limit = input.limit ?? ERASURE_BATCH
+  return eraseBatch(db, input.teamId, input.limit, null, (query) =>
+    query.where('conversation_id', '=', input.conversationId).where('team_id', '=', input.teamId).orderBy('id'),
+  )
+}
+
+type MessagesQuery = SelectQueryBuilder<Database, 'messages', Pick<Selectable<MessagesTable>, 'id' | 'conversation_id' | 'payload'>>
+
+/** Erases, in one transaction, up to `limit` messages the query picks; `more` when the batch was full. */
+async function eraseBatch(
+  db: Kysely<Database>,
+  teamId: string,
+  limit: number | undefined,
+  keptFromId: string | null,
+  pick: (query: MessagesQuery) => MessagesQuery,
+): Promise<ErasedBatch> {
+  const size = limit ?? ERASURE_BATCH
   return db.transaction().execute(async (trx) => {
-    const rows = await trx
-      .selectFrom('messages')
-      .select(['id', 'conversation_id', 'payload'])
-      .where('conversation_id', '=', input.conversationId)
-      .where('team_id', '=', input.teamId)
-      .orderBy('id')
-      .limit(limit)
-      .execute()
-    return { ...(await eraseRows(trx, input.teamId, rows, null)), more: rows.length === limit }
+    const rows = await pick(trx.selectFrom('messages').select(['id', 'conversation_id', 'payload'])).limit(size).execute()
+    return { ...(await eraseRows(trx, teamId, rows, keptFromId)), more: rows.length === size }
   })
 }
 
