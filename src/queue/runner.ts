@@ -84,7 +84,8 @@ export interface Runner {
   /**
    * Sets aside up to `count` free slots for jobs this process is about to create already claimed for
    * this runner (no claim has to find them); undefined when no slot is free, when jobs may be waiting in
-   * the queue (they go first, in the claim's turns), or the runner is stopping. MUST be followed by `adopt`, with the jobs created or none.
+   * the queue (they go first, in the claim's turns), or the runner is stopping. MUST be followed by
+   * `adopt`, with the jobs created or none.
    */
   reserve(count: number): JobReservation | undefined
   /** Runs the jobs created under `reservation` (already running for this runner) and frees the slots left. */

@@ -149,7 +149,9 @@ export function createSendOutboundTask(deps: TaskDeps, providers: ProviderCache,
           ...(reactionTo === undefined ? {} : { reactionTo }),
         })
         metrics.sendDuration.observe({ provider: providerRow.type, outcome: 'ok' }, (clock.now() - started) / 1000)
-        await store.flow.markSent(message, receipt.providerMessageId, clock.now())
+        // Only what the mark needs crosses to the store (SQLite: a structured clone to its thread).
+        const sent = { id: message.id, teamId: message.teamId, conversationId: message.conversationId }
+        await store.flow.markSent(sent, receipt.providerMessageId, clock.now())
         deps.reportSendOk(providerRow.id)
         if (media !== undefined && receipt.uploadedMediaId !== undefined) {
           // Remembered after the send: losing it costs one more upload, never a message.
