@@ -14,8 +14,14 @@ import * as ops from '../flow/flow-ops.js'
 import type { FlowStore, IngestResult, IngestUnit } from '../flow/flow-store.js'
 import type { SqlExecutor } from '../flow/sql-executor.js'
 import { claimOpening, claimPostgresJobs } from './postgres-jobs.js'
+import { vacuumQueueIfDue } from './postgres-queue-vacuum.js'
 
-const sql = createFlowSql({ jsonRows: (param) => `json_array_elements(${param}::json) as r(value)`, eventOrderingGraceMs: EVENT_ORDERING_GRACE_MS, writableCtes: true })
+const sql = createFlowSql({
+  jsonRows: (param) => `json_array_elements(${param}::json) as r(value)`,
+  idIn: (param) => `id = any(array(select r.value ->> 0 from json_array_elements(${param}::json) as r(value)))`,
+  eventOrderingGraceMs: EVENT_ORDERING_GRACE_MS,
+  writableCtes: true,
+})
 
 /** Prepared statement names by text: one name per distinct text, so each connection parses it once. */
 const names = new Map<string, string>()
@@ -118,6 +124,7 @@ export function createPostgresFlow(pool: pg.Pool, leasePool: pg.Pool): FlowStore
     setOptedOut: (conversationId, optedOut, nowMs) => ops.setOptedOut(direct, sql, conversationId, optedOut, nowMs),
     messageIdsByProviderIds: (channelId, ids) => ops.messageIdsByProviderIds(direct, sql, channelId, ids),
     lastChoiceMessage: (conversationId) => ops.lastChoiceMessage(direct, sql, conversationId),
+    vacuumQueue: () => vacuumQueueIfDue(pool),
     ping: async () => {
       await direct.run('select 1', [])
     },
