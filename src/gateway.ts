@@ -94,6 +94,8 @@ export interface GatewayTuning {
   authFailuresPerMinute: number
   /** How often messages past their channel's `retention_days` are erased (also once a minute after start, or sooner). */
   retentionSweepMs: number
+  /** How often the job queue's dead rows are counted, and vacuumed when they pile up (PostgreSQL). */
+  queueVacuumMs: number
 }
 
 const DEFAULT_TUNING: GatewayTuning = {
@@ -115,6 +117,7 @@ const DEFAULT_TUNING: GatewayTuning = {
   authFailuresPerMinute: 20,
   evidenceWriteMs: 60_000,
   retentionSweepMs: 24 * 3_600_000,
+  queueVacuumMs: 2_000,
 }
 
 export interface GatewayOptions {
@@ -407,15 +410,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   /**
    * Periodic upkeep, idempotent on any number of instances: conversations past their handover timeout
    * go back to the bot; delivery attempts older than 7 days are forgotten; messages past their channel's
-   * retention are erased (daily, and a minute after start so a restart never puts it off a day).
+   * retention are erased (daily, and a minute after start so a restart never puts it off a day); the
+   * job queue's dead rows are vacuumed as they pile up (PostgreSQL; a debug line, it runs every few seconds
+   * under load).
    */
   const sweeps: NodeJS.Timeout[] = []
   function startSweeps(): void {
-    const sweep = (name: string, everyMs: number, work: () => Promise<number>, firstAfterMs?: number) => {
+    const sweep = (name: string, everyMs: number, work: () => Promise<number>, firstAfterMs?: number, level: 'info' | 'debug' = 'info') => {
       const run = () => {
         work()
           .then((count) => {
-            if (count > 0) logger.info({ count }, `sweep:${name}`)
+            if (count > 0) logger[level]({ count }, `sweep:${name}`)
           })
           .catch((error: unknown) => logger.warn({ err: String(error) }, `sweep:${name}:failed`))
       }
@@ -430,6 +435,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     sweep('handover-expired', tuning.handoverSweepMs, () => expireHandovers(store.db, clock.now(), 500))
     sweep('deliveries-pruned', 3_600_000, () => pruneEventDeliveries(store.db, isoAt(clock.now() - 7 * 24 * 3_600_000)))
     sweep('retention', tuning.retentionSweepMs, async () => (await erasure.sweepRetention()).messages, Math.min(60_000, tuning.retentionSweepMs))
+    sweep('queue-vacuumed', tuning.queueVacuumMs, () => store.flow.vacuumQueue(), undefined, 'debug')
   }
 
   let stopped: Promise<void> | undefined

@@ -342,6 +342,11 @@ export interface FlowStore {
   recordDelivery(delivery: DeliveryRow): Promise<void>
   /** Fails a `queued` outbound message with the provider's (or the gateway's) code and message. */
   failOutbound(messageId: string, error: { code: string; message: string }, nowMs: number): Promise<void>
+  /**
+   * Reclaims the job queue's dead rows when enough have piled up (PostgreSQL: `VACUUM jobs`); returns how
+   * many it found, or 0 when it did nothing. SQLite reuses a deleted row's space at once: always 0.
+   */
+  vacuumQueue(): Promise<number>
   /** Resolves when the hot path answers (its thread is up, its connection works); for start-up and `/readyz`. */
   ping(): Promise<void>
   /** Finishes what is queued, then releases the connection (and the SQLite thread). */
