@@ -124,6 +124,16 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    if (dialect === 'postgres') it('messages leave a quarter of each page free, for their status updates to stay on the page (HOT)', { skip }, async () => {
+      const { store, cleanup } = await createTestStore(dialect)
+      try {
+        const rows = await sql<{ reloptions: string[] | null }>`select reloptions from pg_class where relname = 'messages'`.execute(store.db)
+        assert.deepEqual(rows.rows[0]?.reloptions, ['fillfactor=75'])
+      } finally {
+        await cleanup()
+      }
+    })
+
     it('0010 number scopes keep every channel with its data, references and foreign keys, and scope Turn.io numbers per team; down and up again', { skip }, async () => {
       const database = await createTestDatabase(dialect)
       const store = createStore({ databaseUrl: database.databaseUrl, dataDir: database.dataDir, poolSize: 5 })

@@ -12,6 +12,7 @@ import * as retention from './0009-retention.js'
 import * as numberScope from './0010-number-scope.js'
 import * as jobTeams from './0011-job-teams.js'
 import * as jobsVacuum from './0012-jobs-vacuum.js'
+import * as messagesFillfactor from './0013-messages-fillfactor.js'
 
 const migrations: Record<string, Migration> = {
   '0001-init': init,
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '0010-number-scope': numberScope,
   '0011-job-teams': jobTeams,
   '0012-jobs-vacuum': jobsVacuum,
+  '0013-messages-fillfactor': messagesFillfactor,
 }
 
 /** Static provider, so migrations work the same from `src/` under tsx and from `dist/`. */
