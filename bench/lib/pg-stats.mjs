@@ -128,7 +128,8 @@ const DB_SQL = `select xact_commit, xact_rollback, tup_inserted, tup_updated, tu
   from pg_stat_database where datname = $1`
 const ACTIVITY_SQL = `select pid, state, wait_event_type, wait_event, datname = $1 as ours from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()`
 /** The claims' advisory locks of this database (src/store/dialects/postgres-jobs.ts): held, and waited for. */
-const ADVISORY_SQL = `select count(*) filter (where granted) as held, count(*) filter (where not granted) as waiting from pg_locks where locktype = 'advisory' and database = $1`
+const ADVISORY_SQL = `select count(*) filter (where granted) as held, count(*) filter (where not granted) as waiting from pg_locks
+  where locktype = 'advisory' and database = $1 and classid = ${0x53774264} and objid in (1, 2) and objsubid = 2`
 const CHECKPOINTS_SQL = 'select checkpoints_timed + checkpoints_req as checkpoints, buffers_checkpoint, buffers_backend from pg_stat_bgwriter'
 /** Statements that are not the gateway's: the meter's own and the bench's counters (lib/db.mjs COUNTS_SQL). */
 const NOT_THE_GATEWAYS = /pg_stat_statements|pg_stat_user_tables|^select count\(\*\) as n from /i

@@ -13,7 +13,7 @@ import {
   settleJobs,
   type NewJob,
 } from '../../src/store/repos/jobs.js'
-import type { Store } from '../../src/store/db.js'
+import { createStore, type Store } from '../../src/store/db.js'
 import type { Database } from '../../src/store/schema.js'
 import type { EnqueueSpec, Job } from '../../src/queue/index.js'
 import { sql, type Transaction } from 'kysely'
@@ -291,6 +291,24 @@ for (const dialect of DIALECTS) {
       const retried = await findJob(store.db, jobs[0]!.id)
       assert.deepEqual([retried?.state, retried?.attempts, retried?.runAt], ['pending', 0, isoAt(T0 + 50)])
       assert.deepEqual(payloads(await claim('w', T0 + 50)), ['d0'])
+    })
+
+    // The claim is a server-side function on PostgreSQL (postgres-jobs.ts), created at the first claim.
+    if (dialect === 'postgres') it('instances starting together create the claim function once, and each claims through it', { skip }, async () => {
+      const others = Array.from({ length: 3 }, () => createStore({ databaseUrl: testStore!.database.databaseUrl, poolSize: 2 }))
+      try {
+        // Earlier cases created it through `store`: gone, as on a database no instance has claimed from.
+        const existing = await sql<{ name: string }>`select proname as name from pg_proc where proname like 'switchboard_claim_%'`.execute(store.db)
+        for (const { name } of existing.rows) await sql`drop function ${sql.id(name)}`.execute(store.db)
+        await enqueue(['a', 'b', 'c', 'd'].map((n) => ({ task: 't', payload: { n }, lane: n })))
+        const claimed = await Promise.all(others.map((other, i) => claimJobs(other, { workerId: `w${i}`, limit: 1, leaseMs: LEASE, nowMs: T0 })))
+        assert.deepEqual(claimed.map((jobs) => jobs.length), [1, 1, 1])
+        assert.equal(new Set(claimed.flat().map((j) => j.id)).size, 3, 'three different jobs')
+        const functions = await sql<{ n: string }>`select count(*) as n from pg_proc where proname like 'switchboard_claim_%'`.execute(store.db)
+        assert.equal(Number(functions.rows[0]?.n), 1)
+      } finally {
+        await Promise.all(others.map((other) => other.close()))
+      }
     })
 
     it('vacuums the queue once its dead rows pile up (PostgreSQL), not before; SQLite has none to reclaim', { skip }, async () => {

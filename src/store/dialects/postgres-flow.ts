@@ -13,7 +13,7 @@ import { createFlowSql } from '../flow/flow-sql.js'
 import * as ops from '../flow/flow-ops.js'
 import type { FlowStore, IngestResult, IngestUnit } from '../flow/flow-store.js'
 import type { SqlExecutor } from '../flow/sql-executor.js'
-import { claimOpening, claimPostgresJobs } from './postgres-jobs.js'
+import { claimPostgresJobs, installClaimFunction } from './postgres-jobs.js'
 import { vacuumQueueIfDue } from './postgres-queue-vacuum.js'
 
 const sql = createFlowSql({
@@ -65,13 +65,15 @@ function executorOf(client: pg.PoolClient | pg.Pool): SqlExecutor {
 export function createPostgresFlow(pool: pg.Pool, leasePool: pg.Pool): FlowStore {
   /** One statement, autocommitted on any free connection. */
   const direct = executorOf(pool)
+  /** This version's claim function, created (when missing) before the first claim. */
+  let claimFunction: Promise<void> | undefined
 
-  /** Runs `work` in a transaction opened by `opening` (a simple query: `begin`, and what must come with it). */
-  async function transaction<T>(work: (executor: SqlExecutor) => Promise<T>, opening = 'begin'): Promise<T> {
+  /** Runs `work` in a transaction. */
+  async function transaction<T>(work: (executor: SqlExecutor) => Promise<T>): Promise<T> {
     const client = await pool.connect()
     let broken = false
     try {
-      await client.query(opening)
+      await client.query('begin')
       const result = await work(executorOf(client))
       await client.query('commit')
       return result
@@ -94,7 +96,14 @@ export function createPostgresFlow(pool: pg.Pool, leasePool: pg.Pool): FlowStore
     // Another instance could claim a lane between a hand-over's lane check and its insert.
     handsOverJobs: false,
     ingest: (unit) => ingests.add({ ...unit, handOver: undefined }),
-    claimJobs: (input) => transaction((executor) => claimPostgresJobs(executor, input), claimOpening(input.queue)),
+    claimJobs: async (input) => {
+      claimFunction ??= installClaimFunction(pool).catch((error: unknown) => {
+        claimFunction = undefined
+        throw error
+      })
+      await claimFunction
+      return claimPostgresJobs(direct, input)
+    },
     // Each settlement is one statement that stands alone (a job's row changes once); completions, the
     // usual batch, are one statement for the whole batch: no transaction around them.
     settleJobs: (workerId, settlements, nowMs) => ops.settleJobs(direct, sql, workerId, settlements, nowMs),

@@ -4,7 +4,8 @@
  * Invariant (MUST hold): no two jobs of one lane are running under live leases, across all processes.
  * Why it holds:
  *   1. Claims serialize on a transaction-level advisory lock, taken in a statement of its own before the
- *      claiming statement. In READ COMMITTED every statement takes a fresh snapshot, and PostgreSQL
+ *      claiming statement (both in the claim function, below). In READ COMMITTED every statement takes a
+ *      fresh snapshot (also each statement of a `volatile` function), and PostgreSQL
  *      releases a transaction's locks only after its commit is visible, so each claim's snapshot holds
  *      every earlier claim. Without the lock, `SKIP LOCKED` alone is not enough: two claimers with
  *      snapshots a moment apart can pick two *different* rows of one lane (say job 7 and a job 5 whose
@@ -22,36 +23,28 @@
  *   3. Leases: a job whose lease lapsed counts as not running. Like every lease-based queue this
  *      presumes its worker dead; the runner renews leases every `leaseMs / 3`, and clocks of the
  *      processes must agree to well within `leaseMs`.
- * The lock is held for one short statement. The claim commits with `synchronous_commit = off` so the
+ * The lock is held for one short statement and its commit. The claim commits with `synchronous_commit = off` so the
  * lock is not held through a WAL flush: a claim lost in a database crash only leaves its jobs claimable
  * again, the same outcome as a worker crash (at least once), never a lost job.
  */
+import { createHash } from 'node:crypto'
+import type pg from 'pg'
 import { toMessageContext, type MessageContextRow } from '../flow/flow-ops.js'
 import type { ClaimedJobRow, ClaimJobsInput } from '../flow/flow-store.js'
 import type { MessagesTable } from '../schema.js'
 import type { SqlExecutor } from '../flow/sql-executor.js'
 import { laneIsFree } from './jobs-lane-rule.js'
 
+/** Advisory lock keys are two int4 (the namespace is per database); the first is 'SwBd'. */
+const LOCK_SPACE = 0x53774264
+
 /**
- * Advisory lock key of a queue's claim, as two int4 (the namespace is per database): 'SwBd', 1 for the
- * message flow, 2 for event deliveries. The queues' lanes never meet (event lanes are `evt:…`), so each
- * queue's claims need only serialize among themselves.
+ * The second key of a queue's claim lock: 1 for the message flow, 2 for event deliveries. The queues'
+ * lanes never meet (event lanes are `evt:…`), so each queue's claims need only serialize among themselves.
+ * 3 is the queue's vacuum (postgres-queue-vacuum.ts), 4 the claim function's installation.
  */
-function claimLock(queue: string): string {
-  return `${0x53774264}, ${queue === 'main' ? 1 : 2}`
-}
-
-// The transaction's start, settings and lock in one round trip (a simple query of two statements, no
-// parameters); the claiming statement MUST come after it, as a statement of its own (see above).
-const beginAndLockOf = (queue: string) => `begin; select set_config('synchronous_commit', 'off', true),
-  set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
-  pg_advisory_xact_lock(${claimLock(queue)})`
-const BEGIN_AND_LOCK = { main: beginAndLockOf('main'), events: beginAndLockOf('events') }
-
-/** What opens a claim's transaction: `begin`, the settings and the lock (one round trip). */
-export function claimOpening(queue: string): string {
-  return queue === 'main' ? BEGIN_AND_LOCK.main : BEGIN_AND_LOCK.events
-}
+const claimLockKey = (queue: string): number => (queue === 'main' ? 1 : 2)
+const INSTALL_LOCK_KEY = 4
 
 /**
  * The candidates come from bounded scans, never one `OR`, which would check the lane of every due row
@@ -121,15 +114,67 @@ const CLAIM = `
     c.handled_by as conversation_handled_by, c.last_inbound_at as conversation_last_inbound_at,
     c.window_closed_at as conversation_window_closed_at, c.opted_out_at as conversation_opted_out_at`
 
+/**
+ * The claim runs in the server, as a PL/pgSQL function called by one autocommitted statement: its
+ * settings (`SET LOCAL`, and `synchronous_commit = off` for its commit), the lock, then the claiming
+ * statement. A `volatile` function takes a fresh snapshot for each statement it runs, so the claiming
+ * statement, after the lock, sees every claim committed before it (point 1 above). As a `begin; lock`
+ * query, the claim and a `commit` from the gateway, it cost three round trips, and the lock was held
+ * through two of them, stretched by the gateway's busy event loop: 7.3 ms a claim against ~2 ms of work
+ * in the bench, held 59 % of the time with one instance and 93 % with two (BENCHMARKS.md). Now the lock is
+ * held only while the server works. `#variable_conflict use_column`: the result's column names (`id`,
+ * `lane`…) are variables in PL/pgSQL, and the claim's unqualified names mean the tables' columns.
+ */
+const CLAIM_FUNCTION_BODY = `(text, text, text, integer, text, integer)
+  returns table (id text, task text, payload text, lane text, attempts integer, max_attempts integer, message_row json,
+    participant_id text, participant_phone text, participant_bsuid text, participant_name text, conversation_handled_by text,
+    conversation_last_inbound_at text, conversation_window_closed_at text, conversation_opted_out_at text)
+  language plpgsql volatile
+  set enable_seqscan = off
+  set enable_bitmapscan = off
+as $claim$
+#variable_conflict use_column
+begin
+  perform set_config('synchronous_commit', 'off', true);
+  perform pg_advisory_xact_lock(${LOCK_SPACE}, $6);
+  return query ${CLAIM};
+end
+$claim$`
+
+/**
+ * The function's name carries a digest of its text: instances of two versions (a rolling deploy) each
+ * call their own, and a version's function is created once, by whichever instance needs it first.
+ */
+export const CLAIM_FUNCTION = `switchboard_claim_${createHash('sha256').update(CLAIM_FUNCTION_BODY).digest('hex').slice(0, 16)}`
+const CALL_CLAIM = `select * from ${CLAIM_FUNCTION}($1, $2, $3, $4, $5, $6)`
+
+/** Creates this version's claim function unless it exists; instances starting together take turns. */
+export async function installClaimFunction(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect()
+  let broken = false
+  try {
+    await client.query(`begin; select pg_advisory_xact_lock(${LOCK_SPACE}, ${INSTALL_LOCK_KEY})`)
+    const { rows } = await client.query(`select 1 from pg_proc where proname = $1 and pronamespace = current_schema()::regnamespace`, [CLAIM_FUNCTION])
+    if (rows.length === 0) await client.query(`create function ${CLAIM_FUNCTION}${CLAIM_FUNCTION_BODY}`)
+    await client.query('commit')
+  } catch (error) {
+    await client.query('rollback').catch(() => {
+      broken = true
+    })
+    throw error
+  } finally {
+    client.release(broken)
+  }
+}
+
 /** A claimed row with the message its payload names, read in the claim's statement (`message_row` null when none). */
 type ClaimedRowWithContext = ClaimedJobRow & Omit<MessageContextRow, keyof MessagesTable> & { message_row: MessagesTable | null }
 
-/**
- * Claims jobs; MUST run inside a transaction opened with `claimOpening(input.queue)` (the lock and
- * settings last until its end).
- */
+/** Claims jobs: one autocommitted call of the claim function, which `installClaimFunction` must have created. */
 export async function claimPostgresJobs(executor: SqlExecutor, input: ClaimJobsInput): Promise<ClaimedJobRow[]> {
-  const rows = await executor.all<ClaimedRowWithContext>(CLAIM, [input.workerId, input.lockedUntilIso, input.nowIso, input.limit, input.queue])
+  const rows = await executor.all<ClaimedRowWithContext>(CALL_CLAIM, [
+    input.workerId, input.lockedUntilIso, input.nowIso, input.limit, input.queue, claimLockKey(input.queue),
+  ])
   return rows.map(({ message_row, participant_id, participant_phone, participant_bsuid, participant_name, conversation_handled_by,
     conversation_last_inbound_at, conversation_window_closed_at, conversation_opted_out_at, ...job }) => {
     if (message_row === null || participant_id === null) return job
