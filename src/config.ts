@@ -182,9 +182,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     // SQLite's operations are batched by one thread, so many jobs in flight make bigger, cheaper batches
     // (the end-to-end rate peaked at 256, BENCHMARKS.md); on PostgreSQL each operation takes one of the
-    // pool's connections, and jobs far beyond the pool only queue for them.
-    workerConcurrency: read(env, 'SWITCHBOARD_WORKER_CONCURRENCY', integer(1, 1000), databaseUrl === undefined ? '256' : '32'),
-    databasePoolSize: read(env, 'SWITCHBOARD_DB_POOL_SIZE', integer(1, 200), '10'),
+    // pool's connections, and jobs far beyond the pool only queue for them. There, 64 jobs on 20
+    // connections made 274-344 msg/s end to end against 192-203 for 32 on 10 (more commits share each WAL
+    // flush: 0.8 flushes a message against 1.3), and 128 on 30 no more (BENCHMARKS.md).
+    workerConcurrency: read(env, 'SWITCHBOARD_WORKER_CONCURRENCY', integer(1, 1000), databaseUrl === undefined ? '256' : '64'),
+    databasePoolSize: read(env, 'SWITCHBOARD_DB_POOL_SIZE', integer(1, 200), '20'),
     timings: readTimings(env),
     media: readMedia(env, read(env, 'DATA_DIR', z.string().trim().min(1, 'must not be empty'), './data')),
   }

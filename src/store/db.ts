@@ -43,7 +43,7 @@ export interface Store {
 
 export function createStore(options: StoreOptions): Store {
   const setup: DialectSetup = options.databaseUrl
-    ? createPostgresSetup(options.databaseUrl, options.poolSize ?? 10)
+    ? createPostgresSetup(options.databaseUrl, options.poolSize ?? 20)
     : createSqliteSetup(options.sqliteFile ?? join(options.dataDir ?? './data', 'switchboard.db'))
   const db = new Kysely<Database>({ dialect: setup.dialect })
   const migrator = new Migrator({ db, provider: migrationProvider })
