@@ -1048,7 +1048,11 @@ async function main() {
           `\n[${dialect}] end to end: dist/main.js${instances > 1 ? ` ×${instances} on one database` : ''}, echo bot, ${opt.numbers} channels at 1000 msg/s each, ` +
             `up to ${opt.messages} messages or ${opt.e2eSeconds} s`,
         )
+        // The minimal receiver just before, for this run's ratio (SPEC §8: SQLite end to end ≥ 0.2× it).
+        const receiverRun = await measure(receiver, single, quick ? 3 : 5, { label: `e2e-${dialect}-receiver` })
         const e2e = await endToEnd(dialect, single, graph, { instances })
+        e2e.receiverRps = receiverRun.rps
+        e2e.vsReceiver = round(e2e.messagesPerSecond / Math.max(1, receiverRun.rps), 3)
         if (results.e2e[dialect] === undefined) results.e2e[dialect] = e2e
         if (dialect === 'postgres') (results.e2eInstances[dialect] ??= []).push(e2e)
         say(
@@ -1127,6 +1131,14 @@ function targets() {
       measured: `${r.messagesPerSecond} msg/s, lost ${r.lost}, duplicated ${r.duplicates}${r.drained ? '' : ', NOT drained'}`,
       met: exact && (dialect !== 'sqlite' || r.messagesPerSecond >= 3000),
     })
+    if (dialect === 'sqlite' && r.vsReceiver !== undefined) {
+      out.push({ target: 'end to end ≥ 0.2× the minimal receiver (sqlite)', measured: `${r.vsReceiver}× (${r.messagesPerSecond} msg/s against ${Math.round(r.receiverRps)} req/s)`, met: r.vsReceiver >= 0.2 })
+    }
+    const sqlite = results.e2e.sqlite
+    if (dialect === 'postgres' && sqlite !== undefined) {
+      const ratio = round(r.messagesPerSecond / Math.max(1, sqlite.messagesPerSecond), 3)
+      out.push({ target: 'PostgreSQL end to end ≥ 0.8× SQLite per instance, same run', measured: `${ratio}× (${r.messagesPerSecond} against ${sqlite.messagesPerSecond} msg/s)`, met: ratio >= 0.8 })
+    }
     out.push({
       target: `memory flat, under 256 MB through 100,000 messages (${dialect})`,
       measured: `${r.memory.minMb}–${r.memory.maxMb} MB, final ${r.memory.finalMb} MB, growth ${r.memory.growthMb} MB through ${r.memory.messages} messages`,
@@ -1161,9 +1173,10 @@ function table() {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
   const lines = rows.map((r) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '))
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '))
-  const e2eRows = [['end to end', 'messages', 'stored', 'replied', 'lost', 'dup', 'msg/s', 'steady/s', 'ingest/s', 'drain s', 'cpu µs/msg', 'main µs/msg', 'RSS min–max MB', 'flat']]
+  const e2eRows = [['end to end', 'messages', 'stored', 'replied', 'lost', 'dup', 'msg/s', '× sqlite', '× receiver', 'steady/s', 'ingest/s', 'drain s', 'cpu µs/msg', 'main µs/msg', 'stmts/msg', 'RSS min–max MB', 'flat']]
   for (const [dialect, r] of Object.entries(results.e2e)) {
-    e2eRows.push([dialect, r.messages, r.stored, r.uniqueReplies, r.lost, r.duplicates, r.messagesPerSecond, r.steadyRepliesPerSecond, r.ingestMessagesPerSecond, r.drainSeconds, r.cpuUsPerMessage, r.mainCpuUsPerMessage, `${r.memory.minMb}–${r.memory.maxMb}`, r.memory.flat ? 'yes' : 'NO'].map(String))
+    const vsSqlite = results.e2e.sqlite === undefined ? '' : round(r.messagesPerSecond / Math.max(1, results.e2e.sqlite.messagesPerSecond), 3)
+    e2eRows.push([dialect, r.messages, r.stored, r.uniqueReplies, r.lost, r.duplicates, r.messagesPerSecond, vsSqlite, r.vsReceiver ?? '', r.steadyRepliesPerSecond, r.ingestMessagesPerSecond, r.drainSeconds, r.cpuUsPerMessage, r.mainCpuUsPerMessage, r.pg?.statements?.perMessage ?? '', `${r.memory.minMb}–${r.memory.maxMb}`, r.memory.flat ? 'yes' : 'NO'].map(String))
   }
   const w2 = e2eRows[0].map((_, i) => Math.max(...e2eRows.map((r) => r[i].length)))
   const e2eLines = e2eRows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w2[i]) : c.padStart(w2[i]))).join('  '))
