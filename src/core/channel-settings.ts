@@ -97,8 +97,12 @@ export function mergeChannelSettings(json: string | null, patch: z.output<typeof
 /** What a whole text says about opting: `out`, `in`, or null (case- and space-insensitive, whole text only). */
 export function optKeyword(text: string | null, settings: ChannelSettings): 'out' | 'in' | null {
   if (text === null) return null
-  const said = text.trim().toLocaleUpperCase()
-  if (said === '') return null
+  const trimmed = text.trim()
+  // Upper-casing every message's whole text (ICU, locale-aware) cost 0.5 % of the main thread end to end;
+  // a text longer than every keyword cannot be one (upper-casing never shortens a string, 'ß' → 'SS').
+  const longest = Math.max(0, ...settings.optOutKeywords.map((word) => word.toLocaleUpperCase().length), ...settings.optInKeywords.map((word) => word.toLocaleUpperCase().length))
+  if (trimmed === '' || trimmed.length > longest) return null
+  const said = trimmed.toLocaleUpperCase()
   if (settings.optOutKeywords.some((word) => word.toLocaleUpperCase() === said)) return 'out'
   if (settings.optInKeywords.some((word) => word.toLocaleUpperCase() === said)) return 'in'
   return null
