@@ -10,46 +10,17 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js'
  * valid number. Numbers without a `+` are read as already international (providers send them so).
  */
 export function toE164(input: string): string | null {
-  const known = parsed.get(input)
-  if (known !== undefined) return known
-  const number = parseE164(input)
-  if (parsed.size >= PARSED_LIMIT) {
-    // The oldest sixteenth at once: one at a time would walk the Map's deleted slots on every insert.
-    let evict = PARSED_LIMIT / 16
-    for (const oldest of parsed.keys()) {
-      parsed.delete(oldest)
-      if (--evict === 0) break
-    }
-  }
-  parsed.set(input, number)
-  return number
-}
-
-/**
- * Numbers already parsed, by input: every webhook names its sender and the channel's display number,
- * which come back again and again, and a parse took 2.7 % of the main thread end to end (bench profile,
- * ~20 µs each). Bounded, since webhooks may name any number of numbers.
- */
-const PARSED_LIMIT = 8_192
-const parsed = new Map<string, string | null>()
-
-/** How many parsed numbers are remembered (for tests: never more than the limit). */
-export function rememberedNumbers(): number {
-  return parsed.size
-}
-
-function parseE164(input: string): string | null {
   let text = input.trim()
   if (text.startsWith('whatsapp:')) text = text.slice('whatsapp:'.length)
   if (!text.startsWith('+')) {
     if (!/^[\d\s().-]+$/.test(text)) return null
     text = `+${text}`
   }
-  const phone = parsePhoneNumberFromString(text)
+  const parsed = parsePhoneNumberFromString(text)
   // "Possible" (right length for the country) rather than "valid" (an allocated range): Meta's own
   // test numbers are +1 555-01xx numbers, which are reserved as fictional and so never "valid".
-  if (!phone || !phone.isPossible()) return null
-  return phone.number
+  if (!parsed || !parsed.isPossible()) return null
+  return parsed.number
 }
 
 /** True for a Meta business-scoped user id (`US.13491208655302741918`): country prefix, dot, digits. */
