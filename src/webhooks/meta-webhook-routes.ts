@@ -112,6 +112,17 @@ export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhook
   async function handlePost(request: FastifyRequest, reply: FastifyReply, raw: unknown): Promise<FastifyReply> {
     const signature = request.headers['x-hub-signature-256']
     const header = Array.isArray(signature) ? undefined : signature
+    // One HMAC per App Secret per request: the early check and the full one below ask of the same secrets.
+    const checked = new Map<string, boolean>()
+    const signedWith = (appSecret: unknown): boolean => {
+      if (typeof appSecret !== 'string' || appSecret === '' || !Buffer.isBuffer(raw)) return false
+      let valid = checked.get(appSecret)
+      if (valid === undefined) {
+        valid = verifyMetaSignature(raw, header, appSecret)
+        checked.set(appSecret, valid)
+      }
+      return valid
+    }
     if (Buffer.isBuffer(raw) && raw.length > 0) {
       // Before any parse: when the raw bytes name known numbers or accounts and the signature matches
       // none of their App Secrets, the body is forged (or its provider's secret is wrong): refused for
@@ -120,8 +131,7 @@ export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhook
       const early = scanMetaWebhookNames(raw, options !== undefined)
       const candidates = await lookUpNamed(deps.routing, PROVIDER_TYPE, { fromIdentifiers: early.phoneNumberIds, accountIds: early.accountIds })
       if (candidates.providers.size > 0) {
-        const secrets = [...candidates.providers.values()].map((provider) => provider.config.app_secret)
-        if (!secrets.some((appSecret) => typeof appSecret === 'string' && verifyMetaSignature(raw, header, appSecret))) {
+        if (![...candidates.providers.values()].some((provider) => signedWith(provider.config.app_secret))) {
           return refuseSignature(request, reply, [...candidates.providers.keys()], header)
         }
       }
@@ -173,10 +183,7 @@ export function createMetaWebhookModule(deps: WebhookDeps, options?: MetaWebhook
     // Verify with the app secret of EVERY provider the payload names: a valid signature from one app
     // must not carry events for another provider's numbers.
     const signers = new Set([...[...known.channels.values()].map((channel) => channel.providerId), ...[...known.accounts.values()].flat()])
-    const failed = [...signers].filter((providerId) => {
-      const appSecret = known.providers.get(providerId)?.config.app_secret
-      return !appSecret || !verifyMetaSignature(raw as Buffer, header, appSecret)
-    })
+    const failed = [...signers].filter((providerId) => !signedWith(known.providers.get(providerId)?.config.app_secret))
     if (failed.length > 0) return refuseSignature(request, reply, failed, header)
     for (const providerId of signers) deps.reportWebhookVerified(providerId)
 
