@@ -97,7 +97,7 @@ export function createPostgresFlow(pool: pg.Pool, leasePool: pg.Pool): FlowStore
     handsOverJobs: false,
     ingest: (unit) => ingests.add({ ...unit, handOver: undefined }),
     claimJobs: async (input) => {
-      claimFunction ??= installClaimFunction(pool).catch((error: unknown) => {
+      claimFunction ??= transaction(installClaimFunction).catch((error: unknown) => {
         claimFunction = undefined
         throw error
       })

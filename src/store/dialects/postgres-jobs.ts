@@ -28,7 +28,6 @@
  * again, the same outcome as a worker crash (at least once), never a lost job.
  */
 import { createHash } from 'node:crypto'
-import type pg from 'pg'
 import { toMessageContext, type MessageContextRow } from '../flow/flow-ops.js'
 import type { ClaimedJobRow, ClaimJobsInput } from '../flow/flow-store.js'
 import type { MessagesTable } from '../schema.js'
@@ -148,23 +147,14 @@ $claim$`
 export const CLAIM_FUNCTION = `switchboard_claim_${createHash('sha256').update(CLAIM_FUNCTION_BODY).digest('hex').slice(0, 16)}`
 const CALL_CLAIM = `select * from ${CLAIM_FUNCTION}($1, $2, $3, $4, $5, $6)`
 
-/** Creates this version's claim function unless it exists; instances starting together take turns. */
-export async function installClaimFunction(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect()
-  let broken = false
-  try {
-    await client.query(`begin; select pg_advisory_xact_lock(${LOCK_SPACE}, ${INSTALL_LOCK_KEY})`)
-    const { rows } = await client.query(`select 1 from pg_proc where proname = $1 and pronamespace = current_schema()::regnamespace`, [CLAIM_FUNCTION])
-    if (rows.length === 0) await client.query(`create function ${CLAIM_FUNCTION}${CLAIM_FUNCTION_BODY}`)
-    await client.query('commit')
-  } catch (error) {
-    await client.query('rollback').catch(() => {
-      broken = true
-    })
-    throw error
-  } finally {
-    client.release(broken)
-  }
+/**
+ * Creates this version's claim function unless it exists; MUST run in a transaction, whose lock makes
+ * instances starting together take turns.
+ */
+export async function installClaimFunction(executor: SqlExecutor): Promise<void> {
+  await executor.all(`select pg_advisory_xact_lock(${LOCK_SPACE}, ${INSTALL_LOCK_KEY})`, [])
+  const existing = await executor.all(`select 1 from pg_proc where proname = $1 and pronamespace = current_schema()::regnamespace`, [CLAIM_FUNCTION])
+  if (existing.length === 0) await executor.run(`create function ${CLAIM_FUNCTION}${CLAIM_FUNCTION_BODY}`, [])
 }
 
 /** A claimed row with the message its payload names, read in the claim's statement (`message_row` null when none). */
