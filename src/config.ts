@@ -151,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('SWITCHBOARD_ADMIN_TOKEN', 'must be at least 16 characters long')
   }
   const publicUrlRaw = env.PUBLIC_URL?.trim()
+  const databasePoolSize = read(env, 'SWITCHBOARD_DB_POOL_SIZE', integer(1, 200), '20')
   return {
     port: read(env, 'PORT', integer(0, 65535), '8080'),
     host: read(env, 'HOST', z.string().trim().min(1, 'must not be empty'), '0.0.0.0'),
@@ -182,11 +183,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     // SQLite's operations are batched by one thread, so many jobs in flight make bigger, cheaper batches
     // (the end-to-end rate peaked at 256, BENCHMARKS.md); on PostgreSQL each operation takes one of the
-    // pool's connections, and jobs far beyond the pool only queue for them. There, 64 jobs on 20
-    // connections made 274-344 msg/s end to end against 192-203 for 32 on 10 (more commits share each WAL
-    // flush: 0.8 flushes a message against 1.3), and 128 on 30 no more (BENCHMARKS.md).
-    workerConcurrency: read(env, 'SWITCHBOARD_WORKER_CONCURRENCY', integer(1, 1000), databaseUrl === undefined ? '256' : '64'),
-    databasePoolSize: read(env, 'SWITCHBOARD_DB_POOL_SIZE', integer(1, 200), '20'),
+    // pool's connections, and jobs far beyond the pool only queue for them, webhooks' ingest behind them.
+    // There, 64 jobs on 20 connections made 274-344 msg/s end to end against 192-203 for 32 on 10 (more
+    // commits share each WAL flush: 0.8 flushes a message against 1.3), and 128 on 30 no more
+    // (BENCHMARKS.md). So the default is 4 jobs a connection, at most 64: a smaller pool gets fewer jobs
+    // (64 jobs on 8 connections delayed status webhooks past the in-doubt wait in the scale-out test).
+    workerConcurrency: read(
+      env,
+      'SWITCHBOARD_WORKER_CONCURRENCY',
+      integer(1, 1000),
+      databaseUrl === undefined ? '256' : String(Math.min(64, 4 * databasePoolSize)),
+    ),
+    databasePoolSize,
     timings: readTimings(env),
     media: readMedia(env, read(env, 'DATA_DIR', z.string().trim().min(1, 'must not be empty'), './data')),
   }
